@@ -1,0 +1,350 @@
+"""The engagement: runs every phase in order and writes the run folder.
+
+This module orchestrates; the logic lives in the phase packages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crispml import data as cdata
+from crispml._runfolder import RunFolder, base_manifest
+from crispml._utils._io import sha256_bytes
+from crispml.evaluate import HoldoutEvaluation, evaluate_holdout
+from crispml.exceptions import NotFittedError
+from crispml.models import load_pipeline, save_pipeline
+from crispml.search import Candidate, SearchResult, search_models
+from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
+from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
+
+StepReporter = Callable[[str], contextlib.AbstractContextManager[Any]]
+"""Called with a step's title; the returned context wraps the step (CLI progress)."""
+
+
+@contextlib.contextmanager
+def _quiet(_title: str) -> Iterator[None]:
+    yield
+
+
+class Project:
+    """An engagement defined by a spec, run from the folder the spec lives in.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        The problem definition.
+    base_dir : str or Path, default="."
+        The project folder: relative data paths start here, and ``runs/`` and
+        ``.crispml/`` are created here.
+    data : pandas.DataFrame, optional
+        In-memory data, used instead of ``spec.data.source``.
+    """
+
+    def __init__(
+        self, spec: ProjectSpec, *, base_dir: str | Path = ".", data: pd.DataFrame | None = None
+    ) -> None:
+        self.spec = spec.resolved()
+        self.base_dir = Path(base_dir)
+        self.data = data
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Project:
+        """Load ``crispml.yaml`` and use its folder as the project folder."""
+        path = Path(path)
+        return cls(load_spec(path), base_dir=path.parent)
+
+    @property
+    def store(self) -> Path:
+        """The project's ``.crispml`` folder (snapshots, lineage, MLflow store)."""
+        return self.base_dir / ".crispml"
+
+    def run(
+        self,
+        *,
+        runs_dir: str | Path | None = None,
+        progress: StepReporter | None = None,
+        command: list[str] | None = None,
+        on_candidate: Callable[[Candidate], None] | None = None,
+    ) -> Run:
+        """Run the engagement and return the finished :class:`Run`.
+
+        Parameters
+        ----------
+        runs_dir : str or Path, optional
+            Where run folders go (default ``<project>/runs``).
+        progress : callable, optional
+            Step reporter (see :data:`StepReporter`).
+        command : list of str, optional
+            The command line recorded in the manifest (default ``sys.argv``).
+        on_candidate : callable, optional
+            Called with each fitted candidate of the search.
+
+        Returns
+        -------
+        Run
+        """
+        step = progress or _quiet
+        spec = self.spec
+        folder = RunFolder(
+            Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
+        )
+        tracker = self._tracker()
+        try:
+            if tracker is not None:
+                tracker.start(folder.run_id, tags={"crispml.run_id": folder.run_id})
+            path = self._phases(folder, tracker, step, on_candidate, command)
+            if tracker is not None:
+                tracker.finish()
+        except BaseException:
+            folder.abandon()
+            if tracker is not None:
+                tracker.finish("FAILED")
+            raise
+        return Run(path)
+
+    def _phases(
+        self,
+        folder: RunFolder,
+        tracker: EngagementTracker | None,
+        step: StepReporter,
+        on_candidate: Callable[[Candidate], None] | None,
+        command: list[str] | None,
+    ) -> Path:
+        """Every phase in lifecycle order; each writes its artifacts into ``folder``."""
+        spec = self.spec
+        with step("Loading and checking the data"):
+            source = self.data if self.data is not None else spec.data.source
+            table = cdata.load_table(source, base_dir=self.base_dir)
+            dataset = cdata.prepare_dataset(table, spec, store=self.store)
+            folder.write_text("spec.yaml", spec_to_yaml(spec))
+            folder.write_json("data/schema.json", dataset.schema.to_dict())
+        with step("Splitting (locked test set)"):
+            split = cdata.make_split(
+                dataset.frame,
+                spec.split,
+                target=spec.problem.target,
+                id_column=spec.data.id_column,
+            )
+            folder.write_json("data/split.json", split.to_dict())
+        with step(f"Searching models (budget {spec.search.time_budget_s:g} s)"):
+            result = self._search(dataset, split, on_candidate)
+            _write_search(folder, dataset, result)
+        with step("Evaluating on the test set"):
+            holdout = evaluate_holdout(
+                result, dataset.features(split.test), dataset.y[split.test], task=spec.problem.task
+            )
+            _write_evaluation(folder, spec, result, holdout)
+        with step("Sealing the run folder"):
+            manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
+            if tracker is not None:
+                tracker.log(_params(spec, result), _tracked_metrics(result, holdout))
+                tracker.log_artifacts(folder.staging)
+            path = folder.finish(manifest)
+            cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
+        return path
+
+    def _search(
+        self,
+        dataset: cdata.Dataset,
+        split: cdata.Split,
+        on_candidate: Callable[[Candidate], None] | None,
+    ) -> SearchResult:
+        spec = self.spec
+        return search_models(
+            dataset.features(split.train),
+            dataset.y[split.train],
+            dataset.features(split.valid),
+            dataset.y[split.valid],
+            schema=dataset.schema,
+            task=spec.problem.task,
+            metric=spec.problem.primary_metric,
+            families=spec.search.families,
+            time_budget_s=spec.search.time_budget_s,
+            seed=spec.split.seed,
+            baselines=spec.search.baselines,
+            on_candidate=on_candidate,
+        )
+
+    def _tracker(self) -> EngagementTracker | None:
+        if not self.spec.tracking.enabled:
+            return None
+        uri = self.spec.tracking.uri or default_tracking_uri(self.base_dir)
+        root = self.store / "mlartifacts" if self.spec.tracking.uri is None else None
+        return EngagementTracker(uri, self.spec.name, artifact_root=root)
+
+    def _manifest(
+        self,
+        run_id: str,
+        dataset: cdata.Dataset,
+        split: cdata.Split,
+        tracker: EngagementTracker | None,
+        command: list[str] | None,
+    ) -> dict[str, Any]:
+        manifest = base_manifest(run_id, seed=self.spec.split.seed, command=command)
+        manifest["spec_sha256"] = sha256_bytes(spec_to_yaml(self.spec).encode())
+        snap = dataset.snapshot
+        manifest["inputs"] = {
+            "data": {
+                "source": snap.source,
+                "raw_sha256": snap.raw_sha256,
+                "table_sha256": snap.table_sha256,
+                "n_rows": snap.n_rows,
+                "n_columns": snap.n_columns,
+                "rows_without_target": dataset.n_missing_target,
+            },
+            "split_sha256": split.sha256,
+            "test_ids_sha256": sha256_bytes("\n".join(split.test_ids).encode()),
+        }
+        if tracker is not None:
+            manifest["tracking"] = {
+                "uri": tracker.uri,
+                "experiment": tracker.experiment,
+                "mlflow_run_id": tracker.run_id,
+            }
+        return manifest
+
+
+def _write_search(folder: RunFolder, dataset: cdata.Dataset, result: SearchResult) -> None:
+    folder.write_json("search/candidates.json", [_candidate_record(c) for c in result.candidates])
+    save_pipeline(result.best.pipeline, folder.path("model/pipeline.skops"))
+    folder.write_json("model/schema.json", _model_contract(dataset, result.best))
+
+
+def _write_evaluation(
+    folder: RunFolder, spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation
+) -> None:
+    board = holdout.leaderboard.to_csv(index=False)
+    folder.write_text("search/leaderboard.csv", board)
+    folder.write_text("leaderboard.csv", board)
+    folder.write_json("metrics.json", _metrics_record(spec, result, holdout))
+
+
+def _candidate_record(cand: Candidate) -> dict[str, Any]:
+    return {
+        "name": cand.name,
+        "family": cand.family,
+        "params": cand.params,
+        "status": cand.status,
+        "valid_score": cand.valid_score,
+        "fit_s": cand.fit_s,
+        "info": {k: v for k, v in cand.info.items() if k != "trace"},
+    }
+
+
+def _metrics_record(
+    spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation
+) -> dict[str, Any]:
+    return {
+        "task": spec.problem.task,
+        "primary_metric": result.metric,
+        "selected_model": result.best.name,
+        "valid": {result.metric: result.best.valid_score},
+        "test": holdout.metrics,
+        "search": {"budget_s": result.budget_s, "elapsed_s": round(result.elapsed_s, 3)},
+    }
+
+
+def _model_contract(dataset: cdata.Dataset, best: Candidate) -> dict[str, Any]:
+    """Describe what a caller needs to use the saved pipeline: columns, types, classes."""
+    return {
+        "format": "skops",
+        "file": "pipeline.skops",
+        "family": best.family,
+        "params": best.params,
+        "features": [c for c in dataset.schema.features if c not in dataset.schema.dropped],
+        "target": dataset.target.to_dict(),
+        "schema": dataset.schema.to_dict(),
+    }
+
+
+def _params(spec: ProjectSpec, result: SearchResult) -> dict[str, Any]:
+    params = flatten(json.loads(spec.model_dump_json()), "spec.")
+    params.update(flatten(result.best.params, "model."))
+    params["model.family"] = result.best.family
+    return params
+
+
+def _tracked_metrics(result: SearchResult, holdout: HoldoutEvaluation) -> dict[str, float | None]:
+    out: dict[str, float | None] = {f"test_{k}": v for k, v in holdout.metrics.items()}
+    out[f"valid_{result.metric}"] = result.best.valid_score
+    out["search_elapsed_s"] = result.elapsed_s
+    return out
+
+
+def _new_run_id(spec: ProjectSpec) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    digest = hashlib.sha256(f"{spec_to_yaml(spec)}|{stamp}".encode()).hexdigest()[:6]
+    return f"{stamp[:15]}-{digest}"
+
+
+@dataclass
+class Run:
+    """A finished run folder, opened for reading and prediction.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder (``runs/<run-id>``).
+
+    Attributes
+    ----------
+    metrics : dict
+        Test metrics of the selected model.
+    leaderboard : pandas.DataFrame
+        Validation and test scores of every candidate.
+    """
+
+    path: Path
+    metrics: dict[str, float] = field(init=False)
+    leaderboard: pd.DataFrame = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not (self.path / "manifest.json").is_file():
+            raise NotFittedError(f"{self.path} is not a finished run folder (no manifest.json).")
+        record = json.loads((self.path / "metrics.json").read_text(encoding="utf-8"))
+        self.metrics = record["test"]
+        self.leaderboard = pd.read_csv(self.path / "leaderboard.csv")
+        self._contract = json.loads((self.path / "model/schema.json").read_text(encoding="utf-8"))
+        self._pipeline: Any = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (its folder name)."""
+        return self.path.name
+
+    @property
+    def selected_model(self) -> str:
+        """Name of the model chosen on validation."""
+        return str(self.leaderboard.loc[self.leaderboard["selected"], "model"].iloc[0])
+
+    def predict_output(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (n, k) or regression values for raw rows."""
+        features = cdata.conform(frame, cdata.Schema.from_dict(self._contract["schema"]))
+        pipeline = self._load()
+        if self._contract["target"]["task"] == "regression":
+            return np.asarray(pipeline.predict(features), dtype=np.float64)
+        return np.asarray(pipeline.predict_proba(features), dtype=np.float64)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predict raw rows: original class labels, or values for regression."""
+        output = self.predict_output(frame)
+        encoding = cdata.TargetEncoding(**self._contract["target"])
+        if encoding.task == "regression":
+            return output
+        return encoding.decode(output.argmax(axis=1))
+
+    def _load(self) -> Any:
+        if self._pipeline is None:
+            self._pipeline = load_pipeline(self.path / "model" / "pipeline.skops")
+        return self._pipeline

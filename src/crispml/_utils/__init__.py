@@ -1,0 +1,1 @@
+"""Private helpers: no public names, no stable API."""

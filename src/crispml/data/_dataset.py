@@ -1,0 +1,116 @@
+"""A loaded table checked against the spec: schema, encoded target, snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crispml.data._load import LoadedTable
+from crispml.data._schema import Schema, conform, infer_schema
+from crispml.data._snapshot import Snapshot, take_snapshot
+from crispml.data._target import TargetEncoding, encode_target
+from crispml.exceptions import SpecError
+from crispml.spec import ProjectSpec
+
+_MSG_NO_COLUMN = "{field} names {column!r}, which is not a column of the data. Columns: {known}."
+_MSG_NO_FEATURES = (
+    "no feature columns are left after dropping {dropped}. Keep at least one input column."
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The engagement's data: rows with a target, their schema and encoded target.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Rows whose target is present (index reset to positions).
+    schema : Schema
+        Inferred column roles; protected columns are excluded from the features
+        unless the spec allows them.
+    target : TargetEncoding
+        Class order (binary: negative, positive) or regression.
+    y : numpy.ndarray
+        Encoded target.
+    snapshot : Snapshot
+        Hashes of the table as loaded.
+    n_missing_target : int
+        Rows dropped because their target was missing.
+    """
+
+    frame: pd.DataFrame
+    schema: Schema
+    target: TargetEncoding
+    y: np.ndarray
+    snapshot: Snapshot
+    n_missing_target: int
+
+    def features(self, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """Conformed feature frame of ``rows`` (positions), or of every row."""
+        part = self.frame if rows is None else self.frame.iloc[rows]
+        return conform(part, self.schema)
+
+
+def prepare_dataset(
+    table: LoadedTable, spec: ProjectSpec, *, store: Path | None = None
+) -> Dataset:
+    """Check ``table`` against ``spec`` and build the :class:`Dataset`.
+
+    Parameters
+    ----------
+    table : LoadedTable
+        From :func:`crispml.data.load_table`.
+    spec : ProjectSpec
+        The resolved spec.
+    store : Path, optional
+        The project's ``.crispml`` folder, where the snapshot copy is kept.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    SpecError
+        If a column named in the spec is not in the data.
+    DataError
+        If the target does not fit the task.
+    """
+    frame = table.frame
+    _check_columns(frame, spec)
+    encoding = encode_target(frame, spec.problem)
+    snapshot = take_snapshot(frame, source=table.source, raw_sha256=table.raw_sha256, store=store)
+    present = frame[spec.problem.target].notna().to_numpy()
+    kept = frame.loc[present].reset_index(drop=True)
+    exclude = () if spec.fairness.use_as_features else tuple(spec.fairness.protected)
+    schema = infer_schema(
+        kept,
+        target=spec.problem.target,
+        id_column=spec.data.id_column,
+        drop=tuple(spec.data.drop),
+        exclude=exclude,
+    )
+    if not [c for c in schema.features if c not in schema.dropped]:
+        raise SpecError(
+            _MSG_NO_FEATURES.format(dropped=list(schema.dropped) or "id and constant columns")
+        )
+    y = encoding.encode(kept[spec.problem.target])
+    return Dataset(kept, schema, encoding, y, snapshot, int((~present).sum()))
+
+
+def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:
+    known = ", ".join(map(str, frame.columns[:30]))
+    named = [
+        ("data.id_column", spec.data.id_column),
+        ("split.group_column", spec.split.group_column),
+        ("split.time_column", spec.split.time_column),
+        *[("data.drop", c) for c in spec.data.drop],
+        *[("fairness.protected", c) for c in spec.fairness.protected],
+    ]
+    for field, column in named:
+        if column is not None and column not in frame.columns:
+            raise SpecError(_MSG_NO_COLUMN.format(field=field, column=column, known=known))

@@ -1,0 +1,276 @@
+"""Column roles inferred from a table, and the canonical typing of a frame."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+Role = Literal["numeric", "categorical", "boolean", "datetime", "text", "id", "constant", "target"]
+FEATURE_ROLES: tuple[Role, ...] = ("numeric", "categorical", "boolean", "text")
+
+_BOOL_PAIRS = [
+    {"yes", "no"},
+    {"true", "false"},
+    {"y", "n"},
+    {"t", "f"},
+    {"0", "1"},
+    {"0.0", "1.0"},
+]
+_ID_NAME = re.compile(r"(^|_)(id|uuid|key|index)$|^id_|identifier", re.IGNORECASE)
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?")
+_TEXT_MIN_WORDS = 4.0
+MISSING_LEVEL = "__missing__"
+"""The level a missing categorical value becomes (its own category, as a string)."""
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """What crispml inferred about one column.
+
+    Attributes
+    ----------
+    name : str
+        Column name.
+    role : str
+        One of numeric, categorical, boolean, datetime, text, id, constant, target.
+    dtype : str
+        The pandas dtype as read.
+    n_missing : int
+        Missing values.
+    n_unique : int
+        Distinct non-missing values.
+    categories : list
+        Observed levels for categorical and boolean columns (as strings).
+    min, max : float or None
+        Observed range for numeric columns.
+    note : str
+        Why this role was chosen, when it is not obvious.
+    """
+
+    name: str
+    role: Role
+    dtype: str
+    n_missing: int
+    n_unique: int
+    categories: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The inferred schema of a table: one :class:`ColumnInfo` per column.
+
+    Later steps (audit, features, deployment contract) read the roles from here.
+    """
+
+    columns: tuple[ColumnInfo, ...]
+    target: str
+    n_rows: int
+    dropped: tuple[str, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, name: str) -> ColumnInfo:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    def names(self, *roles: Role) -> list[str]:
+        """Names of the columns that have any of ``roles``, in table order."""
+        return [c.name for c in self.columns if c.role in roles]
+
+    @property
+    def features(self) -> list[str]:
+        """Columns the model uses as input."""
+        return self.names(*FEATURE_ROLES)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary."""
+        return {
+            "target": self.target,
+            "n_rows": self.n_rows,
+            "dropped": list(self.dropped),
+            "columns": [asdict(c) for c in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        """Rebuild a schema written by :meth:`to_dict`."""
+        cols = tuple(
+            ColumnInfo(**{**c, "categories": tuple(c.get("categories", ()))})
+            for c in data["columns"]
+        )
+        return cls(
+            columns=cols,
+            target=data["target"],
+            n_rows=data["n_rows"],
+            dropped=tuple(data["dropped"]),
+        )
+
+
+def infer_schema(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    id_column: str | None = None,
+    drop: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> Schema:
+    """Infer the role of every column of ``frame``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    target : str
+        The target column; gets the role ``target``.
+    id_column : str, optional
+        A column known to identify rows; gets the role ``id``.
+    drop : tuple of str
+        Columns left out entirely.
+    exclude : tuple of str
+        Columns kept in the table but not used as features (e.g. protected attributes);
+        they keep their inferred role and are listed in ``dropped``.
+
+    Returns
+    -------
+    Schema
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": [31, 45, 22, 60], "city": ["a", "b", "a", "c"],
+    ...                    "y": ["no", "yes", "no", "yes"]})
+    >>> [c.role for c in infer_schema(df, target="y").columns]
+    ['numeric', 'categorical', 'target']
+    """
+    columns = []
+    for name in frame.columns:
+        if name in drop:
+            continue
+        if name == target:
+            columns.append(_describe(frame[name], "target", ""))
+        elif name == id_column:
+            columns.append(_describe(frame[name], "id", "data.id_column"))
+        else:
+            role, note = infer_role(frame[name])
+            columns.append(_describe(frame[name], role, note))
+    dropped = tuple(d for d in drop if d in frame.columns) + tuple(exclude)
+    return Schema(columns=tuple(columns), target=target, n_rows=len(frame), dropped=dropped)
+
+
+def infer_role(series: pd.Series) -> tuple[Role, str]:
+    """Return the role of one column and a short reason."""
+    values = series.dropna()
+    n_unique = values.nunique()
+    if n_unique <= 1:
+        return "constant", "one distinct value (or none)"
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean", ""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime", ""
+    if pd.api.types.is_numeric_dtype(series):
+        return _numeric_role(series, values, n_unique)
+    text = values.astype(str)
+    if n_unique == 2 and {v.strip().lower() for v in text.unique()} in _BOOL_PAIRS:
+        return "boolean", "two yes/no-like values"
+    if pd.to_numeric(text, errors="coerce").notna().mean() > 0.98:
+        return "numeric", "numbers stored as text"
+    if text.str.match(_DATE_LIKE).mean() > 0.95:
+        return "datetime", "ISO-like dates"
+    if n_unique == len(values) and len(values) > 20:
+        words = text.str.split().str.len().mean()
+        if words >= _TEXT_MIN_WORDS:
+            return "text", f"free text, {words:.1f} words on average"
+        return "id", "every value distinct"
+    if n_unique > 0.5 * len(values) and text.str.split().str.len().mean() >= _TEXT_MIN_WORDS:
+        return "text", "free text"
+    return "categorical", ""
+
+
+def _numeric_role(series: pd.Series, values: pd.Series, n_unique: int) -> tuple[Role, str]:
+    if n_unique == 2 and set(np.unique(values.to_numpy())) <= {0, 1}:
+        return "boolean", "0/1 values"
+    is_int = pd.api.types.is_integer_dtype(series) or bool((values == values.round()).all())
+    name_looks_id = bool(_ID_NAME.search(str(series.name)))
+    if is_int and n_unique == len(values) and len(values) > 20:
+        ordered = values.is_monotonic_increasing or values.is_monotonic_decreasing
+        if name_looks_id or ordered:
+            return "id", "distinct integers" + (" in order" if ordered else " named like an id")
+    return "numeric", ""
+
+
+def _describe(series: pd.Series, role: Role, note: str) -> ColumnInfo:
+    values = series.dropna()
+    cats: tuple[str, ...] = ()
+    lo = hi = None
+    if role in ("categorical", "boolean"):
+        cats = tuple(sorted({_canonical_text(v) for v in values}))[:1000]
+    if role == "numeric":
+        nums = pd.to_numeric(values, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
+        if len(nums):
+            lo, hi = float(nums.min()), float(nums.max())
+    return ColumnInfo(
+        name=str(series.name),
+        role=role,
+        dtype=str(series.dtype),
+        n_missing=int(series.isna().sum()),
+        n_unique=int(values.nunique()),
+        categories=cats,
+        min=lo,
+        max=hi,
+        note=note,
+    )
+
+
+def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Cast the feature columns of ``frame`` to the canonical types of ``schema``.
+
+    Numeric columns become float64 (infinities become missing); categorical, boolean
+    columns become object columns of strings with missing as ``MISSING_LEVEL``; text
+    columns become strings with missing as the empty string. The
+    same function runs at training and at prediction time, so both see the same types.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Raw rows with (at least) the schema's feature columns.
+    schema : Schema
+
+    Returns
+    -------
+    pandas.DataFrame
+        Only the feature columns, in schema order.
+    """
+    out = {}
+    for col in schema.columns:
+        if col.role not in FEATURE_ROLES or col.name in schema.dropped:
+            continue
+        values = (
+            frame[col.name] if col.name in frame.columns else pd.Series(np.nan, index=frame.index)
+        )
+        out[col.name] = _cast(values, col.role)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _cast(values: pd.Series, role: Role) -> pd.Series:
+    if role == "numeric":
+        nums = pd.to_numeric(values, errors="coerce").astype("float64")
+        return nums.replace([np.inf, -np.inf], np.nan)
+    missing = values.isna()
+    text = values.map(_canonical_text, na_action="ignore").astype(object)
+    text[missing] = "" if role == "text" else MISSING_LEVEL
+    return text
+
+
+def _canonical_text(value: Any) -> str:
+    """Render a category so that 1, 1.0 and '1' are one level, and True is 'true'."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

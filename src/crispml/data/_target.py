@@ -1,0 +1,176 @@
+"""Checking the target column and encoding it as numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crispml.exceptions import DataError
+from crispml.spec import ProblemSpec
+
+_MSG_NO_TARGET = "problem.target = {target!r} is not a column of the data. Columns: {known}."
+_MSG_ONE_CLASS = (
+    "problem.target {target!r} has a single class ({label!r}); a classifier needs at least "
+    "two. Check the target column or the filter that built the file."
+)
+_MSG_NOT_BINARY = (
+    "problem.task is 'binary' but target {target!r} has {n} classes ({shown}). "
+    "Use task: multiclass, or map the target to two classes."
+)
+_MSG_NOT_NUMERIC = (
+    "problem.task is 'regression' but target {target!r} is not numeric (e.g. {value!r}). "
+    "Use task: binary or multiclass, or clean the column."
+)
+_MSG_BAD_POSITIVE = (
+    "problem.positive_label = {label!r} is not a class of {target!r}. Classes: {shown}."
+)
+
+_POSITIVE_GUESSES = ("1", "yes", "true", "y", "t", "positive", "pos", "bad", "default")
+
+
+@dataclass(frozen=True)
+class TargetEncoding:
+    """How target values map to model outputs.
+
+    Attributes
+    ----------
+    task : str
+        binary, multiclass or regression.
+    classes : list
+        Original class labels, in the order of encoded ids (binary: [negative, positive]).
+    """
+
+    task: str
+    classes: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "classes", tuple(self.classes))
+
+    @property
+    def positive_label(self) -> Any:
+        """The positive class (binary only)."""
+        return self.classes[1] if self.task == "binary" else None
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        """Map target values to 0..k-1 (classification) or float (regression)."""
+        if self.task == "regression":
+            return pd.to_numeric(values).to_numpy(dtype=np.float64)
+        lookup = {str(c): i for i, c in enumerate(self.classes)}
+        return values.astype(str).map(lookup).to_numpy(dtype=np.int64)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Map encoded ids back to the original labels."""
+        if self.task == "regression":
+            return np.asarray(codes, dtype=np.float64)
+        return np.asarray(self.classes, dtype=object)[np.asarray(codes, dtype=np.int64)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"task": self.task, "classes": [_plain(c) for c in self.classes]}
+
+
+def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
+    """Check the target column against the task and decide the class order.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table with the target column.
+    problem : ProblemSpec
+        Task, target and optional positive label.
+
+    Returns
+    -------
+    TargetEncoding
+
+    Raises
+    ------
+    DataError
+        If the column is missing, has one class, does not fit the task, or the positive
+        label is not one of its classes.
+
+    Examples
+    --------
+    >>> from crispml.spec import ProblemSpec
+    >>> df = pd.DataFrame({"y": ["no", "yes", "no"]})
+    >>> encode_target(df, ProblemSpec(task="binary", target="y")).classes
+    ('no', 'yes')
+    """
+    target = problem.target
+    if target not in frame.columns:
+        known = ", ".join(map(str, frame.columns[:30]))
+        raise DataError(_MSG_NO_TARGET.format(target=target, known=known))
+    values = frame[target].dropna()
+    if problem.task == "regression":
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.isna().any():
+            raise DataError(
+                _MSG_NOT_NUMERIC.format(target=target, value=values[numeric.isna()].iloc[0])
+            )
+        return TargetEncoding("regression")
+    labels = sorted({_plain(v) for v in values.unique()}, key=str)
+    if len(labels) < 2:
+        shown = labels[0] if labels else None
+        raise DataError(_MSG_ONE_CLASS.format(target=target, label=shown))
+    if problem.task == "binary":
+        if len(labels) != 2:
+            shown = ", ".join(map(str, labels[:6]))
+            raise DataError(_MSG_NOT_BINARY.format(target=target, n=len(labels), shown=shown))
+        positive = _positive(labels, problem.positive_label, values, target)
+        negative = next(c for c in labels if str(c) != str(positive))
+        return TargetEncoding("binary", (negative, positive))
+    return TargetEncoding("multiclass", tuple(labels))
+
+
+def _positive(labels: list[Any], wanted: Any, values: pd.Series, target: str) -> Any:
+    if wanted is not None:
+        for label in labels:
+            if str(label) == str(wanted) or (
+                isinstance(wanted, bool) and str(label).lower() == str(wanted).lower()
+            ):
+                return label
+        raise DataError(_MSG_BAD_POSITIVE.format(label=wanted, target=target, shown=labels))
+    for guess in _POSITIVE_GUESSES:
+        for label in labels:
+            if str(label).strip().lower() in (guess, f"{guess}.0"):
+                return label
+    counts = values.astype(str).value_counts()
+    minority = counts.index[-1]
+    return next(c for c in labels if str(c) == minority)
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalar -> Python scalar, so labels serialise and compare simply."""
+    return value.item() if hasattr(value, "item") else value
+
+
+_MAX_CLASSES = 20
+
+
+def infer_task(values: pd.Series) -> str:
+    """Guess the task from a target column.
+
+    Numbers with more than 20 distinct values (or any fractional value) mean
+    regression; two classes mean binary; otherwise multiclass.
+
+    Examples
+    --------
+    >>> infer_task(pd.Series(["a", "b", "a"])), infer_task(pd.Series([0.5, 1.25, 3.0] * 10))
+    ('binary', 'regression')
+    """
+    clean = values.dropna()
+    n_unique = clean.nunique()
+    if pd.api.types.is_numeric_dtype(clean) and not pd.api.types.is_bool_dtype(clean):
+        fractional = bool((clean != clean.round()).any())
+        if fractional or n_unique > _MAX_CLASSES:
+            return "regression"
+    return "binary" if n_unique <= 2 else "multiclass"
+
+
+def guess_positive_label(values: pd.Series) -> Any:
+    """Return the label ``crispml init`` proposes as positive for a binary target."""
+    labels = sorted({_plain(v) for v in values.dropna().unique()}, key=str)
+    return _positive(labels, None, values.dropna(), str(values.name))

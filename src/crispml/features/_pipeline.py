@@ -1,0 +1,90 @@
+"""One scikit-learn preprocessing pipeline built from the inferred schema."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from crispml.data import Schema
+
+Flavour = Literal["tree", "linear"]
+
+MAX_LEVELS = 64
+"""Categorical levels one-hot encoded per column; rarer levels share one 'infrequent' column."""
+MAX_TEXT_TERMS = 300
+"""Vocabulary size of the TF-IDF encoding of each text column."""
+
+
+def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTransformer:
+    """Build the preprocessing step for the schema's feature columns.
+
+    Every step is a stock scikit-learn transformer, so a fitted model runs without
+    crispml installed.
+
+    - numeric: kept as is for trees (they handle missing values); median-imputed with a
+      missing-indicator and standardised for linear models;
+    - categorical and boolean: (missing is already its own level) one-hot encoding of the
+      ``MAX_LEVELS`` most frequent levels (unseen levels map to the infrequent column);
+    - text: TF-IDF over the ``MAX_TEXT_TERMS`` most frequent terms.
+
+    Parameters
+    ----------
+    schema : Schema
+        Roles of the columns; columns listed in ``schema.dropped`` are left out.
+    flavour : {"tree", "linear"}, default="tree"
+        Which family of models the output feeds.
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+        Unfitted; input is the frame returned by :func:`crispml.data.conform`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crispml.data import infer_schema
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "y": [0, 1, 0]})
+    >>> pre = build_preprocessor(infer_schema(df, target="y"))
+    >>> sorted(name for name, _, _ in pre.transformers)
+    ['categorical', 'numeric']
+    """
+    used = [c for c in schema.features if c not in schema.dropped]
+    numeric = [c for c in schema.names("numeric") if c in used]
+    categorical = [c for c in schema.names("categorical", "boolean") if c in used]
+    text = [c for c in schema.names("text") if c in used]
+    steps: list[tuple[str, object, object]] = []
+    if numeric:
+        steps.append(("numeric", _numeric_step(flavour), numeric))
+    if categorical:
+        steps.append(("categorical", _categorical_step(), categorical))
+    for column in text:
+        steps.append((f"text__{column}", TfidfVectorizer(max_features=MAX_TEXT_TERMS), column))
+    return ColumnTransformer(
+        steps, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True
+    )
+
+
+def _numeric_step(flavour: Flavour) -> object:
+    if flavour == "tree":
+        return "passthrough"
+    return Pipeline(
+        [
+            (
+                "impute",
+                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            ),
+            ("scale", StandardScaler()),
+        ]
+    )
+
+
+def _categorical_step() -> OneHotEncoder:
+    # Missing values arrive as their own string level (see crispml.data.conform).
+    return OneHotEncoder(
+        handle_unknown="infrequent_if_exist", max_categories=MAX_LEVELS, sparse_output=False
+    )

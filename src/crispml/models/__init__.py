@@ -1,0 +1,17 @@
+"""Baselines and the model-family registry."""
+
+from __future__ import annotations
+
+from crispml.models import _baselines, _lightgbm  # noqa: F401  (register the built-in families)
+from crispml.models._base import ModelFamily, family_names, get_family, predict_output, register
+from crispml.models._persist import load_pipeline, save_pipeline
+
+__all__ = [
+    "ModelFamily",
+    "family_names",
+    "get_family",
+    "load_pipeline",
+    "predict_output",
+    "register",
+    "save_pipeline",
+]

@@ -1,0 +1,177 @@
+"""The model-family contract and the registry every lookup goes through."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from crispml.exceptions import UnknownModelFamilyError
+
+_MSG_UNKNOWN = (
+    "no model family {name!r}. Known: {known}.{hint} "
+    'Custom families need @crispml.models.register("name").'
+)
+
+
+class ModelFamily:
+    """One kind of model: its defaults, its search space and how it is built and fitted.
+
+    Subclasses set the class attributes and implement :meth:`build`. Families that can
+    use a validation set (early stopping) override :meth:`fit`.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (lower_snake), set by :func:`register`.
+    tasks : frozenset of str
+        Tasks the family supports.
+    relative_cost : float
+        Fit time relative to LightGBM on the same data; orders and shares the budget.
+    preprocessing : {"tree", "linear"}
+        Which preprocessing flavour feeds it (see :func:`crispml.features.build_preprocessor`).
+    glass_box : bool
+        Whether a person can read the fitted model (linear weights, a shallow tree).
+    exports_onnx : bool
+        Whether the fitted pipeline converts to ONNX.
+    baseline : bool
+        Whether the family is a baseline (the floor every model must beat).
+    """
+
+    name: ClassVar[str] = ""
+    tasks: ClassVar[frozenset[str]] = frozenset({"binary", "multiclass", "regression"})
+    relative_cost: ClassVar[float] = 1.0
+    preprocessing: ClassVar[str] = "tree"
+    glass_box: ClassVar[bool] = False
+    exports_onnx: ClassVar[bool] = True
+    baseline: ClassVar[bool] = False
+
+    def defaults(self, task: str) -> dict[str, Any]:
+        """Return the default hyperparameters (a strong configuration, not a placeholder)."""
+        return {}
+
+    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+        """Return an unfitted estimator for ``task`` with ``params``."""
+        raise NotImplementedError
+
+    def fit(
+        self,
+        estimator: BaseEstimator,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        X_valid: np.ndarray,
+        y_valid: np.ndarray,
+        *,
+        time_left_s: float | None = None,
+    ) -> BaseEstimator:
+        """Fit ``estimator`` on preprocessed training data; the validation set is optional help.
+
+        Parameters
+        ----------
+        estimator : BaseEstimator
+            From :meth:`build`.
+        X_train, y_train : numpy.ndarray
+            Preprocessed training features and encoded target.
+        X_valid, y_valid : numpy.ndarray
+            Preprocessed validation features and target (for early stopping only).
+        time_left_s : float, optional
+            Seconds left in the budget; iterative families stop before it runs out.
+
+        Returns
+        -------
+        BaseEstimator
+            The fitted estimator.
+        """
+        fitted: BaseEstimator = estimator.fit(X_train, y_train)
+        return fitted
+
+    def fit_info(self, estimator: BaseEstimator) -> dict[str, Any]:
+        """Facts about a fitted estimator worth logging (e.g. the boosting rounds used)."""
+        return {}
+
+
+_REGISTRY: dict[str, type[ModelFamily]] = {}
+F = TypeVar("F", bound=type[ModelFamily])
+
+
+def register(name: str) -> Callable[[F], F]:
+    """Class decorator: register a :class:`ModelFamily` under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The registry key, lower_snake (``lightgbm``, ``random_forest``).
+
+    Returns
+    -------
+    callable
+        The decorator, which returns the class unchanged (with ``name`` set).
+
+    Examples
+    --------
+    >>> @register("always_zero_example")
+    ... class Zero(ModelFamily):
+    ...     def build(self, params, *, task, seed):
+    ...         from sklearn.dummy import DummyRegressor
+    ...         return DummyRegressor(strategy="constant", constant=0.0)
+    >>> get_family("always_zero_example").name
+    'always_zero_example'
+    >>> _ = _REGISTRY.pop("always_zero_example")
+    """
+
+    def decorate(cls: F) -> F:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def get_family(name: str) -> ModelFamily:
+    """Return an instance of the family registered as ``name``.
+
+    Raises
+    ------
+    UnknownModelFamilyError
+        If no family has that name; the message lists the known ones and a close match.
+    """
+    _load_entry_points()
+    if name not in _REGISTRY:
+        known = sorted(_REGISTRY)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnknownModelFamilyError(
+            _MSG_UNKNOWN.format(name=name, known=", ".join(known), hint=hint)
+        )
+    return _REGISTRY[name]()
+
+
+def family_names(*, baselines: bool | None = None) -> list[str]:
+    """Names of the registered families, optionally only (non-)baselines."""
+    _load_entry_points()
+    return sorted(n for n, c in _REGISTRY.items() if baselines is None or c.baseline == baselines)
+
+
+_ENTRY_POINTS_LOADED = False
+
+
+def _load_entry_points() -> None:
+    """Import third-party families declared under ``crispml.model_families`` once."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="crispml.model_families"):
+        point.load()
+
+
+def predict_output(estimator: Any, X: Any, task: str) -> np.ndarray:
+    """Return what metrics score: class probabilities (n, k), or values for regression."""
+    if task == "regression":
+        return np.asarray(estimator.predict(X), dtype=np.float64)
+    return np.asarray(estimator.predict_proba(X), dtype=np.float64)

@@ -1,0 +1,49 @@
+"""Saving fitted pipelines without pickle: skops with an explicit trust list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from crispml._utils._io import atomic_write_bytes
+from crispml.exceptions import CrispError
+
+_TRUSTED_PREFIXES = (
+    "sklearn.",
+    "lightgbm.",
+    "numpy.",
+    "builtins.",
+    "collections.",
+    "scipy.",
+    "functools.partial",
+)
+"""Module prefixes whose types crispml writes in a pipeline and trusts when it reads one."""
+
+_MSG_UNTRUSTED = (
+    "{path}: the model file holds types crispml does not trust ({types}). "
+    "It was not written by crispml; load it only if you know its origin, with "
+    "skops.io.load(path, trusted=[...])."
+)
+
+
+def save_pipeline(pipeline: Any, path: str | Path) -> Path:
+    """Write a fitted pipeline with skops (no code runs when it is read back)."""
+    return atomic_write_bytes(path, sio.dumps(pipeline))
+
+
+def load_pipeline(path: str | Path) -> Any:
+    """Read a pipeline written by :func:`save_pipeline`, trusting only known libraries.
+
+    Raises
+    ------
+    CrispError
+        If the file holds any type outside the trust list.
+    """
+    data = Path(path).read_bytes()
+    untrusted = sio.get_untrusted_types(data=data)
+    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if refused:
+        raise CrispError(_MSG_UNTRUSTED.format(path=path, types=", ".join(sorted(refused)[:5])))
+    return sio.loads(data, trusted=untrusted)

@@ -1,0 +1,41 @@
+"""Problem definition: the validated project spec and its YAML form."""
+
+from __future__ import annotations
+
+from crispml.spec._io import load_spec, save_spec, spec_from_dict, spec_json_schema, spec_to_yaml
+from crispml.spec._model import (
+    DEFAULT_METRIC,
+    METRICS_BY_TASK,
+    DataSpec,
+    DeploymentSpec,
+    FairnessSpec,
+    LatencySLA,
+    ProblemSpec,
+    ProjectSpec,
+    SearchSpec,
+    SplitSpec,
+    TrackingSpec,
+    parse_criterion,
+)
+from crispml.spec._template import render_spec_template
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "METRICS_BY_TASK",
+    "DataSpec",
+    "DeploymentSpec",
+    "FairnessSpec",
+    "LatencySLA",
+    "ProblemSpec",
+    "ProjectSpec",
+    "SearchSpec",
+    "SplitSpec",
+    "TrackingSpec",
+    "load_spec",
+    "parse_criterion",
+    "render_spec_template",
+    "save_spec",
+    "spec_from_dict",
+    "spec_json_schema",
+    "spec_to_yaml",
+]

@@ -1,0 +1,221 @@
+"""The project spec (problem definition) as pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    field_validator,
+    model_validator,
+)
+
+Task = Literal["binary", "multiclass", "regression"]
+
+METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "binary": ("roc_auc", "log_loss", "accuracy", "f1", "brier"),
+    "multiclass": ("log_loss", "accuracy", "macro_f1"),
+    "regression": ("rmse", "mae", "r2"),
+}
+DEFAULT_METRIC: dict[str, str] = {
+    "binary": "roc_auc",
+    "multiclass": "log_loss",
+    "regression": "rmse",
+}
+
+_CRITERION = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
+
+
+def parse_criterion(text: str) -> tuple[str, float]:
+    """Split a success criterion such as ``">= 0.80"`` into operator and threshold.
+
+    Parameters
+    ----------
+    text : str
+        An operator (``>=``, ``<=``, ``>``, ``<``) followed by a number.
+
+    Returns
+    -------
+    tuple of (str, float)
+        The operator and the threshold.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not of that form.
+
+    Examples
+    --------
+    >>> parse_criterion(">= 0.8")
+    ('>=', 0.8)
+    """
+    match = _CRITERION.match(str(text))
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a criterion; write an operator and a number, e.g. '>= 0.80'"
+        )
+    return match.group(1), float(match.group(2))
+
+
+class CrispModel(BaseModel):
+    """Base of every spec section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProblemSpec(CrispModel):
+    """What is predicted, and how success is measured."""
+
+    task: Task
+    target: str = Field(min_length=1)
+    positive_label: str | int | float | bool | None = None
+    metric: str | None = None
+    success_criteria: dict[str, str] = Field(default_factory=dict)
+    intended_use: str | None = None
+    out_of_scope: str | None = None
+
+    @field_validator("success_criteria")
+    @classmethod
+    def _criteria_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            try:
+                parse_criterion(text)
+            except ValueError as exc:
+                raise ValueError(f"success_criteria.{name}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> ProblemSpec:
+        allowed = METRICS_BY_TASK[self.task]
+        if self.metric is not None and self.metric not in allowed:
+            raise ValueError(
+                f"metric {self.metric!r} does not fit task {self.task!r}; "
+                f"use one of: {', '.join(allowed)}"
+            )
+        return self
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric used for model selection (the task's default when unset)."""
+        return self.metric or DEFAULT_METRIC[self.task]
+
+
+class DataSpec(CrispModel):
+    """Where the data comes from and which columns to leave out."""
+
+    source: str = Field(min_length=1)
+    id_column: str | None = None
+    drop: tuple[str, ...] = ()
+
+
+class SplitSpec(CrispModel):
+    """How the locked test set (and the validation set) are carved out."""
+
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    valid_size: float = Field(default=0.2, gt=0, lt=1)
+    strategy: Literal["stratified", "random", "group", "time"] | None = None
+    group_column: str | None = None
+    time_column: str | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _group_needs_column(self) -> SplitSpec:
+        if self.strategy == "group" and not self.group_column:
+            raise ValueError("strategy 'group' needs split.group_column")
+        return self
+
+    @model_validator(mode="after")
+    def _time_needs_column(self) -> SplitSpec:
+        if self.strategy == "time" and not self.time_column:
+            raise ValueError("strategy 'time' needs split.time_column")
+        return self
+
+
+class FairnessSpec(CrispModel):
+    """Protected attributes: audited and evaluated, not used as features by default."""
+
+    protected: tuple[str, ...] = ()
+    use_as_features: bool = False
+
+
+class SearchSpec(CrispModel):
+    """The model search: which families, under which budget."""
+
+    time_budget_s: PositiveFloat = 60.0
+    families: tuple[str, ...] = ("lightgbm",)
+    baselines: bool = True
+
+
+class LatencySLA(CrispModel):
+    """Latency targets in milliseconds for a single-row prediction."""
+
+    p50: PositiveFloat | None = None
+    p95: PositiveFloat | None = None
+    p99: PositiveFloat | None = 50.0
+
+
+class DeploymentSpec(CrispModel):
+    """How the model is shipped."""
+
+    latency_sla_ms: LatencySLA = Field(default_factory=LatencySLA)
+
+
+class TrackingSpec(CrispModel):
+    """Experiment tracking (MLflow). ``uri`` defaults to a SQLite file in the project."""
+
+    uri: str | None = None
+    enabled: bool = True
+
+
+class ProjectSpec(CrispModel):
+    """A whole engagement: problem, data, split, fairness, search, deployment, tracking.
+
+    Examples
+    --------
+    >>> spec = ProjectSpec(
+    ...     name="demo",
+    ...     problem={"task": "binary", "target": "y"},
+    ...     data={"source": "data.csv"},
+    ... )
+    >>> spec.problem.primary_metric
+    'roc_auc'
+    """
+
+    name: str = Field(min_length=1)
+    problem: ProblemSpec
+    data: DataSpec
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    fairness: FairnessSpec = Field(default_factory=FairnessSpec)
+    search: SearchSpec = Field(default_factory=SearchSpec)
+    deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+
+    @model_validator(mode="after")
+    def _stratify_needs_classes(self) -> ProjectSpec:
+        if self.split.strategy == "stratified" and self.problem.task == "regression":
+            raise ValueError(
+                "split.strategy 'stratified' needs a class target; use 'random' for regression"
+            )
+        return self
+
+    def resolved(self) -> ProjectSpec:
+        """Return a copy with every 'auto' choice made explicit (metric, split strategy)."""
+        strategy = self.split.strategy or (
+            "random" if self.problem.task == "regression" else "stratified"
+        )
+        return self.model_copy(
+            update={
+                "problem": self.problem.model_copy(update={"metric": self.problem.primary_metric}),
+                "split": self.split.model_copy(update={"strategy": strategy}),
+            }
+        )
+
+    @model_validator(mode="after")
+    def _target_not_dropped(self) -> ProjectSpec:
+        if self.problem.target in self.data.drop:
+            raise ValueError(f"data.drop lists the target {self.problem.target!r}; remove it")
+        return self
