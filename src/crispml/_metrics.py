@@ -101,10 +101,36 @@ def score(name: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
 
 
 def score_all(task: str, y_true: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
-    """Compute every metric of ``task`` (see :data:`crispml.spec.METRICS_BY_TASK`)."""
+    """Compute every metric of ``task`` (see :data:`crispml.spec.METRICS_BY_TASK`).
+
+    Parameters
+    ----------
+    task : str
+        binary, multiclass or regression.
+    y_true : numpy.ndarray
+        Encoded target.
+    prediction : numpy.ndarray
+        Probabilities (n, k) or regression values.
+
+    Returns
+    -------
+    dict of str to float
+    """
     return {name: score(name, y_true, prediction) for name in METRICS_BY_TASK[task]}
 
 
 def better(name: str, a: float, b: float) -> bool:
-    """Whether score ``a`` is strictly better than ``b`` on metric ``name``."""
+    """Tell whether score ``a`` is strictly better than ``b`` on metric ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`METRICS`.
+    a, b : float
+        The two scores.
+
+    Returns
+    -------
+    bool
+    """
     return a > b if METRICS[name].greater_is_better else a < b

@@ -175,7 +175,7 @@ def _summary(result: Any) -> None:
         name = f"{mark}{row['model']}" + ("" if row["status"] == "ok" else f" ({row['status']})")
         table.add_row(name, *[_cell(row[c]) for c in columns], style="bold" if mark else None)
     console.print(table)
-    console.print(f"Run folder: [bold]{result.path}[/]")
+    console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
 
 
 def _cell(value: Any) -> str:

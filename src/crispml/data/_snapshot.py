@@ -98,7 +98,19 @@ def _to_parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def append_lineage(store: Path, snapshot: Snapshot, *, run_id: str, event: str) -> None:
-    """Append one line to ``.crispml/lineage.jsonl``: which run used which data."""
+    """Append one line to ``.crispml/lineage.jsonl``: which run used which data.
+
+    Parameters
+    ----------
+    store : Path
+        The project's ``.crispml`` folder.
+    snapshot : Snapshot
+        The data the run used.
+    run_id : str
+        The run.
+    event : str
+        What happened (``run``, ``audit``...).
+    """
     store.mkdir(parents=True, exist_ok=True)
     entry = {
         "at": datetime.now(UTC).isoformat(),

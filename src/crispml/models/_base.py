@@ -171,7 +171,21 @@ def _load_entry_points() -> None:
 
 
 def predict_output(estimator: Any, X: Any, task: str) -> np.ndarray:
-    """Return what metrics score: class probabilities (n, k), or values for regression."""
+    """Return what metrics score: class probabilities (n, k), or values for regression.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted classifier or regressor (or pipeline).
+    X : array-like or DataFrame
+        Its input.
+    task : str
+        binary, multiclass or regression.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if task == "regression":
         return np.asarray(estimator.predict(X), dtype=np.float64)
     return np.asarray(estimator.predict_proba(X), dtype=np.float64)

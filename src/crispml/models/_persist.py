@@ -29,7 +29,19 @@ _MSG_UNTRUSTED = (
 
 
 def save_pipeline(pipeline: Any, path: str | Path) -> Path:
-    """Write a fitted pipeline with skops (no code runs when it is read back)."""
+    """Write a fitted pipeline with skops (no code runs when it is read back).
+
+    Parameters
+    ----------
+    pipeline : estimator
+        A fitted pipeline or estimator.
+    path : str or Path
+        Destination, written atomically.
+
+    Returns
+    -------
+    Path
+    """
     return atomic_write_bytes(path, sio.dumps(pipeline))
 
 

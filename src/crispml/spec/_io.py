@@ -55,7 +55,24 @@ def load_spec(path: str | Path) -> ProjectSpec:
 
 
 def spec_from_dict(raw: dict[str, Any], *, source: str = "spec") -> ProjectSpec:
-    """Validate a plain mapping as a :class:`ProjectSpec`, raising :class:`SpecError`."""
+    """Validate a plain mapping as a :class:`ProjectSpec`.
+
+    Parameters
+    ----------
+    raw : dict
+        The spec as plain data (e.g. parsed YAML).
+    source : str, default="spec"
+        Named at the start of error messages (the file path).
+
+    Returns
+    -------
+    ProjectSpec
+
+    Raises
+    ------
+    SpecError
+        With the dotted field path, the value seen and what is allowed.
+    """
     try:
         return ProjectSpec.model_validate(raw)
     except ValidationError as exc:
@@ -89,7 +106,19 @@ def spec_to_yaml(spec: ProjectSpec) -> str:
 
 
 def save_spec(spec: ProjectSpec, path: str | Path) -> Path:
-    """Write the resolved spec as YAML, atomically."""
+    """Write the spec as YAML, atomically.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        The spec to write.
+    path : str or Path
+        Destination.
+
+    Returns
+    -------
+    Path
+    """
     return atomic_write_text(path, spec_to_yaml(spec))
 
 

@@ -62,6 +62,23 @@ def render_spec_template(
 ) -> str:
     """Return the text of a commented spec with the given inferred values.
 
+    Parameters
+    ----------
+    name, source, target : str
+        Project name, data source and target column.
+    task, metric : str
+        The inferred task and its default metric.
+    positive_label : object, optional
+        The positive class of a binary target.
+    protected : sequence of str
+        Columns that look like protected attributes.
+    spec_name : str
+        The spec's file name, quoted in the header comment.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> text = render_spec_template(name="p", source="d.csv", target="y", task="binary",

@@ -84,6 +84,17 @@ class EngagementTracker:
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Flatten nested mappings into dotted keys (for MLflow params).
 
+    Parameters
+    ----------
+    data : mapping
+        Nested mappings of plain values.
+    prefix : str, default=""
+        Prepended to every key.
+
+    Returns
+    -------
+    dict
+
     Examples
     --------
     >>> flatten({"a": {"b": 1}, "c": [1, 2]})

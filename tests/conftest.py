@@ -1,0 +1,79 @@
+"""Shared tiny datasets (fixed seed) and a project folder fixture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+
+def make_binary(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """A binary problem with numeric, categorical, boolean and missing values; `y` is yes/no."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    city = rng.choice(["north", "south", "east", "west"], size=n)
+    member = rng.choice(["yes", "no"], size=n)
+    logit = 1.5 * x1 - x2 + (city == "north") * 1.0 + (member == "yes") * 0.5
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "city": city, "member": member, "y": y})
+    frame.loc[rng.choice(n, size=n // 20, replace=False), "x2"] = np.nan
+    frame.loc[rng.choice(n, size=n // 30, replace=False), "city"] = np.nan
+    return frame
+
+
+def make_regression(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """A regression problem: `price` depends on `size` and `grade`."""
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(20, 200, size=n)
+    grade = rng.choice(["a", "b", "c"], size=n)
+    price = 3.0 * size + np.select([grade == "a", grade == "b"], [100.0, 50.0], 0.0)
+    return pd.DataFrame({"size": size, "grade": grade, "price": price + rng.normal(0, 10, size=n)})
+
+
+def make_multiclass(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Three classes separated by two numeric features."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [3, 0], [0, 3]])
+    label = rng.integers(0, 3, size=n)
+    points = centres[label] + rng.normal(size=(n, 2))
+    return pd.DataFrame(
+        {"a": points[:, 0], "b": points[:, 1], "kind": np.array(["red", "green", "blue"])[label]}
+    )
+
+
+def write_project(folder: Path, frame: pd.DataFrame, spec: dict) -> Path:
+    """Write `data.csv` and `crispml.yaml` into `folder`; return the spec path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(folder / "data.csv", index=False)
+    path = folder / "crispml.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def binary_spec(**overrides: object) -> dict:
+    """A small, fast spec for the binary dataset (tracking off unless asked)."""
+    spec = {
+        "name": "tiny-binary",
+        "problem": {"task": "binary", "target": "y", "positive_label": "yes"},
+        "data": {"source": "data.csv"},
+        "split": {"test_size": 0.25, "valid_size": 0.2, "seed": 0},
+        "search": {"time_budget_s": 20, "families": ["lightgbm"]},
+        "tracking": {"enabled": False},
+    }
+    spec.update(overrides)
+    return spec
+
+
+@pytest.fixture
+def binary_frame() -> pd.DataFrame:
+    return make_binary()
+
+
+@pytest.fixture
+def tmp_project(tmp_path: Path) -> Path:
+    """A project folder with a binary dataset and its spec; returns the spec path."""
+    return write_project(tmp_path / "project", make_binary(), binary_spec())
