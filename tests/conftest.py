@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+
+@pytest.fixture(autouse=True)
+def _crisp_warnings_are_errors() -> Iterator[None]:
+    """Our own warnings are errors in tests; third-party ones are not."""
+    from crispml.exceptions import CrispWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CrispWarning)
+        yield
 
 
 def make_binary(n: int = 300, seed: int = 0) -> pd.DataFrame:

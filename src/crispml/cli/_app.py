@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False)
+# Wide enough for the leaderboard when the output is piped or captured (Rich defaults to 80).
+console = Console(width=max(110, shutil.get_terminal_size((110, 24)).columns))
 errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
