@@ -120,7 +120,7 @@ class AuditReport:
         blocked = self.blocking
         if blocked:
             first = f"{blocked[0].id} ({blocked[0].title})"
-            ids = ", ".join(f.id for f in blocked)
+            ids = ", ".join(f"'{f.id}'" for f in blocked)
             raise AuditBlockedError(_MSG_BLOCKED.format(n=len(blocked), first=first, ids=ids))
 
 

@@ -18,7 +18,8 @@ ID_SIGNAL = 0.1
 """Gain over chance of an id column's univariate score that is reported."""
 _MSG_ACTION = (
     "Check how {col!r} is produced: if it is recorded after the outcome or derived from it, "
-    "drop it (data.drop). If it is legitimately this predictive, accept: audit.accept: [{id}]."
+    "drop it (data.drop). If it is legitimately this predictive, accept it in the spec: "
+    "audit: {{accept: ['{id}']}}."
 )
 
 
@@ -222,7 +223,7 @@ def _rounded_hashes(dataset: Dataset) -> np.ndarray:
             values = col.to_numpy(dtype=np.float64, na_value=np.nan)
             with np.errstate(divide="ignore", invalid="ignore"):
                 scale = 10.0 ** (2 - np.floor(np.log10(np.abs(values))))
-            scale[~np.isfinite(scale)] = 1.0
+            scale[~np.isfinite(scale) | ~np.isfinite(values)] = 1.0
             out[name] = np.round(values * scale) / scale
         else:
             out[name] = col.to_numpy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from crispml.audit import AuditReport
@@ -27,18 +28,17 @@ def print_report(report: AuditReport, console: Console) -> None:
     table.add_column("action", overflow="fold")
     for finding in report.findings:
         severity = finding.severity + (" (accepted)" if finding.accepted else "")
-        table.add_row(
-            severity, finding.id, finding.title, finding.action, style=_STYLE[finding.severity]
-        )
+        cells = (severity, finding.id, finding.title, finding.action)
+        table.add_row(*map(escape, cells), style=_STYLE[finding.severity])
     console.print(table)
     counts = {s: len(report.by_severity(s)) for s in ("blocking", "warning", "info")}
     line = ", ".join(f"{n} {s}" for s, n in counts.items())
     blocked = report.blocking
     if blocked:
-        ids = ", ".join(f.id for f in blocked)
+        ids = ", ".join(f"'{f.id}'" for f in blocked)
         console.print(
-            f"[bold red]{line}.[/] crispml run stops on: {ids}. Fix the data, or after "
-            f"review add to the spec: audit: {{accept: [{ids}]}}",
+            f"[bold red]{line}.[/] crispml run stops on: {escape(ids)}. Fix the data, or "
+            f"after review add to the spec: audit: {{accept: [{escape(ids)}]}}",
             highlight=False,
         )
     else:
