@@ -20,6 +20,7 @@ import pandas as pd
 from crispml import data as cdata
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
+from crispml.audit import audit_data
 from crispml.evaluate import HoldoutEvaluation, evaluate_holdout
 from crispml.exceptions import NotFittedError
 from crispml.models import load_pipeline, save_pipeline
@@ -136,6 +137,8 @@ class Project:
                 id_column=spec.data.id_column,
             )
             folder.write_json("data/split.json", split.to_dict())
+        with step("Auditing the data"):
+            audit_data(dataset, split, spec, folder=folder, enforce=True)
         with step(f"Searching models (budget {spec.search.time_budget_s:g} s)"):
             result = self._search(dataset, split, on_candidate)
             _write_search(folder, dataset, result)

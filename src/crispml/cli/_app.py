@@ -161,6 +161,35 @@ def schema() -> None:
     typer.echo(json.dumps(spec_json_schema(), indent=2))
 
 
+@app.command()
+@friendly
+def audit(
+    spec: Annotated[Path, typer.Argument(help="The project spec.")] = Path("crispml.yaml"),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the report as JSON here.")
+    ] = None,
+) -> None:
+    """Audit the spec's data (load, split, checks) and print the findings; writes no run.
+
+    Exit code 0 when no blocking finding is left unaccepted, 3 when one is (crispml run
+    would stop), 2 on bad input.
+    """
+    from crispml._utils._io import write_json
+    from crispml.audit import audit_spec
+    from crispml.cli._audit import EXIT_BLOCKING, print_report
+    from crispml.spec import load_spec
+
+    _quiet_libraries()
+    with console.status("Auditing the data..."):
+        report = audit_spec(load_spec(spec), base_dir=spec.parent)
+    print_report(report, console)
+    if output is not None:
+        write_json(output, report.to_dict())
+        console.print(f"Wrote {output}")
+    if report.blocking:
+        raise typer.Exit(EXIT_BLOCKING)
+
+
 def _summary(result: Any) -> None:
     board = result.leaderboard
     table = Table(

@@ -142,6 +142,17 @@ class FairnessSpec(CrispModel):
     use_as_features: bool = False
 
 
+class AuditSpec(CrispModel):
+    """The data audit: which blocking findings are acknowledged, and its sample size."""
+
+    accept: tuple[str, ...] = ()
+    """Ids of blocking findings the team has reviewed and accepts (e.g. ``leakage:colname``)."""
+    sample_rows: int = Field(default=20_000, ge=500)
+    """Rows used by the model-based checks (labels, leakage, shift, canary)."""
+    proxy_threshold: float = Field(default=0.3, gt=0, lt=1)
+    """Cramér's V above which a feature is reported as a proxy of a protected column."""
+
+
 class SearchSpec(CrispModel):
     """The model search: which families, under which budget."""
 
@@ -190,6 +201,7 @@ class ProjectSpec(CrispModel):
     data: DataSpec
     split: SplitSpec = Field(default_factory=SplitSpec)
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
+    audit: AuditSpec = Field(default_factory=AuditSpec)
     search: SearchSpec = Field(default_factory=SearchSpec)
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)

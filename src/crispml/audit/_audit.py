@@ -1,0 +1,157 @@
+"""The data audit as one call: every check, in order, into one report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from crispml import data as cdata
+from crispml.audit._canary import canary_findings
+from crispml.audit._common import build_sample
+from crispml.audit._findings import AuditReport, Finding, make_report
+from crispml.audit._inventory import inventory_findings, row_hashes
+from crispml.audit._labels import label_findings
+from crispml.audit._leakage import leakage_findings
+from crispml.audit._proxies import proxy_findings
+from crispml.audit._shift import shift_findings
+from crispml.audit._target import target_findings
+
+if TYPE_CHECKING:
+    from crispml.spec import ProjectSpec
+
+logger = logging.getLogger(__name__)
+AUDIT_FILE = "audit/audit.json"
+"""Where the report goes in a run folder."""
+
+
+class _JsonWriter(Protocol):
+    def write_json(self, rel: str, payload: Any) -> Any: ...
+
+
+def audit_data(
+    dataset: cdata.Dataset,
+    split: cdata.Split,
+    spec: ProjectSpec,
+    *,
+    folder: _JsonWriter | None = None,
+    enforce: bool = False,
+) -> AuditReport:
+    """Run every check of the data audit; the data is only read, never changed.
+
+    Model-based checks (leakage, labels, proxies, canary) use the train and validation
+    rows only, capped at ``spec.audit.sample_rows``; the test set's labels are never read.
+    The shift check uses test features (not labels).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`crispml.data.prepare_dataset`.
+    split : Split
+        From :func:`crispml.data.make_split` on ``dataset.frame``.
+    spec : ProjectSpec
+        The resolved spec (protected columns, time column, ``audit`` section).
+    folder : RunFolder, optional
+        When given, the report is written to ``audit/audit.json`` in it.
+    enforce : bool, default=False
+        Raise when a blocking finding is not listed in ``spec.audit.accept``
+        (after writing the report).
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    AuditBlockedError
+        If ``enforce`` and a blocking finding is not accepted.
+
+    Examples
+    --------
+    >>> from crispml.data import load_table, make_split, prepare_dataset
+    >>> from crispml.spec import ProjectSpec
+    >>> spec = ProjectSpec(name="iris", problem={"task": "multiclass", "target": "target"},
+    ...                    data={"source": "sklearn:iris"}).resolved()
+    >>> ds = prepare_dataset(load_table("sklearn:iris"), spec)
+    >>> report = audit_data(ds, make_split(ds.frame, spec.split, target="target"), spec)
+    >>> report.blocking
+    []
+    """
+    settings, seed = spec.audit, spec.split.seed
+    timings: dict[str, float] = {}
+    findings: list[Finding] = []
+
+    def timed(name: str, check: Callable[[], list[Finding]]) -> None:
+        start = time.monotonic()
+        findings.extend(check())
+        timings[name] = time.monotonic() - start
+        logger.debug("audit check %s took %.2f s", name, timings[name])
+
+    start = time.monotonic()
+    hashes = row_hashes(dataset.frame, dataset.schema)
+    sample = build_sample(dataset, split, cap=settings.sample_rows, seed=seed)
+    timings["prepare"] = time.monotonic() - start
+    timed("inventory", lambda: inventory_findings(dataset, hashes))
+    timed("target", lambda: target_findings(dataset, split))
+    time_column = spec.split.time_column
+    timed(
+        "leakage",
+        lambda: leakage_findings(
+            dataset, split, sample, hashes, time_column=time_column, seed=seed
+        ),
+    )
+    timed("labels", lambda: label_findings(dataset, sample, seed))
+    protected = tuple(spec.fairness.protected)
+    threshold = settings.proxy_threshold
+    timed(
+        "proxies",
+        lambda: proxy_findings(dataset, sample, protected, threshold=threshold, seed=seed),
+    )
+    timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
+    timed("canary", lambda: canary_findings(sample, seed=seed))
+    summary = {
+        "rows": len(dataset.frame),
+        "columns": dataset.frame.shape[1],
+        "task": dataset.target.task,
+        "labelled_rows": sample.n_labelled,
+        "sample_rows": len(sample.positions),
+        "sampled": sample.capped,
+        "test_labels_read": False,
+        "accepted": list(settings.accept),
+    }
+    report = make_report(findings, accept=settings.accept, summary=summary, timings_s=timings)
+    if folder is not None:
+        folder.write_json(AUDIT_FILE, report.to_dict())
+    if enforce:
+        report.raise_if_blocked()
+    return report
+
+
+def audit_spec(spec: ProjectSpec, *, base_dir: str | Path = ".") -> AuditReport:
+    """Load the spec's data, split it, and audit it, writing nothing anywhere.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        The project spec (resolved here).
+    base_dir : str or Path, default="."
+        The spec's folder (relative data paths start here).
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    DataError, SpecError
+        If the data cannot be loaded, split or does not fit the spec.
+    """
+    spec = spec.resolved()
+    table = cdata.load_table(spec.data.source, base_dir=base_dir)
+    dataset = cdata.prepare_dataset(table, spec)
+    split = cdata.make_split(
+        dataset.frame, spec.split, target=spec.problem.target, id_column=spec.data.id_column
+    )
+    return audit_data(dataset, split, spec)

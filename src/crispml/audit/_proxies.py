@@ -1,0 +1,202 @@
+"""Protected attributes: features that stand in for them, and base rates per group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, count
+from scipy.stats.contingency import association
+from sklearn.metrics import normalized_mutual_info_score
+
+from crispml.audit._common import (
+    AuditSample,
+    audit_score,
+    oof_output,
+    quick_model,
+    univariate_score,
+)
+from crispml.audit._findings import Finding
+from crispml.data import Dataset
+
+PREDICTABILITY_WARNING = 0.8
+"""ROC AUC at which a feature (or all features together) predicts a protected column."""
+DISPARITY_WARNING = 0.8
+"""Ratio of lowest to highest group base rate below which it is a warning (four-fifths)."""
+MIN_GROUP_ROWS = 30
+"""Rows below which a protected group is too small to evaluate."""
+_MIN_ROWS_FOR_MODEL = 10
+_BINS = 5
+
+
+def proxy_findings(
+    dataset: Dataset,
+    sample: AuditSample,
+    protected: tuple[str, ...],
+    *,
+    threshold: float = 0.3,
+    seed: int = 0,
+) -> list[Finding]:
+    """Proxy features and base rates for each protected column.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    sample : AuditSample
+        Rows (train and validation) used for the association measures.
+    protected : tuple of str
+        The spec's protected columns.
+    threshold : float, default=0.3
+        Cramér's V above which a feature is reported as a proxy.
+    seed : int, default=0
+
+    Returns
+    -------
+    list of Finding
+    """
+    findings = []
+    for name in protected:
+        if name not in dataset.frame.columns:
+            continue
+        groups = as_groups(dataset.frame[name].iloc[sample.positions])
+        findings += _proxies(name, groups, sample, threshold, seed)
+        findings.append(_base_rates(name, groups, sample, dataset))
+    return findings
+
+
+def as_groups(values: pd.Series) -> pd.Series:
+    """Protected values as group labels: text levels, or quintiles of a numeric column."""
+    values = values.reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > 10:
+        binned = pd.qcut(values, _BINS, duplicates="drop").astype(str)
+        return binned.where(values.notna(), "missing")
+    return values.astype(str).where(values.notna(), "missing")
+
+
+def _proxies(
+    name: str, groups: pd.Series, sample: AuditSample, threshold: float, seed: int
+) -> list[Finding]:
+    codes, levels = pd.factorize(groups)
+    sizes = np.bincount(codes)
+    keep = sizes[codes] >= _MIN_ROWS_FOR_MODEL
+    task = "binary" if (sizes >= _MIN_ROWS_FOR_MODEL).sum() == 2 else "multiclass"
+    can_model = (sizes >= _MIN_ROWS_FOR_MODEL).sum() >= 2
+    y = pd.factorize(codes[keep])[0]
+    rows = {}
+    for col in sample.X.columns:
+        feature = sample.X[col]
+        binned = _binned(feature)
+        table = pd.crosstab(binned, groups).to_numpy()
+        v = float(association(table, method="cramer")) if min(table.shape) > 1 else 0.0
+        nmi = float(normalized_mutual_info_score(groups, binned))
+        auc = (
+            univariate_score(feature[keep].reset_index(drop=True), y, task, seed)
+            if can_model
+            else None
+        )
+        rows[col] = {"cramers_v": round(v, 4), "nmi": round(nmi, 4), "roc_auc": _r(auc)}
+    out = []
+    for col, stats in rows.items():
+        auc = stats["roc_auc"]
+        if stats["cramers_v"] >= threshold or (auc is not None and auc >= PREDICTABILITY_WARNING):
+            out.append(
+                Finding(
+                    f"proxy:{name}:{col}",
+                    "proxies",
+                    "warning",
+                    f"{col!r} is a proxy for protected {name!r} (Cramér's V "
+                    f"{stats['cramers_v']:.2f}, AUC {_fmt(auc)})",
+                    {"protected": name, "feature": col, **stats},
+                    f"{name!r} is kept out of the features, but {col!r} carries it in: check "
+                    "per-group error rates in the evaluation, and drop or justify the feature.",
+                )
+            )
+    joint = None
+    if can_model:
+        output = oof_output(quick_model(task, seed), sample.X[keep], y, task, seed, n_splits=3)
+        joint = round(audit_score(task, y, output), 4)
+    out.append(_association_summary(name, rows, levels, joint))
+    return out
+
+
+def _association_summary(
+    name: str,
+    rows: dict[str, dict[str, float | None]],
+    levels: pd.Index,
+    joint: float | None,
+) -> Finding:
+    top = dict(sorted(rows.items(), key=lambda kv: -(kv[1]["cramers_v"] or 0.0))[:10])
+    severity = "warning" if joint is not None and joint >= PREDICTABILITY_WARNING else "info"
+    title = f"all features together predict protected {name!r} with ROC AUC {_fmt(joint)}"
+    evidence = {"protected": name, "groups": [str(g) for g in levels], "joint_roc_auc": joint}
+    evidence["features"] = top
+    action = (
+        "The features jointly encode the protected attribute: leaving it out does not make "
+        "the model blind to it. Evaluate fairness per group."
+        if severity == "warning"
+        else ""
+    )
+    return Finding(f"proxy:{name}", "proxies", severity, title, evidence, action)
+
+
+def _base_rates(name: str, groups: pd.Series, sample: AuditSample, dataset: Dataset) -> Finding:
+    y = pd.Series(sample.y)
+    if sample.task == "multiclass":
+        shares = pd.crosstab(groups, y, normalize="index")
+        shares.columns = [str(dataset.target.classes[c]) for c in shares.columns]
+        by_group = {
+            str(g): {"count": int((groups == g).sum()), "class_shares": row.round(4).to_dict()}
+            for g, row in shares.iterrows()
+        }
+        ratio = None
+    else:
+        frame = MetricFrame(
+            metrics={"base_rate": _mean_target, "count": count},
+            y_true=y,
+            y_pred=y,
+            sensitive_features=groups.rename(name),
+        )
+        table = frame.by_group
+        by_group = {
+            str(g): {"count": int(r["count"]), "base_rate": round(float(r["base_rate"]), 4)}
+            for g, r in table.iterrows()
+        }
+        rates = table["base_rate"].astype(float)
+        ratio = float(rates.min() / rates.max()) if rates.max() > 0 else None
+    small = [g for g, v in by_group.items() if v["count"] < MIN_GROUP_ROWS]
+    disparate = ratio is not None and ratio < DISPARITY_WARNING and sample.task == "binary"
+    severity = "warning" if disparate or small else "info"
+    what = "positive rate" if sample.task == "binary" else "mean target"
+    title = f"{what} by {name!r}: " + ", ".join(
+        f"{g} {v.get('base_rate', '')} (n={v['count']})" for g, v in list(by_group.items())[:6]
+    )
+    if small:
+        title += f"; group(s) {', '.join(small)} have fewer than {MIN_GROUP_ROWS} rows"
+    evidence = {"protected": name, "by_group": by_group, "min_max_ratio": _r(ratio)}
+    evidence["small_groups"] = small
+    action = (
+        "Base rates differ between groups: report per-group metrics and check that the "
+        "model does not widen the gap."
+        if severity == "warning"
+        else ""
+    )
+    return Finding(f"base-rates:{name}", "proxies", severity, title, evidence, action)
+
+
+def _mean_target(y_true: pd.Series, y_pred: pd.Series) -> float:
+    del y_pred
+    return float(np.mean(y_true))
+
+
+def _binned(feature: pd.Series) -> pd.Series:
+    """Return a feature as discrete levels: categories as they are, numbers in quintiles."""
+    if isinstance(feature.dtype, pd.CategoricalDtype) or feature.nunique() <= 2 * _BINS:
+        return feature.astype(str)
+    return pd.qcut(feature, _BINS, duplicates="drop").astype(str)
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
