@@ -6,8 +6,10 @@ from crispml.spec._io import load_spec, save_spec, spec_from_dict, spec_json_sch
 from crispml.spec._model import (
     DEFAULT_METRIC,
     METRICS_BY_TASK,
+    CostSpec,
     DataSpec,
     DeploymentSpec,
+    EvaluationSpec,
     FairnessSpec,
     LatencySLA,
     ProblemSpec,
@@ -22,8 +24,10 @@ from crispml.spec._template import render_spec_template
 __all__ = [
     "DEFAULT_METRIC",
     "METRICS_BY_TASK",
+    "CostSpec",
     "DataSpec",
     "DeploymentSpec",
+    "EvaluationSpec",
     "FairnessSpec",
     "LatencySLA",
     "ProblemSpec",
