@@ -21,6 +21,8 @@ from sklearn.utils.validation import check_is_fitted
 from crispml.exceptions import DataError
 
 N_BINS = 10
+MIN_GAIN = 1e-3
+"""Relative drop in validation log loss a map must bring to be kept (noise is not a gain)."""
 _EPS = 1e-6
 METHODS = ("isotonic", "sigmoid")
 _MSG_NOT_BINARY = (
@@ -195,7 +197,8 @@ def choose_calibration(
 
     Each map is scored by its out-of-fold log loss over the validation rows
     (``folds``-fold cross-fitting); the uncalibrated model's log loss on the same rows is
-    the bar to beat. The kept map is then refitted on every validation row.
+    the bar to beat, by at least ``MIN_GAIN`` (relative). The kept map is then refitted on
+    every validation row.
 
     Returns
     -------
@@ -221,6 +224,8 @@ def choose_calibration(
         oof = np.clip(oof, _EPS, 1 - _EPS)
         scores[method] = float(log_loss(y, np.c_[1 - oof, oof], labels=[0, 1]))
     best = min(scores, key=lambda k: scores[k])
+    if scores[best] > scores["none"] * (1 - MIN_GAIN):
+        best = "none"
     record: dict[str, Any] = {"kept": None if best == "none" else best, "valid_log_loss": scores}
     if best == "none":
         record["reason"] = "no map lowered the out-of-fold validation log loss"

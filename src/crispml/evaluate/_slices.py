@@ -20,6 +20,8 @@ from crispml.evaluate._bootstrap import bootstrap_draws, percentile_interval
 SCHEMA_VERSION = 1
 _EPS = 1e-15
 N_BINS = 4
+PRUNE = 0.01
+"""A split of the slice finder must explain this share of the error variance to stay."""
 MAX_LEVELS = 30
 """Categorical columns with more levels report only the most frequent ones."""
 
@@ -177,7 +179,10 @@ def _tree_slices(
 ) -> list[tuple[str, np.ndarray]]:
     layout = _levels(X_valid)
     tree = DecisionTreeRegressor(
-        max_depth=3, min_samples_leaf=max(min_size, len(err) // 50), random_state=seed
+        max_depth=3,
+        min_samples_leaf=max(min_size, len(err) // 50),
+        ccp_alpha=PRUNE * float(np.var(err)),
+        random_state=seed,
     ).fit(_encode(X_valid, layout), err)
     test_leaf = tree.apply(_encode(X_test, layout))
     rules = _leaf_rules(tree, list(layout.values()))
