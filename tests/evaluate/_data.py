@@ -10,7 +10,7 @@ from crispml.features import build_preprocessor
 
 
 def driver_frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """The outcome is driven by ``driver`` (numeric) and ``risk`` (categorical); ``noise`` is not."""
+    """Outcome driven by ``driver`` (numeric) and ``risk`` (categorical), not ``noise``."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {

@@ -47,7 +47,15 @@ def test_weighted_metric_equals_metric_on_the_resampled_rows():
 def test_every_metric_has_a_weighted_form():
     y, out = _outputs("binary")
     assert set(METRICS) == {
-        "roc_auc", "log_loss", "accuracy", "f1", "brier", "macro_f1", "rmse", "mae", "r2"
+        "roc_auc",
+        "log_loss",
+        "accuracy",
+        "f1",
+        "brier",
+        "macro_f1",
+        "rmse",
+        "mae",
+        "r2",
     }
     with pytest.raises(KeyError):
         weighted_metric("nope", y, out, np.ones((1, len(y))))

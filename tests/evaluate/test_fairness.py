@@ -18,9 +18,7 @@ def _planted(n=3000, gap=0.3, seed=0):
 
 def test_planted_disparity_is_detected_with_an_interval_excluding_zero():
     y, out, groups = _planted()
-    report = fairness_report(
-        y, out, groups, task="binary", metric="roc_auc", n_resamples=300
-    )
+    report = fairness_report(y, out, groups, task="binary", metric="roc_auc", n_resamples=300)
     dp = report["gaps"]["demographic_parity_difference"]
     assert dp["estimate"] > 0.2 and dp["low"] > 0
     sel = {g: report["by_group"][g]["selection_rate"]["estimate"] for g in ("a", "b")}
