@@ -119,3 +119,28 @@ def test_spec_threshold_objective_needs_its_inputs():
         _spec(problem={"threshold_objective": "precision_at"})
     spec = _spec(problem={"threshold_objective": "precision_at", "min_precision": 0.7})
     assert spec.evaluation.coverage == 0.9 and spec.fairness.mitigate is None
+
+
+@pytest.mark.slow
+def test_regression_engagement_reports_intervals_and_coverage(tmp_path):
+    spec = spec_from_dict(
+        {
+            "name": "diabetes",
+            "problem": {
+                "task": "regression",
+                "target": "target",
+                "success_criteria": {"rmse": "<= 1000", "r2": ">= 0.99"},
+            },
+            "data": {"source": "sklearn:diabetes"},
+            "search": {"time_budget_s": 10, "families": []},
+            "evaluation": {"bootstrap": 100, "coverage": 0.8},
+            "tracking": {"enabled": False},
+        },
+        source="test",
+    )
+    run = Project(spec, base_dir=tmp_path).run()
+    conformal = json.loads((run.path / "evaluation/conformal.json").read_text())
+    assert conformal["kind"] == "intervals" and conformal["nominal"] == 0.8
+    assert not (run.path / "evaluation/calibration.json").exists()
+    results = {r["name"]: r["result"] for r in run.verdict["criteria"]}
+    assert results == {"rmse": "pass", "r2": "fail"}

@@ -43,6 +43,15 @@ def test_small_groups_are_flagged():
         y, out, groups, task="binary", metric="roc_auc", min_group_size=30, n_resamples=50
     )
     assert len(report["warnings"]) == 1 and "'tiny' has 10 test rows" in report["warnings"][0]
+    assert report["groups_in_gaps"] == ["a", "b"]
+    assert report["by_group"]["tiny"]["count"] == 10
+    # a tiny group whose rows are all selected would otherwise dominate the gap
+    out = out.copy()
+    out[groups == "tiny"] = [0.0, 1.0]
+    again = fairness_report(
+        y, out, groups, task="binary", metric="roc_auc", min_group_size=30, n_resamples=50
+    )
+    assert again["gaps"]["demographic_parity_difference"]["estimate"] < 0.5
 
 
 def test_regression_reports_the_metric_per_group():
@@ -94,3 +103,26 @@ def test_mitigation_narrows_the_gap(method):
     assert before > 0.2
     assert after < before / 2
     assert "deployed" in report["deployment"]
+
+
+def test_mitigation_pools_groups_too_small_to_fit():
+    rng = np.random.default_rng(1)
+    n = 2000
+    groups = rng.choice(["a", "b"], size=n).astype(object)
+    groups[:5] = "rare"  # all in the fitting rows, all with label 1 below
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    y = np.array((X["x"] + rng.normal(size=n) > 0).astype(int))
+    y[:5] = 1
+    model = LogisticRegression().fit(X, y)
+    report = mitigation_report(
+        "threshold_optimizer",
+        model,
+        X_fit=X[:1000],
+        y_fit=y[:1000],
+        groups_fit=groups[:1000],
+        X_test=X[1000:],
+        y_test=y[1000:],
+        groups_test=groups[1000:],
+        threshold=0.5,
+    )
+    assert set(report["mitigated"]["selection_rate_by_group"]) == {"a", "b"}

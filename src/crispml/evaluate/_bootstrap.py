@@ -120,6 +120,11 @@ def _auc(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
     order = np.argsort(s, kind="mergesort")
     s, yy, ww = s[order], y[order], w[:, order]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    if len(starts) == len(s):  # no ties: each positive beats the negatives ranked below it
+        neg_w = ww * (yy == 0)
+        below_w = np.cumsum(neg_w, axis=1) - neg_w
+        pos_w = ww * (yy == 1)
+        return (pos_w * below_w).sum(axis=1) / (pos_w.sum(axis=1) * neg_w.sum(axis=1))
     pos = np.add.reduceat(ww * (yy == 1), starts, axis=1)
     neg = np.add.reduceat(ww * (yy == 0), starts, axis=1)
     below = np.cumsum(neg, axis=1) - neg

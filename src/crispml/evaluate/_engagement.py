@@ -136,7 +136,8 @@ def evaluate_engagement(
         folder.write_bytes("evaluation/reliability.svg", plot_reliability(calib))
     if threshold_record is not None:
         costs = _costs(spec)
-        threshold_record["test"] = decision_report(y_test, test_out[:, 1], threshold, costs)
+        chosen = float(threshold_record["threshold"])
+        threshold_record["test"] = decision_report(y_test, test_out[:, 1], chosen, costs)
         threshold_record["test_at_0_5"] = decision_report(y_test, test_out[:, 1], 0.5, costs)
         folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)
@@ -291,6 +292,7 @@ def _mitigate(
             y_test=dataset.y[split.test],
             groups_test=group_labels(dataset.frame[column].iloc[split.test]),
             threshold=threshold if threshold is not None else 0.5,
+            min_group_size=spec.evaluation.min_group_size,
             seed=spec.split.seed,
         )
     except Exception as exc:  # reported in fairness.json; the engagement goes on

@@ -13,6 +13,7 @@ towards the adverse outcome, taken to be the positive class (binary) or a higher
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
@@ -166,7 +167,9 @@ def _shap_contributions(
     else:
         explainer = shap.TreeExplainer(estimator)
         method = "shap.TreeExplainer"
-    values = _positive_shap(explainer.shap_values(encoded), n_outputs)
+    with warnings.catch_warnings():  # shap's notice that LightGBM output is now a list
+        warnings.filterwarnings("ignore", message=".*shap values output has changed.*")
+        values = _positive_shap(explainer.shap_values(encoded), n_outputs)
     return _to_raw(values, sources, list(X.columns)), method
 
 

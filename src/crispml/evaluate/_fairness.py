@@ -97,16 +97,17 @@ def fairness_report(
             metric, y[r], output[r], n_resamples=n_resamples, seed=seed
         ).to_dict()
     out: dict[str, Any] = {"by_group": by_group, "gaps": {}, "warnings": []}
-    if task == "binary":
-        _binary_groups(out, y, output, groups, rows, threshold, n_resamples, seed)
     small = [g for g in levels if len(rows[g]) < min_group_size]
     for g in small:
         msg = (
             f"group {g!r} has {len(rows[g])} test rows (< {min_group_size}); "
-            "its numbers are too noisy to act on"
+            "its numbers are too noisy to act on and it is left out of the gaps"
         )
         out["warnings"].append(msg)
-        logger.warning(msg)
+        logger.info(msg)
+    out["groups_in_gaps"] = [g for g in levels if g not in small]
+    if task == "binary":
+        _binary_groups(out, y, output, groups, rows, threshold, n_resamples, seed, set(small))
     return out
 
 
@@ -119,6 +120,7 @@ def _binary_groups(
     threshold: float,
     n_resamples: int,
     seed: int,
+    small: set[str],
 ) -> None:
     pred = (output[:, 1] >= threshold).astype(int)
     frame = flm.MetricFrame(
@@ -150,7 +152,11 @@ def _binary_groups(
             out["by_group"][g][name] = percentile_interval(
                 est, draws[name][:, i], n=len(parts[g])
             ).to_dict()
-    out["gaps"] = _gaps(y, pred, groups, draws)
+    big = [i for i, g in enumerate(rows) if g not in small]
+    keep = ~np.isin(groups, list(small))
+    if len(big) >= 2:
+        big_draws = {k: v[:, big] for k, v in draws.items()}
+        out["gaps"] = _gaps(y[keep], pred[keep], groups[keep], big_draws)
 
 
 def _gaps(
@@ -195,6 +201,7 @@ def mitigation_report(
     y_test: np.ndarray,
     groups_test: np.ndarray,
     threshold: float,
+    min_group_size: int = 30,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Mitigate with fairlearn and compare with the unmitigated model on test.
@@ -202,7 +209,10 @@ def mitigation_report(
     ``threshold_optimizer`` post-processes the fitted model (fitted on validation rows:
     pass them as ``X_fit``); ``exponentiated_gradient`` retrains the model step of the
     pipeline on the preprocessed training rows (pass those as ``X_fit``). Both target
-    demographic parity.
+    demographic parity. Groups with fewer than ``min_group_size`` rows in ``X_fit`` are
+    pooled into one group (their labels are often all one class, which the mitigators
+    cannot handle); when the pool is still too small or has one class, its rows are
+    treated as the largest group.
 
     Returns
     -------
@@ -211,6 +221,7 @@ def mitigation_report(
         selection rate per group, demographic parity and equalized odds differences),
         and ``deployment`` (what using it means).
     """
+    groups_fit, groups_test = _pool_small(groups_fit, y_fit, groups_test, min_group_size)
     base_pred = (np.asarray(model.predict_proba(X_test))[:, 1] >= threshold).astype(int)
     if method == "threshold_optimizer":
         from fairlearn.postprocessing import ThresholdOptimizer
@@ -243,6 +254,26 @@ def mitigation_report(
         "mitigated": _decision_summary(y_test, np.asarray(mitigated).astype(int), groups_test),
         "deployment": note,
     }
+
+
+SMALL_GROUPS = "small groups (pooled)"
+
+
+def _pool_small(
+    fit: np.ndarray, y_fit: np.ndarray, test: np.ndarray, min_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pool groups too small to fit; if the pool itself is unusable, join the largest group."""
+    fit, test = np.asarray(fit, dtype=str), np.asarray(test, dtype=str)
+    levels, counts = np.unique(fit, return_counts=True)
+    pooled = set(levels[counts < min_size].tolist()) | (set(test.tolist()) - set(levels))
+    in_pool = np.isin(fit, list(pooled))
+    usable = in_pool.sum() >= min_size and len(np.unique(np.asarray(y_fit)[in_pool])) == 2
+    target = SMALL_GROUPS if usable else str(levels[np.argmax(counts)])
+
+    def pool(values: np.ndarray) -> np.ndarray:
+        return np.asarray([target if v in pooled else v for v in values], dtype=object)
+
+    return pool(fit), pool(test)
 
 
 def _exponentiated_gradient(

@@ -69,7 +69,9 @@ def price_of_interpretability(
             "best": {"name": best.name, "family": best.family, "test": s_best},
             "glass_box": {"name": top.name, "family": top.family, "test": s_glass},
             "best_is_glass_box": _is_glass_box(best),
-            "price": percentile_interval(sign * (s_best - s_glass), draws, n=len(y)).to_dict(),
+            "price": percentile_interval(
+                sign * (s_best - s_glass) + 0.0, draws, n=len(y)
+            ).to_dict(),
             "price_meaning": f"how much worse the glass-box model's test {metric} is",
         }
     )
