@@ -276,7 +276,29 @@ def metrics_with_ci(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, Interval]:
-    """Every metric of ``task`` with its bootstrap interval (same resamples for all)."""
+    """Every metric of ``task`` with its bootstrap interval (same resamples for all).
+
+    Parameters
+    ----------
+    task : str
+        binary, multiclass or regression.
+    y, output : numpy.ndarray
+        Encoded target and predictions.
+    n_resamples : int, default=1000
+        Bootstrap resamples.
+    seed : int, default=0
+        Seed (the same for every metric, so the intervals come from the same resamples).
+
+    Returns
+    -------
+    dict of str to Interval
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> sorted(metrics_with_ci("regression", y, y + 0.5, n_resamples=20))
+    ['mae', 'r2', 'rmse']
+    """
     from crispml.spec import METRICS_BY_TASK
 
     return {

@@ -138,6 +138,20 @@ def expected_calibration_error(y: np.ndarray, proba: np.ndarray, *, n_bins: int 
     For binary targets the positive-class probability is binned; for multiclass the
     top-label confidence against top-label accuracy.
 
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Encoded target.
+    proba : numpy.ndarray
+        Class probabilities (n, k).
+    n_bins : int, default=10
+        Equal-width bins over [0, 1].
+
+    Returns
+    -------
+    float
+        Sum over bins of (bin share of rows) x |observed rate - mean predicted|.
+
     Examples
     --------
     >>> proba = np.array([[0.9, 0.1], [0.1, 0.9], [0.1, 0.9], [0.9, 0.1]])
@@ -179,7 +193,26 @@ def reliability_bins(
 
 
 def calibration_summary(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
-    """Brier score (binary), ECE and reliability bins of predictions ``proba``."""
+    """Brier score (binary), ECE and reliability bins of predictions ``proba``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Encoded target.
+    proba : numpy.ndarray
+        Class probabilities (n, k).
+
+    Returns
+    -------
+    dict
+        ``ece``, ``bins`` (see :func:`reliability_bins`) and, for binary, ``brier``.
+
+    Examples
+    --------
+    >>> out = calibration_summary(np.array([0, 1]), np.array([[0.8, 0.2], [0.3, 0.7]]))
+    >>> round(out["brier"], 3), len(out["bins"])
+    (0.065, 2)
+    """
     proba = np.asarray(proba, dtype=np.float64)
     out: dict[str, Any] = {
         "ece": expected_calibration_error(y, proba),
@@ -199,6 +232,17 @@ def choose_calibration(
     (``folds``-fold cross-fitting); the uncalibrated model's log loss on the same rows is
     the bar to beat, by at least ``MIN_GAIN`` (relative). The kept map is then refitted on
     every validation row.
+
+    Parameters
+    ----------
+    base : estimator
+        The fitted selected pipeline (``predict_proba`` on the conformed frame).
+    X_valid, y_valid : frame and array
+        Validation rows and encoded target.
+    seed : int, default=0
+        Seed of the fold assignment.
+    folds : int, default=5
+        Cross-fitting folds over the validation rows.
 
     Returns
     -------

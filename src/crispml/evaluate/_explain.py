@@ -29,6 +29,16 @@ BACKGROUND_ROWS = 200
 def output_sources(preprocessor: Any) -> list[str]:
     """Raw input column of every output column of a fitted crispml ``ColumnTransformer``.
 
+    Parameters
+    ----------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted, from :func:`crispml.features.build_preprocessor` (either flavour).
+
+    Returns
+    -------
+    list of str
+        One raw column name per output column, in output order.
+
     Examples
     --------
     >>> from crispml.data import infer_schema

@@ -30,7 +30,24 @@ MAX_LEVELS = 20
 
 
 def group_labels(values: pd.Series) -> np.ndarray:
-    """Protected attribute values as group labels (strings; numeric with many levels binned)."""
+    """Protected attribute values as group labels (strings; numeric with many levels binned).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw values of the protected column.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of strings; missing values become ``MISSING_LEVEL``; a numeric column
+        with more than ``MAX_LEVELS`` levels is cut into quartiles.
+
+    Examples
+    --------
+    >>> group_labels(pd.Series([1, None, 0])).tolist()
+    ['1.0', '__missing__', '0.0']
+    """
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_LEVELS:
         values = pd.qcut(values, 4, duplicates="drop").astype(str)
     text = values.astype(object).where(values.notna(), MISSING_LEVEL)
@@ -213,6 +230,23 @@ def mitigation_report(
     pooled into one group (their labels are often all one class, which the mitigators
     cannot handle); when the pool is still too small or has one class, its rows are
     treated as the largest group.
+
+    Parameters
+    ----------
+    method : {"threshold_optimizer", "exponentiated_gradient"}
+        The fairlearn mitigator.
+    model : estimator
+        The final model (pipeline or :class:`CalibratedModel`).
+    X_fit, y_fit, groups_fit : frame, arrays
+        Rows the mitigator is fitted on (see above) and their groups.
+    X_test, y_test, groups_test : frame, arrays
+        Test rows and their groups.
+    threshold : float
+        Decision threshold of the unmitigated model.
+    min_group_size : int, default=30
+        Groups smaller than this in the fitting rows are pooled.
+    seed : int, default=0
+        Random state of the randomised predictions.
 
     Returns
     -------

@@ -38,6 +38,17 @@ def price_of_interpretability(
     = the glass-box model is worse), with a paired bootstrap interval: every resample
     scores both models on the same rows.
 
+    Parameters
+    ----------
+    result : SearchResult
+        The finished search (glass-box families are those with ``glass_box = True``).
+    X_test, y_test : frame and array
+        Conformed test rows and encoded target.
+    task : str
+        binary, multiclass or regression.
+    n_resamples, seed : int
+        Bootstrap of the paired difference.
+
     Returns
     -------
     dict

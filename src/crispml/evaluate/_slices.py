@@ -29,6 +29,20 @@ MAX_LEVELS = 30
 def row_errors(y: np.ndarray, output: np.ndarray, *, task: str) -> np.ndarray:
     """Per-row error: log loss of the true class, or absolute error for regression.
 
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Encoded target.
+    output : numpy.ndarray
+        Probabilities (n, k) or regression values.
+    task : str
+        binary, multiclass or regression.
+
+    Returns
+    -------
+    numpy.ndarray
+        One non-negative error per row.
+
     Examples
     --------
     >>> row_errors(np.array([1, 0]), np.array([[0.5, 0.5], [1.0, 0.0]]), task="binary").round(3)

@@ -99,7 +99,30 @@ def choose_threshold(
 def decision_report(
     y: np.ndarray, p1: np.ndarray, threshold: float, costs: tuple[float, float] | None = None
 ) -> dict[str, Any]:
-    """Confusion matrix and rates of the decisions ``p1 >= threshold`` against ``y``."""
+    """Confusion matrix and rates of the decisions ``p1 >= threshold`` against ``y``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Encoded binary target.
+    p1 : numpy.ndarray
+        Positive-class probability.
+    threshold : float
+        Decision threshold.
+    costs : tuple of (float, float), optional
+        ``(fp, fn)``; adds ``mean_cost``.
+
+    Returns
+    -------
+    dict
+        ``threshold``, ``confusion`` (tn, fp, fn, tp), ``precision``, ``recall``, ``f1``,
+        ``accuracy``, ``selection_rate`` (None when undefined) and ``mean_cost``.
+
+    Examples
+    --------
+    >>> decision_report(np.array([0, 1]), np.array([0.3, 0.6]), 0.5)["confusion"]
+    {'tn': 1, 'fp': 0, 'fn': 0, 'tp': 1}
+    """
     y = np.asarray(y)
     pred = (np.asarray(p1) >= threshold).astype(int)
     tn, fp, fn, tp = (int(v) for v in confusion_matrix(y, pred, labels=[0, 1]).ravel())
