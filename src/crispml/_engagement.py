@@ -21,9 +21,9 @@ from crispml import data as cdata
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
 from crispml.audit import audit_data
-from crispml.evaluate import HoldoutEvaluation, evaluate_holdout
-from crispml.exceptions import NotFittedError
-from crispml.models import load_pipeline, save_pipeline
+from crispml.evaluate import EngagementEvaluation, HoldoutEvaluation, evaluate_engagement
+from crispml.exceptions import NotFittedError, SpecError
+from crispml.models import get_family, load_pipeline, save_pipeline
 from crispml.search import Candidate, SearchResult, search_models
 from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
@@ -143,10 +143,12 @@ class Project:
             result = self._search(dataset, split, on_candidate)
             _write_search(folder, dataset, result)
         with step("Evaluating on the test set"):
-            holdout = evaluate_holdout(
-                result, dataset.features(split.test), dataset.y[split.test], task=spec.problem.task
+            evaluation = evaluate_engagement(
+                folder, dataset=dataset, split=split, result=result, spec=spec
             )
-            _write_evaluation(folder, spec, result, holdout)
+            holdout = evaluation.holdout
+            _write_evaluation(folder, spec, result, holdout, evaluation)
+            _write_final_model(folder, dataset, result, evaluation)
         with step("Sealing the run folder"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             if tracker is not None:
@@ -171,7 +173,7 @@ class Project:
             schema=dataset.schema,
             task=spec.problem.task,
             metric=spec.problem.primary_metric,
-            families=spec.search.families,
+            families=_families(spec),
             time_budget_s=spec.search.time_budget_s,
             seed=spec.split.seed,
             baselines=spec.search.baselines,
@@ -224,12 +226,48 @@ def _write_search(folder: RunFolder, dataset: cdata.Dataset, result: SearchResul
 
 
 def _write_evaluation(
-    folder: RunFolder, spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation
+    folder: RunFolder,
+    spec: ProjectSpec,
+    result: SearchResult,
+    holdout: HoldoutEvaluation,
+    evaluation: EngagementEvaluation | None = None,
 ) -> None:
     board = holdout.leaderboard.to_csv(index=False)
     folder.write_text("search/leaderboard.csv", board)
     folder.write_text("leaderboard.csv", board)
-    folder.write_json("metrics.json", _metrics_record(spec, result, holdout))
+    record = _metrics_record(spec, result, holdout)
+    if evaluation is not None:
+        record["evaluation"] = evaluation.summary
+    folder.write_json("metrics.json", record)
+
+
+def _write_final_model(
+    folder: RunFolder,
+    dataset: cdata.Dataset,
+    result: SearchResult,
+    evaluation: EngagementEvaluation,
+) -> None:
+    """Replace the saved pipeline by the calibrated model when calibration was kept."""
+    contract = _model_contract(dataset, result.best)
+    contract["decision_threshold"] = evaluation.threshold
+    contract["calibration"] = getattr(evaluation.model, "method_", None)
+    if evaluation.model is not result.best.pipeline:
+        save_pipeline(evaluation.model, folder.path("model/pipeline.skops"))
+    folder.write_json("model/schema.json", contract)
+
+
+def _families(spec: ProjectSpec) -> tuple[str, ...]:
+    """Return the families to search; only glass-box ones when ``search.interpretable_only``."""
+    if not spec.search.interpretable_only:
+        return spec.search.families
+    kept = tuple(f for f in spec.search.families if get_family(f).glass_box)
+    if not kept and not spec.search.baselines:
+        raise SpecError(
+            f"search.interpretable_only is true but none of search.families "
+            f"{list(spec.search.families)} is a glass-box family and baselines are off. "
+            "Add 'linear' or 'tree' to search.families, or set search.baselines: true."
+        )
+    return kept
 
 
 def _candidate_record(cand: Candidate) -> dict[str, Any]:
@@ -340,12 +378,24 @@ class Run:
         return np.asarray(pipeline.predict_proba(features), dtype=np.float64)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predict raw rows: original class labels, or values for regression."""
+        """Predict raw rows: class labels (binary: at the decision threshold), or values."""
         output = self.predict_output(frame)
         encoding = cdata.TargetEncoding(**self._contract["target"])
         if encoding.task == "regression":
             return output
+        threshold = self._contract.get("decision_threshold")
+        if encoding.task == "binary" and threshold is not None:
+            return encoding.decode((output[:, 1] >= threshold).astype(np.int64))
         return encoding.decode(output.argmax(axis=1))
+
+    @property
+    def verdict(self) -> dict[str, Any] | None:
+        """The success-criteria verdict (``evaluation/verdict.json``), if the run has one."""
+        path = self.path / "evaluation" / "verdict.json"
+        if not path.is_file():
+            return None
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
 
     def _load(self) -> Any:
         if self._pipeline is None:

@@ -139,7 +139,7 @@ def test_failure_mid_run_leaves_no_folder(tmp_project, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(engagement, "evaluate_holdout", explode)
+    monkeypatch.setattr(engagement, "evaluate_engagement", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         engagement.Project.from_yaml(tmp_project).run()
     assert list((tmp_project.parent / "runs").iterdir()) == []

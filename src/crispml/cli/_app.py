@@ -116,6 +116,9 @@ def run(
     runs_dir: Annotated[
         Path | None, typer.Option(help="Where run folders go (default: <spec folder>/runs).")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 3 when the verdict is no-go.")
+    ] = False,
 ) -> None:
     """Run the whole engagement described by SPEC and write a run folder."""
     from crispml._engagement import Project
@@ -124,6 +127,8 @@ def run(
     project = Project.from_yaml(spec)
     result = project.run(runs_dir=runs_dir, progress=_step, command=["crispml", *sys.argv[1:]])
     _summary(result)
+    if strict and (result.verdict or {}).get("overall") == "no-go":
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -206,7 +211,24 @@ def _summary(result: Any) -> None:
         name = f"{mark}{row['model']}" + ("" if row["status"] == "ok" else f" ({row['status']})")
         table.add_row(name, *[_cell(row[c]) for c in columns], style="bold" if mark else None)
     console.print(table)
+    _print_verdict(getattr(result, "verdict", None))
     console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
+
+
+def _print_verdict(decision: dict[str, Any] | None) -> None:
+    if not decision:
+        return
+    colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+    for row in decision["criteria"]:
+        low, high = row.get("low"), row.get("high")
+        ci = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
+        est = f"{row['estimate']:.4f}" if row.get("estimate") is not None else "n/a"
+        console.print(
+            f"  {row['name']} {row['op']} {row['threshold']:g}: {est}{ci} "
+            f"[{colour[row['result']]}]{row['result']}[/]"
+        )
+    overall = decision["overall"]
+    console.print(f"Verdict: [bold {'green' if overall == 'go' else 'red'}]{overall}[/]")
 
 
 def _cell(value: Any) -> str:

@@ -1,16 +1,54 @@
-"""Held-out evaluation: metrics of every candidate on the locked test set."""
+"""Held-out evaluation: intervals, calibration, threshold, conformal, fairness, slices, verdict."""
 
 from __future__ import annotations
 
 from crispml._metrics import METRICS, Metric, better, score, score_all
+from crispml.evaluate._bootstrap import Interval, bootstrap_metric, metrics_with_ci
+from crispml.evaluate._calibration import (
+    CalibratedModel,
+    calibration_summary,
+    choose_calibration,
+    expected_calibration_error,
+)
+from crispml.evaluate._conformal import conformal_report
+from crispml.evaluate._engagement import EngagementEvaluation, evaluate_engagement
+from crispml.evaluate._explain import explain_model, output_sources, reason_codes
+from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
+from crispml.evaluate._interpretability import price_of_interpretability
+from crispml.evaluate._slices import row_errors, slice_report
+from crispml.evaluate._threshold import choose_threshold, decision_report
+from crispml.evaluate._verdict import check_criterion, verdict
 
 __all__ = [
     "METRICS",
+    "CalibratedModel",
+    "EngagementEvaluation",
     "HoldoutEvaluation",
+    "Interval",
     "Metric",
     "better",
+    "bootstrap_metric",
+    "calibration_summary",
+    "check_criterion",
+    "choose_calibration",
+    "choose_threshold",
+    "conformal_report",
+    "decision_report",
+    "evaluate_engagement",
     "evaluate_holdout",
+    "expected_calibration_error",
+    "explain_model",
+    "fairness_report",
+    "group_labels",
+    "metrics_with_ci",
+    "mitigation_report",
+    "output_sources",
+    "price_of_interpretability",
+    "reason_codes",
+    "row_errors",
     "score",
     "score_all",
+    "slice_report",
+    "verdict",
 ]

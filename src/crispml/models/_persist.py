@@ -17,6 +17,7 @@ _TRUSTED_PREFIXES = (
     "builtins.",
     "collections.",
     "scipy.",
+    "crispml.",
     "functools.partial",
 )
 """Module prefixes whose types crispml writes in a pipeline and trusts when it reads one."""

@@ -67,6 +67,13 @@ class CrispModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CostSpec(CrispModel):
+    """Cost of each kind of wrong decision (binary), in any one unit, e.g. dollars."""
+
+    fp: float = Field(default=1.0, ge=0)
+    fn: float = Field(default=1.0, ge=0)
+
+
 class ProblemSpec(CrispModel):
     """What is predicted, and how success is measured."""
 
@@ -77,6 +84,9 @@ class ProblemSpec(CrispModel):
     success_criteria: dict[str, str] = Field(default_factory=dict)
     intended_use: str | None = None
     out_of_scope: str | None = None
+    costs: CostSpec | None = None
+    threshold_objective: Literal["cost", "f1", "precision_at"] | None = None
+    min_precision: float | None = Field(default=None, gt=0, lt=1)
 
     @field_validator("success_criteria")
     @classmethod
@@ -95,6 +105,16 @@ class ProblemSpec(CrispModel):
             raise ValueError(
                 f"metric {self.metric!r} does not fit task {self.task!r}; "
                 f"use one of: {', '.join(allowed)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _threshold_objective_inputs(self) -> ProblemSpec:
+        if self.threshold_objective == "cost" and self.costs is None:
+            raise ValueError("threshold_objective 'cost' needs problem.costs: {fp: ..., fn: ...}")
+        if self.threshold_objective == "precision_at" and self.min_precision is None:
+            raise ValueError(
+                "threshold_objective 'precision_at' needs problem.min_precision, e.g. 0.8"
             )
         return self
 
@@ -140,6 +160,7 @@ class FairnessSpec(CrispModel):
 
     protected: tuple[str, ...] = ()
     use_as_features: bool = False
+    mitigate: Literal["threshold_optimizer", "exponentiated_gradient"] | None = None
 
 
 class AuditSpec(CrispModel):
@@ -159,6 +180,15 @@ class SearchSpec(CrispModel):
     time_budget_s: PositiveFloat = 60.0
     families: tuple[str, ...] = ("lightgbm",)
     baselines: bool = True
+    interpretable_only: bool = False
+
+
+class EvaluationSpec(CrispModel):
+    """Held-out evaluation: confidence intervals, conformal coverage, fairness group sizes."""
+
+    coverage: float = Field(default=0.9, gt=0, lt=1)
+    bootstrap: int = Field(default=1000, ge=0)
+    min_group_size: int = Field(default=30, ge=1)
 
 
 class LatencySLA(CrispModel):
@@ -203,6 +233,7 @@ class ProjectSpec(CrispModel):
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     audit: AuditSpec = Field(default_factory=AuditSpec)
     search: SearchSpec = Field(default_factory=SearchSpec)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
 

@@ -1,0 +1,344 @@
+"""The evaluation phase of an engagement: everything fixed on validation, then test once.
+
+Order (the test set is touched only in step 3):
+
+1. on validation: post-hoc calibration (kept if it lowers out-of-fold log loss), the
+   decision threshold, the conformal scores, the slice finder's tree, ThresholdOptimizer;
+2. (ExponentiatedGradient, when asked, retrains on the training rows);
+3. on test: leaderboard, metrics with intervals, calibration, confusion matrix, coverage,
+   fairness, slices, explanations, price of interpretability, verdict.
+
+Files written under ``evaluation/`` of the run folder (each carries ``schema_version``):
+``metrics_ci.json``, ``calibration.json``, ``threshold.json``, ``conformal.json``,
+``fairness.json``, ``slices.json``, ``importance.json``, ``interpretability.json``,
+``verdict.json``, and the plots ``reliability.svg``, ``importance.svg``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from crispml.evaluate._bootstrap import metrics_with_ci
+from crispml.evaluate._calibration import (
+    CalibratedModel,
+    calibration_summary,
+    choose_calibration,
+    ece_interval,
+    plot_reliability,
+)
+from crispml.evaluate._conformal import conformal_report
+from crispml.evaluate._explain import explain_model
+from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
+from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
+from crispml.evaluate._interpretability import price_of_interpretability
+from crispml.evaluate._plots import plot_importance
+from crispml.evaluate._slices import slice_report
+from crispml.evaluate._threshold import choose_threshold, decision_report
+from crispml.evaluate._verdict import verdict
+from crispml.models import predict_output
+
+if TYPE_CHECKING:
+    from crispml._runfolder import RunFolder
+    from crispml.data import Dataset, Split
+    from crispml.search import SearchResult
+    from crispml.spec import ProjectSpec
+
+logger = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class EngagementEvaluation:
+    """What the evaluation phase hands back to the engagement.
+
+    Attributes
+    ----------
+    holdout : HoldoutEvaluation
+        Leaderboard and test metrics of every candidate (uncalibrated pipelines).
+    model : estimator
+        The deployable model: a :class:`CalibratedModel` when calibration was kept,
+        else the selected pipeline.
+    threshold : float or None
+        Decision threshold (binary), chosen on validation.
+    verdict : dict
+        The content of ``evaluation/verdict.json``.
+    summary : dict
+        Short figures for ``metrics.json`` (key ``evaluation``).
+    """
+
+    holdout: HoldoutEvaluation
+    model: Any
+    threshold: float | None
+    verdict: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate_engagement(
+    folder: RunFolder,
+    *,
+    dataset: Dataset,
+    split: Split,
+    result: SearchResult,
+    spec: ProjectSpec,
+) -> EngagementEvaluation:
+    """Run the whole held-out evaluation and write ``evaluation/*`` into ``folder``.
+
+    Parameters
+    ----------
+    folder : RunFolder
+        The staged run folder.
+    dataset : Dataset
+        The engagement's data (features, encoded target, raw protected columns).
+    split : Split
+        Train / valid / test positions.
+    result : SearchResult
+        The finished search; ``result.best`` was chosen on validation.
+    spec : ProjectSpec
+        The resolved spec (problem costs and threshold objective, evaluation settings,
+        fairness).
+
+    Returns
+    -------
+    EngagementEvaluation
+    """
+    task, metric = spec.problem.task, result.metric
+    cfg, seed = spec.evaluation, spec.split.seed
+    X_valid, y_valid = dataset.features(split.valid), dataset.y[split.valid]
+    X_test, y_test = dataset.features(split.test), dataset.y[split.test]
+    # 1. everything decided on validation
+    model, cal_record = _calibrate(result, X_valid, y_valid, task, seed)
+    valid_out = predict_output(model, X_valid, task)
+    threshold_record = _threshold(spec, y_valid, valid_out) if task == "binary" else None
+    threshold = threshold_record["threshold"] if threshold_record else None
+    if isinstance(model, CalibratedModel) and threshold is not None:
+        model.set_params(threshold=threshold)
+        model.threshold_ = threshold
+    # 2. the test set, once (conformal scores come from validation rows)
+    conformal = conformal_report(
+        model, X_valid, y_valid, X_test, y_test, task=task, coverage=cfg.coverage, seed=seed
+    )
+    holdout = evaluate_holdout(result, X_test, y_test, task=task)
+    test_out = predict_output(model, X_test, task)
+    n_boot = cfg.bootstrap
+    metrics_ci = metrics_with_ci(task, y_test, test_out, n_resamples=n_boot, seed=seed)
+    measured = {k: v.to_dict() for k, v in metrics_ci.items()}
+    folder.write_json("evaluation/conformal.json", conformal)
+    if task != "regression":
+        calib = _calibration_record(cal_record, result, X_test, y_test, test_out, n_boot, seed)
+        measured["ece"] = calib["calibrated" if "calibrated" in calib else "uncalibrated"][
+            "ece_ci"
+        ]
+        folder.write_json("evaluation/calibration.json", calib)
+        folder.write_bytes("evaluation/reliability.svg", plot_reliability(calib))
+    if threshold_record is not None:
+        costs = _costs(spec)
+        chosen = float(threshold_record["threshold"])
+        threshold_record["test"] = decision_report(y_test, test_out[:, 1], chosen, costs)
+        threshold_record["test_at_0_5"] = decision_report(y_test, test_out[:, 1], 0.5, costs)
+        folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
+    fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)
+    folder.write_json("evaluation/fairness.json", fairness)
+    measured.update(_worst_gaps(fairness))
+    slices = slice_report(
+        X_test,
+        y_test,
+        test_out,
+        task=task,
+        X_valid=X_valid,
+        y_valid=y_valid,
+        output_valid=valid_out,
+        threshold=threshold if threshold is not None else 0.5,
+        ids=split.test_ids,
+        n_resamples=n_boot,
+        seed=seed,
+    )
+    folder.write_json("evaluation/slices.json", slices)
+    importance = explain_model(model, X_test, y_test, task=task, metric=metric, seed=seed)
+    folder.write_json("evaluation/importance.json", importance)
+    folder.write_bytes("evaluation/importance.svg", plot_importance(importance))
+    interp = price_of_interpretability(
+        result, X_test, y_test, task=task, n_resamples=n_boot, seed=seed
+    )
+    folder.write_json("evaluation/interpretability.json", interp)
+    decision = verdict(spec.problem.success_criteria, measured)
+    folder.write_json("evaluation/verdict.json", decision)
+    folder.write_json(
+        "evaluation/metrics_ci.json",
+        {
+            "schema_version": SCHEMA_VERSION,
+            "model": _describe(model),
+            "level": 0.95,
+            "n_resamples": n_boot,
+            "seed": seed,
+            "n_test": len(y_test),
+            "metrics": measured,
+        },
+    )
+    summary = _summary(model, threshold, metrics_ci, conformal, fairness, interp, decision)
+    return EngagementEvaluation(holdout, model, threshold, decision, summary)
+
+
+def _calibrate(
+    result: SearchResult, X_valid: Any, y_valid: np.ndarray, task: str, seed: int
+) -> tuple[Any, dict[str, Any]]:
+    if task == "regression":
+        return result.best.pipeline, {"kept": None, "reason": "regression"}
+    calibrated, record = choose_calibration(result.best.pipeline, X_valid, y_valid, seed=seed)
+    return (calibrated if calibrated is not None else result.best.pipeline), record
+
+
+def _costs(spec: ProjectSpec) -> tuple[float, float] | None:
+    costs = spec.problem.costs
+    return (costs.fp, costs.fn) if costs is not None else None
+
+
+def _threshold(spec: ProjectSpec, y_valid: np.ndarray, valid_out: np.ndarray) -> dict[str, Any]:
+    problem = spec.problem
+    objective = problem.threshold_objective or ("cost" if problem.costs is not None else "f1")
+    record = choose_threshold(
+        y_valid,
+        valid_out[:, 1],
+        objective=objective,
+        costs=_costs(spec),
+        min_precision=problem.min_precision,
+    )
+    record["chosen_on"] = "validation"
+    return record
+
+
+def _calibration_record(
+    cal_record: dict[str, Any],
+    result: SearchResult,
+    X_test: Any,
+    y_test: np.ndarray,
+    test_out: np.ndarray,
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any]:
+    raw = predict_output(result.best.pipeline, X_test, "binary")
+    record: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "selection": cal_record}
+    record["uncalibrated"] = {
+        **calibration_summary(y_test, raw),
+        "ece_ci": ece_interval(y_test, raw, n_resamples=n_boot, seed=seed),
+    }
+    if cal_record.get("kept"):
+        record["calibrated"] = {
+            **calibration_summary(y_test, test_out),
+            "ece_ci": ece_interval(y_test, test_out, n_resamples=n_boot, seed=seed),
+        }
+    return record
+
+
+def _fairness(
+    spec: ProjectSpec,
+    dataset: Dataset,
+    split: Split,
+    model: Any,
+    y_test: np.ndarray,
+    test_out: np.ndarray,
+    threshold: float | None,
+    metric: str,
+) -> dict[str, Any]:
+    cfg = spec.evaluation
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "protected": list(spec.fairness.protected),
+        "used_as_features": spec.fairness.use_as_features,
+        "min_group_size": cfg.min_group_size,
+        "threshold": threshold,
+        "attributes": {},
+    }
+    for column in spec.fairness.protected:
+        groups = group_labels(dataset.frame[column].iloc[split.test])
+        report = fairness_report(
+            y_test,
+            test_out,
+            groups,
+            task=spec.problem.task,
+            metric=metric,
+            threshold=threshold if threshold is not None else 0.5,
+            min_group_size=cfg.min_group_size,
+            n_resamples=cfg.bootstrap,
+            seed=spec.split.seed,
+        )
+        if spec.fairness.mitigate and spec.problem.task == "binary":
+            report["mitigation"] = _mitigate(spec, dataset, split, model, column, threshold)
+        out["attributes"][column] = report
+    return out
+
+
+def _mitigate(
+    spec: ProjectSpec,
+    dataset: Dataset,
+    split: Split,
+    model: Any,
+    column: str,
+    threshold: float | None,
+) -> dict[str, Any]:
+    method = spec.fairness.mitigate or ""
+    fit_rows = split.valid if method == "threshold_optimizer" else split.train
+    try:
+        return mitigation_report(
+            method,
+            model,
+            X_fit=dataset.features(fit_rows),
+            y_fit=dataset.y[fit_rows],
+            groups_fit=group_labels(dataset.frame[column].iloc[fit_rows]),
+            X_test=dataset.features(split.test),
+            y_test=dataset.y[split.test],
+            groups_test=group_labels(dataset.frame[column].iloc[split.test]),
+            threshold=threshold if threshold is not None else 0.5,
+            min_group_size=spec.evaluation.min_group_size,
+            seed=spec.split.seed,
+        )
+    except Exception as exc:  # reported in fairness.json; the engagement goes on
+        logger.warning("fairness mitigation %s failed: %s", method, exc)
+        return {"method": method, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _worst_gaps(fairness: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the worst value of each parity gap over the protected attributes."""
+    out: dict[str, dict[str, Any]] = {}
+    for report in fairness["attributes"].values():
+        for name, interval in report.get("gaps", {}).items():
+            if interval.get("estimate") is None:
+                continue
+            worse = (lambda a, b: a < b) if name.endswith("ratio") else (lambda a, b: a > b)
+            if name not in out or worse(interval["estimate"], out[name]["estimate"]):
+                out[name] = interval
+    return out
+
+
+def _describe(model: Any) -> str:
+    if isinstance(model, CalibratedModel):
+        return f"selected pipeline + {model.method_} calibration"
+    return "selected pipeline"
+
+
+def _summary(
+    model: Any,
+    threshold: float | None,
+    metrics_ci: dict[str, Any],
+    conformal: dict[str, Any],
+    fairness: dict[str, Any],
+    interp: dict[str, Any],
+    decision: dict[str, Any],
+) -> dict[str, Any]:
+    gaps = {
+        col: {k: v["estimate"] for k, v in rep.get("gaps", {}).items()}
+        for col, rep in fairness["attributes"].items()
+    }
+    return {
+        "model": _describe(model),
+        "calibration": getattr(model, "method_", None),
+        "threshold": threshold,
+        "test_ci": {k: v.to_dict() for k, v in metrics_ci.items()},
+        "conformal_coverage": {"nominal": conformal["nominal"], "test": conformal["empirical"]},
+        "fairness_gaps": gaps,
+        "price_of_interpretability": (interp.get("price") or {}).get("estimate"),
+        "verdict": decision["overall"],
+    }

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from crispml.evaluate import (
+    CalibratedModel,
+    calibration_summary,
+    choose_calibration,
+    expected_calibration_error,
+)
+from crispml.evaluate._calibration import ece_interval, plot_reliability
+from crispml.exceptions import DataError
+from crispml.models import load_pipeline, save_pipeline
+
+
+class Known:
+    """A 'model' whose probability for row i is known: p[i] (the rows are indices)."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def predict_proba(self, rows):
+        p = self.p[np.asarray(rows, dtype=int)]
+        return np.c_[1 - p, p]
+
+
+def _data(n=20000, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.02, 0.98, n)
+    y = (rng.uniform(size=n) < p).astype(int)
+    return p, y
+
+
+def test_calibrated_model_has_ece_near_zero_and_a_miscalibrated_one_does_not():
+    p, y = _data()
+    assert expected_calibration_error(y, np.c_[1 - p, p]) < 0.02
+    squashed = p**3  # systematically too low
+    assert expected_calibration_error(y, np.c_[1 - squashed, squashed]) > 0.15
+
+
+def test_ece_interval_excludes_zero_only_for_the_miscalibrated_model():
+    p, y = _data(5000)
+    bad = p**3
+    good_ci = ece_interval(y, np.c_[1 - p, p], n_resamples=200)
+    bad_ci = ece_interval(y, np.c_[1 - bad, bad], n_resamples=200)
+    assert good_ci["low"] < 0.03
+    assert bad_ci["low"] > 0.1
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_post_hoc_map_repairs_a_miscalibrated_model(method):
+    p, y = _data()
+    logit = np.log(p / (1 - p))
+    wrong = p**3 if method == "isotonic" else 1 / (1 + np.exp(-(0.5 * logit - 1.0)))
+    base = Known(wrong)
+    rows = np.arange(len(p))
+    model = CalibratedModel(base=base, method=method).fit(rows[:10000], y[:10000])
+    after = model.predict_proba(rows[10000:])
+    assert expected_calibration_error(y[10000:], after) < 0.03
+    assert model.method_ == method
+    if method == "isotonic":
+        assert model.x_thresholds_.ndim == 1 and model.y_thresholds_.ndim == 1
+    else:
+        assert model.a_ == pytest.approx(2.0, abs=0.15)  # undoes the planted 0.5 * logit - 1
+        assert model.b_ == pytest.approx(2.0, abs=0.2)
+
+
+def test_choose_calibration_keeps_a_map_only_when_it_helps():
+    p, y = _data(6000)
+    rows = np.arange(len(p))
+    kept, record = choose_calibration(Known(p**3), rows, y)
+    assert kept is not None and record["kept"] in ("isotonic", "sigmoid")
+    assert record["valid_log_loss"][record["kept"]] < record["valid_log_loss"]["none"]
+    not_kept, record = choose_calibration(Known(p), rows, y)
+    assert not_kept is None and record["kept"] is None
+
+
+def test_multiclass_is_not_calibrated():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = rng.integers(0, 3, 300)
+    base = LogisticRegression().fit(X, y)
+    with pytest.raises(DataError, match="3 classes"):
+        CalibratedModel(base=base).fit(X, y)
+    model, record = choose_calibration(base, X, y)
+    assert model is None and "multiclass" in record["reason"]
+
+
+def test_calibrated_model_round_trips_through_skops(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = (X[:, 0] + rng.normal(size=600) > 0).astype(int)
+    base = LogisticRegression(C=0.01).fit(X[:300], y[:300])
+    model = CalibratedModel(base=base, method="isotonic", threshold=0.3).fit(X[300:], y[300:])
+    save_pipeline(model, tmp_path / "m.skops")
+    loaded = load_pipeline(tmp_path / "m.skops")
+    assert isinstance(loaded, CalibratedModel)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.threshold_ == 0.3
+    assert np.array_equal(loaded.predict(X), (model.predict_proba(X)[:, 1] >= 0.3).astype(int))
+
+
+def test_summary_and_plot():
+    p, y = _data(2000)
+    summary = calibration_summary(y, np.c_[1 - p, p])
+    assert sum(b["count"] for b in summary["bins"]) == 2000
+    assert 0 < summary["brier"] < 0.25
+    svg = plot_reliability({"uncalibrated": summary})
+    assert svg.startswith(b"<?xml") and b"<svg" in svg

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from crispml.evaluate import conformal_report
+
+
+@pytest.mark.parametrize("coverage", [0.8, 0.9])
+def test_classification_sets_cover_the_nominal_rate(coverage):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, 3))
+    y = (X @ [1.0, -1.0, 0.5] + rng.logistic(size=6000) > 0).astype(int) + (X[:, 0] > 1)
+    model = LogisticRegression().fit(X[:2000], y[:2000])
+    report = conformal_report(
+        model, X[2000:3500], y[2000:3500], X[3500:], y[3500:], task="multiclass", coverage=coverage
+    )
+    assert abs(report["empirical"] - coverage) <= 0.03
+    assert report["nominal"] == coverage
+    assert sum(report["set_size_counts"].values()) == 2500
+
+
+def test_regression_intervals_cover_the_nominal_rate():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(5000, 2))
+    y = X @ [2.0, -1.0] + rng.standard_t(4, size=5000)
+    model = LinearRegression().fit(X[:2000], y[:2000])
+    report = conformal_report(
+        model, X[2000:3500], y[2000:3500], X[3500:], y[3500:], task="regression", coverage=0.9
+    )
+    assert abs(report["empirical"] - 0.9) <= 0.03
+    assert report["mean_width"] > 0
