@@ -23,6 +23,7 @@ from crispml._utils._io import sha256_bytes
 from crispml.evaluate import HoldoutEvaluation, evaluate_holdout
 from crispml.exceptions import NotFittedError
 from crispml.models import load_pipeline, save_pipeline
+from crispml.report import write_report
 from crispml.search import Candidate, SearchResult, search_models
 from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
@@ -144,8 +145,10 @@ class Project:
                 result, dataset.features(split.test), dataset.y[split.test], task=spec.problem.task
             )
             _write_evaluation(folder, spec, result, holdout)
-        with step("Sealing the run folder"):
+        with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
+            write_report(folder.staging, manifest=manifest)
+        with step("Sealing the run folder"):
             if tracker is not None:
                 tracker.log(_params(spec, result), _tracked_metrics(result, holdout))
                 tracker.log_artifacts(folder.staging)
