@@ -93,6 +93,7 @@ def add_phase_outputs(run: Path) -> dict[str, object]:
                 {"column": "mean concave points", "importance": 0.2109},
             ]
         },
+        "evaluation/threshold.json": {"threshold": 0.4123, "confusion_matrix": [[61, 3], [2, 48]]},
         "evaluation/calibration.json": {"ece": 0.0345, "method": "isotonic"},
         "deploy/latency.json": {
             "single_row": {"p50_ms": 0.0412, "p95_ms": 0.0533, "p99_ms": 61.7},

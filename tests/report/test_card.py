@@ -105,6 +105,7 @@ def test_report_rebuild_shows_other_phases_outputs_by_value(rich_run):
         "2.10e-07",
     ):
         assert number in html, number
+    assert "<td>row 1</td><td>2</td><td>48</td>" in html  # the confusion matrix
     assert "AUC 0.9987" in html and "Cramer" in html
     assert "Data audit: 1 blocking and 1 warning finding(s)." in html
     caveats = card["caveats_and_recommendations"]["items"]

@@ -67,7 +67,8 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
         _check_sources(root)
     record = read_run(root, manifest=manifest)
     card = build_model_card(record)
-    compliance = build_compliance_map(root, will_write=HANDOFF_FILES)
+    sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
+    compliance = build_compliance_map(root, will_write=HANDOFF_FILES + sealed_later)
     texts = {
         "report/model_card.md": render_model_card_md(card),
         "report/model_card.json": to_json(card),

@@ -159,7 +159,7 @@ def _details(record: RunRecord) -> dict[str, Any]:
     family = None
     if "selected" in board.columns and "family" in board.columns and board["selected"].any():
         family = str(board.loc[board["selected"].astype(bool), "family"].iloc[0])
-    packages = record.manifest.get("packages") or {}
+    packages = dict(sorted((record.manifest.get("packages") or {}).items()))
     return {
         "name": record.spec.get("name"),
         "task": record.task,

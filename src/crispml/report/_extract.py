@@ -100,6 +100,23 @@ def tables(obj: Any, prefix: str = "") -> list[tuple[str, list[dict[str, Any]]]]
     return found
 
 
+def matrices(obj: Any, prefix: str = "") -> list[tuple[str, list[list[Any]]]]:
+    """Find every list of equal-length numeric lists in ``obj`` (e.g. a confusion matrix)."""
+    if (
+        isinstance(obj, list)
+        and obj
+        and all(isinstance(r, list) and r for r in obj)
+        and len({len(r) for r in obj}) == 1
+        and all(is_number(x) for r in obj for x in r)
+    ):
+        return [(prefix, obj)]
+    found = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            found += matrices(value, f"{prefix}.{key}" if prefix else str(key))
+    return found
+
+
 def scalars(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     """Flattened ``(dotted path, scalar)`` pairs of ``obj`` outside tables, capped."""
     out: list[tuple[str, Any]] = []

@@ -14,6 +14,7 @@ from crispml.report._extract import (
     intervals,
     is_number,
     latency_rows,
+    matrices,
     parity_summary,
     scalars,
     severity_counts,
@@ -64,11 +65,19 @@ def content_block(title: str, content: Any, *, plot: bool = False) -> Block:
         block.tables.append(_table("estimates with 95% CI", rows))
         if plot and (svg := interval_plot(rows, title)):
             block.svgs.append(svg)
+    for path, matrix in matrices(content):
+        rows = [
+            {"": f"row {i}", **{f"col {j}": v for j, v in enumerate(r)}}
+            for i, r in enumerate(matrix)
+        ]
+        block.tables.append(
+            _table(f"{path or title} (rows: true class, columns: predicted)", rows)
+        )
     for path, rows in tables(content):
         block.tables.append(_table(path or title, rows))
         if plot and (svg := table_bars(rows, path or title)):
             block.svgs.append(svg)
-    if not cis and not block.tables:
+    if not cis and not block.tables and not matrices(content):
         block.facts = [(k, fmt(v)) for k, v in scalars(content)]
     elif isinstance(content, dict):
         flat = {k: v for k, v in content.items() if not isinstance(v, dict | list)}
@@ -226,7 +235,9 @@ def render_html(
         metric_svg=interval_plot(
             [{"label": r["metric"], **r} for r in test_metric_rows(record)], "test metrics, 95% CI"
         ),
-        metric_blocks=[content_block(p, c) for p, c in record.section("metrics").items()],
+        metric_blocks=[  # estimates with CIs are already in the metrics table
+            content_block(p, c) for p, c in record.section("metrics").items() if not intervals(c)
+        ],
         sections=EVALUATION_SECTIONS,
         blocks=evaluation_blocks(record),
         latency=latency_block(record),
