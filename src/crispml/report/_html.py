@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from crispml.report._card import test_metric_rows
+from crispml.report._card import not_produced, test_metric_rows
 from crispml.report._extract import (
     findings,
     fmt,
@@ -118,6 +118,9 @@ def three_facts(record: RunRecord, verdict: dict[str, Any]) -> list[str]:
     if fair:
         name, value, low, high = max(fair, key=lambda r: abs(r[1]))
         facts.append((2, f"Fairness: {name} = {fmt(value)} (95% CI {fmt(low)} to {fmt(high)})."))
+    missing = [m.split(" (")[0] for m in not_produced(record)]
+    if missing:
+        facts.append((2, f"Not checked by this run (no output): {', '.join(missing)}."))
     sizes = record.split.get("sizes") or {}
     rows = fmt(dig(record.manifest, "inputs", "data", "n_rows"))
     facts.append(
@@ -137,11 +140,14 @@ def _model_fact(record: RunRecord) -> str:
         text += f" (95% CI {fmt(row['ci_low'])} to {fmt(row['ci_high'])})"
     board = record.leaderboard
     col = f"test_{metric}"
-    if {"baseline", col}.issubset(board.columns):
-        base = board.loc[board["baseline"].astype(bool)].dropna(subset=[col])
-        if not base.empty:
-            best = base.iloc[0]
-            text += f"; best baseline {best['model']} {fmt(float(best[col]))}"
+    if not {"baseline", "model", col}.issubset(board.columns):
+        return text + "."
+    base = board.loc[board["baseline"].astype(bool)].dropna(subset=[col])
+    if record.selected_model in set(base["model"]):
+        return text + "; it is a baseline: no searched family beat it on validation."
+    if not base.empty:
+        best = base.iloc[0]
+        text += f"; best baseline {best['model']} {fmt(float(best[col]))}"
     return text + "."
 
 
