@@ -209,7 +209,8 @@ def verify(
             console.print("[red]The data loaded for the replay differs from the run's.[/]")
         console.print(
             f"Replay {outcome.replay_path}: {outcome.n_rows} test rows, "
-            f"max |difference| {outcome.max_abs_diff:.3g}"
+            f"max |difference| {outcome.max_abs_diff:.3g}",
+            soft_wrap=True,
         )
         if not (outcome.identical and outcome.data_matches):
             console.print("[bold red]FAILED[/]: the replayed predictions are not identical.")
