@@ -113,7 +113,9 @@ def test_report_rebuild_shows_other_phases_outputs_by_value(rich_run):
     assert "single_row.p99_ms: 61.7000 ms, OVER the SLA of 50.0000 ms." in html
     assert "data:image/svg+xml;base64," in html  # the evaluation's own plot, embedded
     assert ">ROC and precision-recall</h3>" in html  # drawn from test_predictions.csv
-    assert card["not_produced"] == ["search/budget.json (search budget accounting)"]
+    assert card["not_produced"] == [
+        "search/budget.json (search budget: planned vs actual time per stage)"
+    ]
 
 
 def test_report_rebuild_reseals_the_manifest_and_records_it(rich_run):

@@ -24,12 +24,12 @@ from crispml.report._record import RunRecord, dig
 
 CARD_VERSION = 1
 MODEL_FILES = ("model/pipeline.skops", "model/model.onnx", "model/schema.json")
-OPTIONAL_ARTIFACTS = {
-    "audit/audit.json": "data audit",
-    "evaluation/": "held-out evaluation (CIs, calibration, fairness, slices, importance)",
-    "deploy/parity.json": "ONNX parity certificate",
-    "deploy/latency.json": "latency measured against the SLA",
-    "search/budget.json": "search budget accounting",
+OPTIONAL_ARTIFACTS = {  # path: (short name, what it holds)
+    "audit/audit.json": ("data audit", "findings before modelling"),
+    "evaluation/": ("held-out evaluation", "CIs, calibration, fairness, slices, importance"),
+    "deploy/parity.json": ("ONNX parity", "native vs ONNX predictions certificate"),
+    "deploy/latency.json": ("latency vs SLA", "p50/p95/p99 against the spec's SLA"),
+    "search/budget.json": ("search budget", "planned vs actual time per stage"),
 }
 WHY_METRIC = {
     "roc_auc": "ranking quality independent of the decision threshold",
@@ -55,13 +55,13 @@ _SECTIONS = (
 )
 
 
-def not_produced(record: RunRecord) -> list[str]:
+def not_produced(record: RunRecord, *, short: bool = False) -> list[str]:
     """List the optional artifacts of other phases that this run does not contain."""
     missing = []
-    for rel, what in OPTIONAL_ARTIFACTS.items():
+    for rel, (name, what) in OPTIONAL_ARTIFACTS.items():
         present = bool(record.evaluation) if rel.endswith("/") else (record.path / rel).is_file()
         if not present:
-            missing.append(f"{rel} ({what})")
+            missing.append(name if short else f"{rel} ({name}: {what})")
     return missing
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
+import pandas as pd
 
 from crispml.report._card import not_produced, test_metric_rows
 from crispml.report._extract import (
@@ -118,9 +119,9 @@ def three_facts(record: RunRecord, verdict: dict[str, Any]) -> list[str]:
     if fair:
         name, value, low, high = max(fair, key=lambda r: abs(r[1]))
         facts.append((2, f"Fairness: {name} = {fmt(value)} (95% CI {fmt(low)} to {fmt(high)})."))
-    missing = [m.split(" (")[0] for m in not_produced(record)]
+    missing = not_produced(record, short=True)
     if missing:
-        facts.append((2, f"Not checked by this run (no output): {', '.join(missing)}."))
+        facts.append((2, f"Not produced by this run: {', '.join(missing)}."))
     sizes = record.split.get("sizes") or {}
     rows = fmt(dig(record.manifest, "inputs", "data", "n_rows"))
     facts.append(
@@ -149,6 +150,20 @@ def _model_fact(record: RunRecord) -> str:
         best = base.iloc[0]
         text += f"; best baseline {best['model']} {fmt(float(best[col]))}"
     return text + "."
+
+
+def _leaderboard_table(board: pd.DataFrame) -> tuple[str, list[str], list[list[str]]] | None:
+    """Return the leaderboard, compact: the selected model marked *, redundant columns dropped."""
+    if board.empty:
+        return None
+    board = board.copy()
+    if {"model", "selected"}.issubset(board.columns):
+        marks = board["selected"].astype(bool).map({True: " *", False: ""})
+        board["model"] = board["model"].astype(str) + marks
+        board = board.drop(columns="selected")
+    if "family" in board.columns and (board["family"] == board["model"].str.rstrip(" *")).all():
+        board = board.drop(columns="family")
+    return _table("leaderboard", board.to_dict("records"))
 
 
 def evaluation_blocks(record: RunRecord) -> dict[str, list[Block]]:
@@ -230,7 +245,7 @@ def render_html(
         verdict=verdict,
         facts=three_facts(record, verdict),
         leaderboard_svg=leaderboard_plot(board, record.primary_metric),
-        leaderboard=_table("leaderboard", board.to_dict("records")) if not board.empty else None,
+        leaderboard=_leaderboard_table(board),
         audit_rows=audit_rows,
         audit_counts=severity_counts(audit_rows),
         audit_block=content_block("audit", record.audit)
