@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from crispml._runfolder import hash_tree, seal_manifest
+from crispml._utils._io import write_json
 from crispml.exceptions import ReportError
 from crispml.report import HANDOFF_FILES, read_run, verify_run, write_report
 
@@ -164,3 +166,42 @@ def test_evaluation_verdict_replaces_the_point_estimate_check(rich_run):
     assert result["overall"] == "no-go"
     assert result["source"] == "evaluation/verdict"
     assert result["criteria"][0]["observed"] == 0.9871
+
+
+ODD_CONTENTS = [
+    None,
+    42,
+    "text only",
+    [],
+    [1, 2, 3],
+    [[1, 2], [3]],
+    {"a": None, "b": {"c": [None, {"d": "x"}]}},
+    {"value": "not a number", "ci": [None, "x"]},
+    {"findings": "not a list", "overall": {"verdict": None}},
+    {"findings": [None, 3, {"severity": None}], "criteria": {"x": 1}},
+    {"g1": {"rate": {"value": 0.5, "ci": [0.4, 0.6]}}, "g2": {"rate": {"value": 0.7}}},
+    {"single_row": {"p99_ms": "fast"}, "max_abs_diff": None, "passed": "maybe"},
+]
+
+
+@pytest.mark.parametrize("content", ODD_CONTENTS, ids=range(len(ODD_CONTENTS)))
+def test_unexpected_shapes_from_other_phases_never_break_the_documents(run_copy, content):
+    for rel in (
+        "audit/audit.json",
+        "evaluation/verdict.json",
+        "evaluation/fairness.json",
+        "evaluation/summary.json",
+        "deploy/latency.json",
+        "deploy/parity.json",
+        "search/budget.json",
+    ):
+        (run_copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (run_copy / rel).write_text(json.dumps(content))
+    (run_copy / "evaluation/broken.json").write_text("{not json")
+    manifest = _load(run_copy, "manifest.json")  # accept the odd files, as if a phase wrote them
+    manifest["artifacts"] = hash_tree(run_copy)
+    write_json(run_copy / "manifest.json", seal_manifest(manifest))
+    write_report(run_copy)
+    html = (run_copy / "report/report.html").read_text()
+    assert "Verdict:" in html and "</html>" in html
+    assert verify_run(run_copy).ok
