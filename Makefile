@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test fast lint install clean
+.PHONY: demo test fast lint install install-browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/crispml demo
 
-test: $(DEV_STAMP)
+# Debian's chromium, for the report's browser test (skipped locally when absent; CI installs it).
+install-browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: the browser test will be skipped"
+
+test: $(DEV_STAMP) install-browser
 	$(BIN)/python -m pytest --cov=crispml --cov-report=term:skip-covered -q
 
 fast: $(DEV_STAMP)

@@ -24,6 +24,7 @@ from crispml.audit import audit_data
 from crispml.evaluate import EngagementEvaluation, HoldoutEvaluation, evaluate_engagement
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
+from crispml.report import write_report
 from crispml.search import Candidate, SearchResult, search_models
 from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
@@ -149,8 +150,10 @@ class Project:
             holdout = evaluation.holdout
             _write_evaluation(folder, spec, result, holdout, evaluation)
             _write_final_model(folder, dataset, result, evaluation)
-        with step("Sealing the run folder"):
+        with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
+            write_report(folder.staging, manifest=manifest)
+        with step("Sealing the run folder"):
             if tracker is not None:
                 tracker.log(_params(spec, result), _tracked_metrics(result, holdout))
                 tracker.log_artifacts(folder.staging)

@@ -16,7 +16,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from crispml._utils._io import atomic_write_bytes, atomic_write_text, sha256_file, write_json
+from crispml._utils._io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    sha256_bytes,
+    sha256_file,
+    to_json,
+    write_json,
+)
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -80,7 +87,7 @@ class RunFolder:
 
     def finish(self, manifest: dict[str, Any]) -> Path:
         """Hash every staged file into ``manifest.json``, then move the folder into place."""
-        manifest = {**manifest, "artifacts": hash_tree(self.staging)}
+        manifest = seal_manifest({**manifest, "artifacts": hash_tree(self.staging)})
         self.write_json(MANIFEST, manifest)
         os.replace(self.staging, self.final)
         return self.final
@@ -98,6 +105,15 @@ def hash_tree(root: Path) -> dict[str, str]:
         if path.is_file() and rel != MANIFEST:
             out[rel] = sha256_file(path)
     return out
+
+
+def seal_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Return ``manifest`` with ``manifest_sha256``: the hash of its other fields.
+
+    ``crispml verify`` recomputes it, so an edit to the manifest itself is detected too.
+    """
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return {**body, "manifest_sha256": sha256_bytes(to_json(body).encode("utf-8"))}
 
 
 def base_manifest(run_id: str, *, seed: int, command: list[str] | None) -> dict[str, Any]:

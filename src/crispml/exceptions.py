@@ -18,6 +18,7 @@ __all__ = [
     "DeploymentError",
     "MissingDependencyError",
     "NotFittedError",
+    "ReportError",
     "SpecError",
     "UnknownModelFamilyError",
 ]
@@ -57,6 +58,10 @@ class AuditBlockedError(CrispError, RuntimeError):
 
 class DeploymentError(CrispError, RuntimeError):
     """Export, parity or packaging of the model failed."""
+
+
+class ReportError(CrispError, ValueError):
+    """A folder given to ``crispml report`` or ``crispml verify`` is not a usable run folder."""
 
 
 class CrispWarning(UserWarning):

@@ -195,6 +195,65 @@ def audit(
         raise typer.Exit(EXIT_BLOCKING)
 
 
+@app.command()
+@friendly
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (runs/<run-id>).")],
+) -> None:
+    """Rebuild the model card, HTML report, compliance map and reproduce.sh of a run."""
+    from crispml.report import write_report
+
+    for path in write_report(run_dir):
+        console.print(f"Wrote {path}")
+    console.print(
+        f"manifest.json updated for the rewritten files; check: crispml verify {run_dir}"
+    )
+
+
+@app.command()
+@friendly
+def verify(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (runs/<run-id>).")],
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Re-run the engagement and compare predictions.")
+    ] = False,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder data.source is relative to (default: RUN_DIR/../..)."),
+    ] = None,
+) -> None:
+    """Re-hash every artifact against manifest.json; exit 1 if any differs."""
+    from crispml.report import replay_run, verify_run
+
+    result = verify_run(run_dir)
+    for label, files in (
+        ("differs", result.differing),
+        ("missing", result.missing),
+        ("not in manifest", result.extra),
+    ):
+        for name in files:
+            console.print(f"[red]{label}:[/] {name}", highlight=False)
+    if not result.ok:
+        console.print(f"[bold red]FAILED[/]: {run_dir} does not match its manifest.")
+        raise typer.Exit(1)
+    console.print(f"[green]OK[/]: {result.checked} artifacts match manifest.json.")
+    if replay:
+        _quiet_libraries()
+        with console.status("Replaying the engagement..."):
+            outcome = replay_run(run_dir, project_dir=project_dir)
+        if not outcome.data_matches:
+            console.print("[red]The data loaded for the replay differs from the run's.[/]")
+        console.print(
+            f"Replay {outcome.replay_path}: {outcome.n_rows} test rows, "
+            f"max |difference| {outcome.max_abs_diff:.3g}",
+            soft_wrap=True,
+        )
+        if not (outcome.identical and outcome.data_matches):
+            console.print("[bold red]FAILED[/]: the replayed predictions are not identical.")
+            raise typer.Exit(1)
+        console.print("[green]OK[/]: the replayed predictions are identical.")
+
+
 def _summary(result: Any) -> None:
     board = result.leaderboard
     table = Table(

@@ -1,0 +1,37 @@
+"""Handoff documentation: model card, HTML report, compliance map, reproduce and verify.
+
+Nothing imports this package: it reads a run folder's files only, so
+``crispml report RUN`` rebuilds the documents from a finished run without retraining.
+
+Manifest policy. In ``crispml run`` the documents are written into the staged folder
+before ``manifest.json``, which then hashes them with every other artifact.
+``crispml report RUN`` refuses to document a folder whose other artifacts no longer
+match the manifest; otherwise it rewrites the documents, updates the manifest's
+entries for exactly those files, appends ``{at, by, changed}`` to
+``report_rebuilds`` and re-seals the manifest (``manifest_sha256``), so
+``crispml verify`` passes afterwards and the rebuild is on record.
+"""
+
+from __future__ import annotations
+
+from crispml.exceptions import ReportError
+from crispml.report._build import HANDOFF_FILES, write_report
+from crispml.report._card import build_model_card, render_model_card_md
+from crispml.report._compliance import build_compliance_map
+from crispml.report._record import RunRecord, read_run
+from crispml.report._verify import Replay, Verification, replay_run, verify_run
+
+__all__ = [
+    "HANDOFF_FILES",
+    "Replay",
+    "ReportError",
+    "RunRecord",
+    "Verification",
+    "build_compliance_map",
+    "build_model_card",
+    "read_run",
+    "render_model_card_md",
+    "replay_run",
+    "verify_run",
+    "write_report",
+]

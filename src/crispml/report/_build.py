@@ -1,0 +1,114 @@
+"""Writing the handoff documents into a run folder, and re-sealing a finished one.
+
+Policy (documented in the report's ``__init__``): during ``crispml run`` the documents
+are written into the staged folder before the manifest, so the manifest hashes them
+like every other artifact. ``crispml report RUN`` on a finished folder first checks
+that every other artifact still matches the manifest, rewrites the documents, then
+updates the manifest's entries for exactly those files, records the rebuild under
+``report_rebuilds`` and re-seals the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crispml._runfolder import MANIFEST, read_manifest, seal_manifest
+from crispml._utils._io import atomic_write_text, sha256_file, to_json, write_json
+from crispml.exceptions import ReportError
+from crispml.report._card import build_model_card, render_model_card_md
+from crispml.report._compliance import build_compliance_map
+from crispml.report._extract import verdict
+from crispml.report._html import render_html
+from crispml.report._record import read_run
+from crispml.report._reproduce import reproduce_script
+from crispml.report._verify import verify_run
+
+HANDOFF_FILES = (
+    "report/model_card.md",
+    "report/model_card.json",
+    "report/compliance.json",
+    "report/report.html",
+    "reproduce.sh",
+)
+_MSG_TAMPERED = (
+    "{path}: these artifacts no longer match manifest.json: {files}. The documents would "
+    "describe altered results; run crispml verify {path} and restore the run folder first."
+)
+
+
+def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None) -> list[Path]:
+    """Write the model card, the HTML report, the compliance map and ``reproduce.sh``.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The staged folder during a run (pass ``manifest``), or a finished run folder
+        (its ``manifest.json`` is then updated for the rewritten files).
+    manifest : dict, optional
+        The manifest about to be sealed, when the folder is still being staged.
+
+    Returns
+    -------
+    list of Path
+        The files written (see :data:`HANDOFF_FILES`).
+
+    Raises
+    ------
+    ReportError
+        If the folder is not a run folder, or a finished folder's other artifacts
+        no longer match its manifest.
+    """
+    root = Path(run_dir)
+    finished = manifest is None
+    if finished:
+        _check_sources(root)
+    record = read_run(root, manifest=manifest)
+    card = build_model_card(record)
+    sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
+    compliance = build_compliance_map(root, will_write=HANDOFF_FILES + sealed_later)
+    texts = {
+        "report/model_card.md": render_model_card_md(card),
+        "report/model_card.json": to_json(card),
+        "report/compliance.json": to_json(compliance),
+        "report/report.html": render_html(
+            record, card=card, compliance=compliance, verdict=verdict(record)
+        ),
+        "reproduce.sh": reproduce_script(record),
+    }
+    written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
+    os.chmod(root / "reproduce.sh", 0o755)
+    if finished:
+        _reseal(root)
+    return written
+
+
+def _check_sources(root: Path) -> None:
+    result = verify_run(root)
+    bad = [f for f in result.differing + result.missing if f not in HANDOFF_FILES]
+    if bad:
+        raise ReportError(_MSG_TAMPERED.format(path=root, files=", ".join(bad)))
+
+
+def _reseal(root: Path) -> None:
+    """Update the manifest's hashes of the rewritten documents and record the rebuild."""
+    manifest = read_manifest(root)
+    artifacts = dict(manifest.get("artifacts") or {})
+    changed = []
+    for rel in HANDOFF_FILES:
+        sha = sha256_file(root / rel)
+        if artifacts.get(rel) != sha:
+            changed.append(rel)
+        artifacts[rel] = sha
+    rebuilds = [*manifest.get("report_rebuilds", [])]
+    rebuilds.append(
+        {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "by": "crispml report",
+            "changed": changed,
+        }
+    )
+    manifest.update({"artifacts": dict(sorted(artifacts.items())), "report_rebuilds": rebuilds})
+    write_json(root / MANIFEST, seal_manifest(manifest))

@@ -1,0 +1,168 @@
+"""Plots for the HTML report, drawn with matplotlib (no pyplot state) as inline SVG."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
+
+from crispml.report._extract import is_number
+from crispml.report._record import IMAGE_SUFFIXES
+
+_BLUE, _ORANGE, _GREY, _RED = "#2563eb", "#f59e0b", "#9ca3af", "#dc2626"
+PREDICTION_FILES = ("evaluation/test_predictions.csv", "evaluation/predictions.csv")
+"""Where the report looks for per-row test predictions (``y_true`` + ``proba_*``/``y_pred``)."""
+
+
+def _svg(fig: Figure) -> str:
+    """Serialise ``fig`` as an inline ``<svg>`` element (text as text, stable ids)."""
+    buffer = io.StringIO()
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "crispml"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
+
+
+def leaderboard_plot(board: pd.DataFrame, metric: str) -> str | None:
+    """Plot the validation and test primary metric of every fitted candidate."""
+    valid, test = f"valid_{metric}", f"test_{metric}"
+    if board.empty or valid not in board.columns or "model" not in board.columns:
+        return None
+    rows = board.dropna(subset=[valid]).iloc[::-1]
+    if rows.empty:
+        return None
+    fig, ax = _figure(6.4, 0.45 * len(rows) + 1.2)
+    pos = np.arange(len(rows))
+    ax.barh(pos + 0.2, rows[valid], height=0.4, color=_GREY, label="validation")
+    if test in rows.columns:
+        ax.barh(pos - 0.2, rows[test], height=0.4, color=_BLUE, label="test")
+    ax.set_yticks(
+        pos, [f"{m}{' *' if s else ''}" for m, s in zip(rows["model"], _sel(rows), strict=True)]
+    )
+    ax.set_xlabel(metric)
+    ax.legend(loc="lower right", fontsize=8)
+    return _svg(fig)
+
+
+def _sel(rows: pd.DataFrame) -> list[bool]:
+    return rows["selected"].astype(bool).tolist() if "selected" in rows else [False] * len(rows)
+
+
+def interval_plot(rows: list[dict[str, Any]], title: str) -> str | None:
+    """Point estimates with 95% CIs as error bars (rows: label, value, ci_low, ci_high)."""
+    rows = [r for r in rows if r["ci_low"] is not None and r["ci_high"] is not None]
+    if not rows:
+        return None
+    fig, ax = _figure(6.4, 0.4 * len(rows) + 1.2)
+    values = np.array([r["value"] for r in rows])
+    low = values - np.array([r["ci_low"] for r in rows])
+    high = np.array([r["ci_high"] for r in rows]) - values
+    pos = np.arange(len(rows))
+    ax.errorbar(values, pos, xerr=[np.abs(low), np.abs(high)], fmt="o", color=_BLUE, capsize=4)
+    ax.set_yticks(pos, [str(r["label"]) for r in rows])
+    ax.set_title(title, fontsize=10)
+    return _svg(fig)
+
+
+def bar_plot(
+    labels: list[str], values: list[float], title: str, *, limit: float | None = None
+) -> str | None:
+    """Horizontal bars, with an optional vertical limit line (e.g. an SLA)."""
+    if not values:
+        return None
+    fig, ax = _figure(6.4, 0.35 * len(values) + 1.2)
+    pos = np.arange(len(values))[::-1]
+    colors = [_RED if limit is not None and v > limit else _BLUE for v in values]
+    ax.barh(pos, values, color=colors)
+    ax.set_yticks(pos, labels)
+    if limit is not None:
+        ax.axvline(limit, color=_RED, linestyle="--", label=f"limit {limit:g}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _svg(fig)
+
+
+def table_bars(rows: list[dict[str, Any]], title: str, top: int = 15) -> str | None:
+    """Bars of the first numeric column of a table against its first text column."""
+    if not rows:
+        return None
+    keys = list(rows[0])
+    label = next((k for k in keys if isinstance(rows[0][k], str)), None)
+    value = next((k for k in keys if is_number(rows[0][k]) and k != label), None)
+    if label is None or value is None:
+        return None
+    pairs = [(str(r[label]), float(r[value])) for r in rows if is_number(r.get(value))][:top]
+    return bar_plot([p[0] for p in pairs], [p[1] for p in pairs], f"{title}: {value}")
+
+
+def prediction_plots(root: Path, task: str) -> list[tuple[str, str]]:
+    """ROC, precision-recall and reliability (binary) or residuals (regression).
+
+    Drawn from per-row test predictions when the evaluation stored them in one of
+    :data:`PREDICTION_FILES`; otherwise nothing.
+    """
+    frame = next(
+        (pd.read_csv(root / rel) for rel in PREDICTION_FILES if (root / rel).is_file()), None
+    )
+    if frame is None or "y_true" not in frame.columns:
+        return []
+    if task == "regression" and "y_pred" in frame.columns:
+        return [("Residuals", _residuals(frame["y_true"], frame["y_pred"]))]
+    proba = [c for c in frame.columns if c.startswith(("proba_", "p_"))]
+    if task != "binary" or not proba:
+        return []
+    y = frame["y_true"].to_numpy()
+    y = (y == y.max()) if y.dtype.kind not in "biu" else y.astype(int)
+    p = frame[proba[-1]].to_numpy(dtype=float)
+    return [("ROC and precision-recall", _roc_pr(y, p)), ("Reliability", _reliability(y, p))]
+
+
+def _roc_pr(y: np.ndarray, p: np.ndarray) -> str:
+    fig = Figure(figsize=(8, 3.4))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    fpr, tpr, _ = roc_curve(y, p)
+    left.plot(fpr, tpr, color=_BLUE, label=f"AUC {roc_auc_score(y, p):.3f}")
+    left.plot([0, 1], [0, 1], color=_GREY, linestyle=":")
+    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    left.legend(loc="lower right", fontsize=8)
+    precision, recall, _ = precision_recall_curve(y, p)
+    right.plot(recall, precision, color=_ORANGE)
+    right.axhline(float(np.mean(y)), color=_GREY, linestyle=":")
+    right.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    return _svg(fig)
+
+
+def _reliability(y: np.ndarray, p: np.ndarray) -> str:
+    fig, ax = _figure(4.2, 3.4)
+    observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
+    ax.plot([0, 1], [0, 1], color=_GREY, linestyle=":")
+    ax.plot(predicted, observed, marker="o", color=_BLUE)
+    ax.set(xlabel="mean predicted probability", ylabel="observed frequency")
+    return _svg(fig)
+
+
+def _residuals(y: pd.Series, pred: pd.Series) -> str:
+    fig, ax = _figure(6.4, 3.4)
+    ax.scatter(pred, y - pred, s=6, alpha=0.5, color=_BLUE)
+    ax.axhline(0, color=_GREY)
+    ax.set(xlabel="prediction", ylabel="residual (true - predicted)")
+    return _svg(fig)
+
+
+def data_uri(path: Path) -> str:
+    """Return a plot file of another phase as a ``data:`` URI (no external request)."""
+    mime = IMAGE_SUFFIXES[path.suffix.lower()]
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
