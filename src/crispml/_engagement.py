@@ -20,6 +20,7 @@ import pandas as pd
 from crispml import data as cdata
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
+from crispml.deploy import package_deployment
 from crispml.evaluate import HoldoutEvaluation, evaluate_holdout
 from crispml.exceptions import NotFittedError
 from crispml.models import load_pipeline, save_pipeline
@@ -144,6 +145,19 @@ class Project:
                 result, dataset.features(split.test), dataset.y[split.test], task=spec.problem.task
             )
             _write_evaluation(folder, spec, result, holdout)
+        if spec.deployment.format == "onnx":
+            with step("Exporting to ONNX and checking parity"):
+                package_deployment(
+                    folder,
+                    result.best.pipeline,
+                    schema=dataset.schema,
+                    target=dataset.target,
+                    X_train=dataset.features(split.train),
+                    test_frame=dataset.frame.iloc[split.test],
+                    sla_ms=spec.deployment.latency_sla_ms.model_dump(),
+                    run_id=folder.run_id,
+                    card=_card(spec, result, holdout),
+                )
         with step("Sealing the run folder"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             if tracker is not None:
@@ -264,6 +278,19 @@ def _model_contract(dataset: cdata.Dataset, best: Candidate) -> dict[str, Any]:
         "features": [c for c in dataset.schema.features if c not in dataset.schema.dropped],
         "target": dataset.target.to_dict(),
         "schema": dataset.schema.to_dict(),
+    }
+
+
+def _card(spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation) -> dict[str, Any]:
+    """Card summary served by ``/v1/metadata``."""
+    return {
+        "project": spec.name,
+        "model": result.best.name,
+        "family": result.best.family,
+        "primary_metric": result.metric,
+        "test_metrics": holdout.metrics,
+        "intended_use": spec.problem.intended_use,
+        "out_of_scope": spec.problem.out_of_scope,
     }
 
 
