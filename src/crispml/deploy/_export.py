@@ -135,6 +135,7 @@ def _pipeline_scores(
         converted = catboost_pipeline(pipeline, contract, TARGET_OPSET, task=task)
     else:
         converted = _skl2onnx(pipeline, final, contract, task=task)
+    patch_unknown_categories(converted)
     return _as_scores(converted, inputs, task=task)
 
 
@@ -168,7 +169,6 @@ def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) 
         what = type(final).__name__
         raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
     patch_missing_directions(converted, final)
-    patch_unknown_categories(converted)
     return converted
 
 

@@ -100,17 +100,18 @@ def isotonic_map(
         x, y = np.array([x[0], x[0] + 1.0]), np.array([y[0], y[0]])
     dx = np.diff(x)
     slope = np.where(dx > 0, np.diff(y) / np.where(dx > 0, dx, 1.0), 0.0)
-    inits = [
-        _const("iso_lo", np.array(x[0], dtype=np.float32)),
-        _const("iso_hi", np.array(x[-1], dtype=np.float32)),
-        _const("iso_inner", x[1:-1].astype(np.float32).reshape(1, -1)),
-        _const("iso_x0", x[:-1].astype(np.float32)),
-        _const("iso_y0", y[:-1].astype(np.float32)),
-        _const("iso_slope", slope.astype(np.float32)),
+    inits = [  # the map runs in double: steep isotonic segments amplify float32 error
+        _const("iso_lo", np.array(x[0], dtype=np.float64)),
+        _const("iso_hi", np.array(x[-1], dtype=np.float64)),
+        _const("iso_inner", x[1:-1].astype(np.float64).reshape(1, -1)),
+        _const("iso_x0", x[:-1].astype(np.float64)),
+        _const("iso_y0", y[:-1].astype(np.float64)),
+        _const("iso_slope", slope.astype(np.float64)),
     ]
     nodes = [
         *_positive_column(inits),
-        helper.make_node("Clip", ["cal_p", "iso_lo", "iso_hi"], ["iso_pc"]),
+        helper.make_node("Cast", ["cal_p"], ["iso_p"], to=TensorProto.DOUBLE),
+        helper.make_node("Clip", ["iso_p", "iso_lo", "iso_hi"], ["iso_pc"]),
         helper.make_node("GreaterOrEqual", ["iso_pc", "iso_inner"], ["iso_ge"]),
         helper.make_node("Cast", ["iso_ge"], ["iso_gei"], to=TensorProto.INT64),
         helper.make_node("ReduceSum", ["iso_gei", "cal_axis1"], ["iso_seg"], keepdims=1),
@@ -119,7 +120,8 @@ def isotonic_map(
         helper.make_node("Gather", ["iso_slope", "iso_seg"], ["iso_ss"]),
         helper.make_node("Sub", ["iso_pc", "iso_xs"], ["iso_d"]),
         helper.make_node("Mul", ["iso_d", "iso_ss"], ["iso_dy"]),
-        helper.make_node("Add", ["iso_ys", "iso_dy"], ["cal_q"]),
+        helper.make_node("Add", ["iso_ys", "iso_dy"], ["iso_q"]),
+        helper.make_node("Cast", ["iso_q"], ["cal_q"], to=TensorProto.FLOAT),
     ]
     return _two_columns(base, nodes, inits, inputs)
 

@@ -88,7 +88,7 @@ def split_thresholds(model: Any) -> dict[str, list[float]]:
 
 
 def _is_passthrough(pre: Any) -> bool:
-    return any(n == "numeric" and t == "passthrough" for n, t, _ in pre.transformers_)
+    return any(n == "numeric" and t == "passthrough" for n, t, _ in pre.transformers)
 
 
 def _pipelines(model: Any) -> list[Any]:
@@ -108,6 +108,8 @@ def _tree_thresholds(est: Any) -> dict[int, list[float]]:
             if "split_feature" in node:
                 found.setdefault(int(node["split_feature"]), []).append(float(node["threshold"]))
                 stack += [node["left_child"], node["right_child"]]
+    elif hasattr(est, "get_borders"):  # CatBoost
+        found = {int(k): [float(b) for b in v] for k, v in est.get_borders().items() if v}
     elif hasattr(est, "get_booster"):  # XGBoost
         table = est.get_booster().trees_to_dataframe()
         table = table[table["Feature"] != "Leaf"]
@@ -122,10 +124,12 @@ def _tree_thresholds(est: Any) -> dict[int, list[float]]:
             for feature, value in zip(inner.feature, inner.threshold, strict=True):
                 if feature >= 0:
                     found.setdefault(int(feature), []).append(float(value))
+    # LightGBM writes splits "at zero" as +-1e-35 (kZeroThreshold); probe zero itself.
+    found = {k: [0.0 if abs(t) < 1e-30 else t for t in v] for k, v in found.items()}
     rng = np.random.default_rng(0)
     return {
-        k: list(rng.choice(v, size=min(len(v), MAX_THRESHOLDS_PER_COLUMN), replace=False))
-        for k, v in found.items()
+        k: list(rng.choice(u, size=min(len(u), MAX_THRESHOLDS_PER_COLUMN), replace=False))
+        for k, u in ((k, np.unique(v)) for k, v in found.items())
     }
 
 
