@@ -81,9 +81,9 @@ def test_trees_route_missing_values_like_scikit_learn(binary_problem):
     served = binary_problem.serve(pipeline)
     rows = [{"x1": None, "x2": v, "city": "north", "member": "no"} for v in (5.0, 50.0, 95.0)]
     native = pipeline.predict_proba(
-        binary_problem.X.iloc[:0].reindex(range(3)).assign(
-            x1=np.nan, x2=[5.0, 50.0, 95.0], city="north", member="no"
-        )
+        binary_problem.X.iloc[:0]
+        .reindex(range(3))
+        .assign(x1=np.nan, x2=[5.0, 50.0, 95.0], city="north", member="no")
     )
     scores, _ = served.scores(rows)
     np.testing.assert_allclose(scores, native, atol=1e-5)

@@ -126,8 +126,8 @@ def test_silent_difference_fails_the_parity_check(binary_problem):
             return np.column_stack([1 - q, q])
 
     good = _isotonic(binary_problem, _lgbm(binary_problem))
-    model = Drifted(
-        good.base_, "isotonic", 0.3, x=good.x_thresholds_, y=good.y_thresholds_
-    )
+    model = Drifted(good.base_, "isotonic", 0.3, x=good.x_thresholds_, y=good.y_thresholds_)
     with pytest.raises(DeploymentError, match=r"ONNX parity failed: max probability difference"):
-        check_parity(model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema)
+        check_parity(
+            model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema
+        )
