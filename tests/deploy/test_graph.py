@@ -22,11 +22,11 @@ class StandInEnsemble:
         self.weights_ = np.asarray(weights, dtype=float)
 
     def predict_proba(self, X):
-        probs = [w * m.predict_proba(X) for m, w in zip(self.members_, self.weights_)]
+        probs = [w * m.predict_proba(X) for m, w in zip(self.members_, self.weights_, strict=True)]
         return np.sum(probs, axis=0) / self.weights_.sum()
 
     def predict(self, X):
-        values = [w * m.predict(X) for m, w in zip(self.members_, self.weights_)]
+        values = [w * m.predict(X) for m, w in zip(self.members_, self.weights_, strict=True)]
         return np.sum(values, axis=0) / self.weights_.sum()
 
 

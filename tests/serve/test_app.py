@@ -154,7 +154,7 @@ def test_incomplete_bundle_is_refused(run_dir, tmp_path):
     copy = tmp_path / "bundle"
     shutil.copytree(run_dir, copy)
     (copy / "model/model.onnx").unlink()
-    with pytest.raises(BundleError, match="model/model.onnx is missing"):
+    with pytest.raises(BundleError, match=r"model/model\.onnx is missing"):
         app_from_bundle(copy)
-    with pytest.raises(BundleError, match="no manifest.json"):
+    with pytest.raises(BundleError, match=r"no manifest\.json"):
         app_from_bundle(tmp_path)
