@@ -100,8 +100,8 @@ def test_graph_has_raw_columns_as_named_inputs(binary_problem):
     served = binary_problem.serve(pipeline)
     inputs = {i.name: i.type for i in served.session.get_inputs()}
     assert inputs == {
-        "x1": "tensor(float)",
-        "x2": "tensor(float)",
+        "x1": "tensor(double)",
+        "x2": "tensor(double)",
         "city": "tensor(string)",
         "member": "tensor(string)",
     }
@@ -124,3 +124,35 @@ def test_unseen_category_goes_to_the_infrequent_bucket(binary_problem):
         pipeline, binary_problem.serve(pipeline), binary_problem.frame, binary_problem.schema
     )
     assert report["passed"] and "unseen_category" in report["edge_cases"]
+
+
+def test_lightgbm_splits_compare_doubles_as_lightgbm_does():
+    # Values that differ in the 8th digit (as in HMDA's lvr) get a LightGBM threshold
+    # between them that float32 cannot represent; a float32 graph flips those rows.
+    import lightgbm as lgb
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from crispml.data import TargetEncoding, conform, infer_schema
+    from crispml.deploy import build_contract, contract_document, export_onnx
+    from crispml.features import build_preprocessor
+    from crispml.serve import ServingModel
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.5, 0.9, size=40).round(6)
+    x = np.concatenate([base, base + 3e-8])
+    frame = pd.DataFrame({"x": x, "y": np.r_[np.zeros(40), np.ones(40)].astype(int)})
+    schema = infer_schema(frame, target="y")
+    X = conform(frame, schema)
+    model = lgb.LGBMClassifier(
+        n_estimators=5, min_child_samples=1, min_data_in_bin=1, verbose=-1, n_jobs=1
+    )
+    pipeline = Pipeline([("features", build_preprocessor(schema)), ("model", model)])
+    pipeline.fit(X, frame["y"].to_numpy())
+    contract = build_contract(schema, X)
+    graph = export_onnx(pipeline, contract, task="binary", n_classes=2, threshold=0.5)
+    doc = contract_document(contract, TargetEncoding("binary", (0, 1)), threshold=0.5, card={})
+    served = ServingModel(graph.SerializeToString(), doc)
+    assert served.session.get_inputs()[0].type == "tensor(double)"
+    report = check_parity(pipeline, served, frame, schema)
+    assert report["passed"] and report["max_abs_prob_diff"] < 1e-6

@@ -34,7 +34,7 @@ def test_prepare_builds_typed_onnx_inputs():
             {"age": None, "city": None, "score": 0.2, "plan": "b", "extra": "ignored"},
         ]
     )
-    assert inputs["age"].dtype == np.float32 and inputs["age"].shape == (2, 1)
+    assert inputs["age"].dtype == np.float64 and inputs["age"].shape == (2, 1)
     assert inputs["age"][0, 0] == 35.0 and math.isnan(inputs["age"][1, 0])
     assert inputs["city"].tolist() == [["1"], ["__missing__"]]
     assert warnings == [[], []]

@@ -32,7 +32,8 @@ COPY deploy/ deploy/
 USER crispml
 EXPOSE {port}
 # Inside a container the service must listen on all interfaces; outside, it binds 127.0.0.1.
-CMD ["python", "-m", "crispml.serve", "/srv/bundle", "--host", "0.0.0.0", "--port", "{port}"]
+CMD ["python", "-m", "crispml.serve", "/srv/bundle", "--host", "0.0.0.0", "--port", "{port}", \
+     "--log-path", "/home/crispml/logs/inference.sqlite"]
 """
 
 _START = """\

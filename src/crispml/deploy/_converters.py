@@ -32,29 +32,18 @@ def register_converters() -> None:
     )
     from sklearn.impute import SimpleImputer
 
-    cls_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
-    for estimator, alias, convert in (
-        (lightgbm.LGBMClassifier, "LightGbmLGBMClassifier", convert_lightgbm),
-        (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost),
+    classify = (
+        calculate_linear_classifier_output_shapes,
+        {"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    regress = (calculate_linear_regressor_output_shapes, {"split": None})
+    for estimator, alias, convert, (shape, options) in (
+        (lightgbm.LGBMClassifier, "LightGbmLGBMClassifier", convert_lightgbm, classify),
+        (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost, classify),
+        (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm, regress),
+        (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost, regress),
     ):
-        update_registered_converter(
-            estimator,
-            alias,
-            calculate_linear_classifier_output_shapes,
-            convert,
-            options=cls_options,
-        )
-    for estimator, alias, convert in (
-        (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm),
-        (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost),
-    ):
-        update_registered_converter(
-            estimator,
-            alias,
-            calculate_linear_regressor_output_shapes,
-            convert,
-            options={"split": None},
-        )
+        update_registered_converter(estimator, alias, shape, convert, options=options)
     update_registered_converter(
         SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert
     )
@@ -172,3 +161,112 @@ def patch_unknown_categories(model: Any) -> None:
         concat.input[list(concat.input).index(reduce.output[0])] = fixed
     del graph.node[:]
     graph.node.extend(nodes)
+
+
+def double_inputs(model: Any, numeric: list[str]) -> None:
+    """Declare the numeric raw inputs as double and cast them to float where they are used.
+
+    The served graph takes numbers as float64, as the evaluated model saw them; the
+    converted float32 steps get a cast (what scikit-learn trees and XGBoost do
+    natively too), and LightGBM's trees get the doubles (:func:`lightgbm_double_splits`).
+    """
+    from onnx import helper
+
+    graph = model.graph
+    casts = []
+    for inp in graph.input:
+        if inp.name not in numeric:
+            continue
+        inp.type.tensor_type.elem_type = TensorProto.DOUBLE
+        single = f"{inp.name}__f32"
+        for node in graph.node:
+            for i, name in enumerate(node.input):
+                if name == inp.name:
+                    node.input[i] = single
+        casts.append(helper.make_node("Cast", [inp.name], [single], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
+    """Compare LightGBM's splits in double precision, as LightGBM does (in place).
+
+    LightGBM compares float64 inputs with float64 thresholds; a float32 graph rounds
+    both, and on real data (HMDA: values that differ in the 8th digit) a row then
+    takes another branch (0.02 probability difference found by our parity check).
+    The tree nodes get the raw double columns and ``nodes_values_as_tensor`` in
+    double, with the exact thresholds read from the booster.
+    """
+    from onnx import helper, numpy_helper
+
+    pre, est = pipeline.steps[0][1], pipeline.steps[-1][1]
+    if not hasattr(est, "booster_"):
+        return
+    names = [str(n) for n in pre.get_feature_names_out()]
+    numeric = [n.removeprefix("numeric__") for n in names if n.startswith("numeric__")]
+    passthrough = any(n == "numeric" and t == "passthrough" for n, t, _ in pre.transformers)
+    if (
+        not numeric
+        or not passthrough
+        or names[: len(numeric)] != [f"numeric__{n}" for n in numeric]
+    ):
+        return
+    exact: dict[tuple[int, float], float] = {}
+    stack = [t["tree_structure"] for t in est.booster_.dump_model()["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            value = float(node["threshold"])
+            exact[(int(node["split_feature"]), float(np.float32(value)))] = value
+            stack += [node["left_child"], node["right_child"]]
+    graph = model.graph
+    extra: list[Any] = []
+    for k, tree in enumerate(n for n in graph.node if n.op_type.startswith("TreeEnsemble")):
+        wide = f"lgbm_x64_{k}"
+        extra += _double_features(tree.input[0], numeric, len(names), wide, k)
+        tree.input[0] = wide
+        attrs = {a.name: a for a in tree.attribute}
+        values = list(attrs["nodes_values"].floats)
+        features = list(attrs["nodes_featureids"].ints)
+        doubles = [
+            exact.get((f, float(np.float32(v))), float(v)) if f < len(numeric) else float(v)
+            for f, v in zip(features, values, strict=True)
+        ]
+        tree.attribute.remove(attrs["nodes_values"])
+        tensor = numpy_helper.from_array(np.asarray(doubles, dtype=np.float64))
+        tree.attribute.append(helper.make_attribute("nodes_values_as_tensor", tensor))
+        graph.initializer.extend(_slice_consts(len(numeric), k))
+    position = min(i for i, n in enumerate(graph.node) if n.op_type.startswith("TreeEnsemble"))
+    nodes = list(graph.node)
+    nodes[position:position] = extra
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def _double_features(
+    source: str, numeric: list[str], width: int, target: str, k: int
+) -> list[Any]:
+    from onnx import helper
+
+    if width == len(numeric):
+        return [helper.make_node("Concat", list(numeric), [target], axis=1)]
+    return [
+        helper.make_node("Cast", [source], [f"lgbm_f64_{k}"], to=TensorProto.DOUBLE),
+        helper.make_node(
+            "Slice",
+            [f"lgbm_f64_{k}", f"lgbm_start_{k}", f"lgbm_end_{k}", f"lgbm_axis_{k}"],
+            [f"lgbm_rest_{k}"],
+        ),
+        helper.make_node("Concat", [*numeric, f"lgbm_rest_{k}"], [target], axis=1),
+    ]
+
+
+def _slice_consts(start: int, k: int) -> list[Any]:
+    from onnx import numpy_helper
+
+    return [
+        numpy_helper.from_array(np.array([start], dtype=np.int64), f"lgbm_start_{k}"),
+        numpy_helper.from_array(np.array([2**62], dtype=np.int64), f"lgbm_end_{k}"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), f"lgbm_axis_{k}"),
+    ]

@@ -23,6 +23,8 @@ from onnx import TensorProto, helper
 
 from crispml.deploy import _graph
 from crispml.deploy._converters import (
+    double_inputs,
+    lightgbm_double_splits,
     patch_missing_directions,
     patch_unknown_categories,
     register_converters,
@@ -38,10 +40,10 @@ _MSG_CONVERT = (
 
 
 def graph_inputs(contract: InputContract) -> list[onnx.ValueInfoProto]:
-    """One ONNX input per raw column: float ``(n, 1)`` for numbers, string otherwise."""
+    """One ONNX input per raw column: double ``(n, 1)`` for numbers, string otherwise."""
     return [
         helper.make_tensor_value_info(
-            c.name, TensorProto.FLOAT if c.kind == "number" else TensorProto.STRING, [None, 1]
+            c.name, TensorProto.DOUBLE if c.kind == "number" else TensorProto.STRING, [None, 1]
         )
         for c in contract.columns
     ]
@@ -136,6 +138,9 @@ def _pipeline_scores(
     else:
         converted = _skl2onnx(pipeline, final, contract, task=task)
     patch_unknown_categories(converted)
+    double_inputs(converted, [c.name for c in contract.columns if c.kind == "number"])
+    if hasattr(pipeline, "steps"):
+        lightgbm_double_splits(converted, pipeline)
     return _as_scores(converted, inputs, task=task)
 
 

@@ -240,7 +240,7 @@ class InputContract:
         Returns
         -------
         inputs : dict of str -> numpy.ndarray
-            One ``(n, 1)`` array per column: float32 for numbers, str objects otherwise.
+            One ``(n, 1)`` array per column: float64 for numbers, str objects otherwise.
         warnings : list of list of str
             Per record, the accepted values that lie outside what training saw.
 
@@ -276,6 +276,6 @@ class InputContract:
             raise ContractViolation(errors)
         inputs = {}
         for col in self.columns:
-            dtype = np.float32 if col.kind == "number" else object
+            dtype = np.float64 if col.kind == "number" else object
             inputs[col.name] = np.asarray(columns[col.name], dtype=dtype).reshape(-1, 1)
         return inputs, warnings

@@ -103,11 +103,14 @@ class ServingModel:
         ContractViolation
             If a record breaks the input contract.
         """
-        inputs, warnings = self.contract.prepare(records)
-        out = self.run(inputs)
+        out, warnings = self._outputs_of(records)
         if self.task == "regression":
             return out[0].reshape(-1).astype(np.float64), warnings
         return out[0].astype(np.float64), warnings
+
+    def _outputs_of(self, records: Sequence[Any]) -> tuple[list[np.ndarray], list[list[str]]]:
+        inputs, warnings = self.contract.prepare(records)
+        return self.run(inputs), warnings
 
     def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
         """Predict raw records: prediction, probability, decision, warnings.
@@ -117,8 +120,7 @@ class ServingModel:
         ContractViolation
             If a record breaks the input contract.
         """
-        inputs, warnings = self.contract.prepare(records)
-        out = self.run(inputs)
+        out, warnings = self._outputs_of(records)
         if self.task == "regression":
             values = out[0].reshape(-1)
             return [

@@ -47,11 +47,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--max-batch", type=int, default=1000)
-    parser.add_argument("--log-path", default=None, help="SQLite inference log")
+    parser.add_argument(
+        "--log-path",
+        default=None,
+        help="SQLite inference log (default: BUNDLE/logs/inference.sqlite)",
+    )
     parser.add_argument("--log-sample-rate", type=float, default=1.0)
     args = parser.parse_args(argv)
+    log_path = args.log_path or str(Path(args.bundle) / "logs" / "inference.sqlite")
     settings = ServeSettings(
-        max_batch=args.max_batch, log_path=args.log_path, log_sample_rate=args.log_sample_rate
+        max_batch=args.max_batch, log_path=log_path, log_sample_rate=args.log_sample_rate
     )
     try:
         serve(args.bundle, host=args.host, port=args.port, settings=settings)
