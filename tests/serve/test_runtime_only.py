@@ -23,7 +23,7 @@ def test_bundle_runtime_serves_without_training_libraries(run_dir):
         [sys.executable, "-c", PROBE, str(run_dir)],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(runtime), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(runtime), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

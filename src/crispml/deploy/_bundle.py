@@ -41,7 +41,8 @@ _START = """\
 # Serve this bundle on 127.0.0.1:{port} from a venv with deploy/requirements.txt installed.
 # Extra arguments go to the server (--port, --log-path, --log-sample-rate, --max-batch).
 cd "$(dirname "$0")/.." || exit 1
-PYTHONPATH="$PWD/deploy/runtime${{PYTHONPATH:+:$PYTHONPATH}}" exec python -m crispml.serve . "$@"
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PWD/deploy/runtime${{PYTHONPATH:+:$PYTHONPATH}}" \
+    exec python -m crispml.serve . "$@"
 """
 
 _README = """\

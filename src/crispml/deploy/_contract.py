@@ -76,7 +76,24 @@ def contract_document(
     threshold: float | None,
     card: dict[str, Any],
 ) -> dict[str, Any]:
-    """Return the ``model/contract.json`` document read by ``crispml.serve.ServingModel``."""
+    """Return the ``model/contract.json`` document read by ``crispml.serve.ServingModel``.
+
+    Parameters
+    ----------
+    contract : InputContract
+        The raw input columns.
+    target : TargetEncoding
+        Task and class order (binary: negative, positive).
+    threshold : float or None
+        Binary decision threshold on the positive-class probability.
+    card : dict
+        Card summary served by ``/v1/metadata``.
+
+    Returns
+    -------
+    dict
+        JSON-ready document.
+    """
     return {
         **contract.to_dict(),
         "task": target.task,

@@ -48,7 +48,25 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(app: Any, *, timeout_s: float = 20.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn on 127.0.0.1 in a background thread; yield its base URL."""
+    """Run ``app`` with uvicorn on 127.0.0.1 in a background thread; yield its base URL.
+
+    Parameters
+    ----------
+    app : ASGI application
+        E.g. from :func:`crispml.serve.create_app`.
+    timeout_s : float, default=20.0
+        How long to wait for the server to start and to stop.
+
+    Yields
+    ------
+    str
+        ``http://127.0.0.1:<port>``.
+
+    Raises
+    ------
+    DeploymentError
+        If the server does not start.
+    """
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

@@ -43,6 +43,15 @@ def edge_cases(
     extreme numbers (far below and above the observed range) and values exactly on
     the model's split thresholds.
 
+    Parameters
+    ----------
+    base : dict
+        A real record (the first test row) that each probe changes in one column.
+    contract : InputContract
+        The input columns, their kinds and observed ranges.
+    thresholds : dict of str -> list of float
+        Split thresholds per numeric column (see :func:`split_thresholds`).
+
     Returns
     -------
     records, kinds : list of dict, list of str

@@ -226,6 +226,17 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
 def app_from_bundle(path: str | Path, settings: ServeSettings | None = None) -> FastAPI:
     """Verify the bundle at ``path`` against its manifest and build the app.
 
+    Parameters
+    ----------
+    path : str or Path
+        A finished run folder or a bundle with the same layout.
+    settings : ServeSettings, optional
+        Limits, API key variable and inference log.
+
+    Returns
+    -------
+    fastapi.FastAPI
+
     Raises
     ------
     BundleError
