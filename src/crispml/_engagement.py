@@ -21,6 +21,7 @@ from crispml import data as cdata
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
 from crispml.audit import audit_data
+from crispml.deploy import package_deployment
 from crispml.evaluate import EngagementEvaluation, HoldoutEvaluation, evaluate_engagement
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
@@ -150,6 +151,20 @@ class Project:
             holdout = evaluation.holdout
             _write_evaluation(folder, spec, result, holdout, evaluation)
             _write_final_model(folder, dataset, result, evaluation)
+        if spec.deployment.format == "onnx":
+            with step("Exporting to ONNX and checking parity"):
+                package_deployment(
+                    folder,
+                    evaluation.model,
+                    schema=dataset.schema,
+                    target=dataset.target,
+                    X_train=dataset.features(split.train),
+                    test_frame=dataset.frame.iloc[split.test],
+                    sla_ms=spec.deployment.latency_sla_ms.model_dump(),
+                    run_id=folder.run_id,
+                    card=_card(spec, result, holdout),
+                    threshold=evaluation.threshold,
+                )
         with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             write_report(folder.staging, manifest=manifest)
@@ -308,6 +323,19 @@ def _model_contract(dataset: cdata.Dataset, best: Candidate) -> dict[str, Any]:
         "features": [c for c in dataset.schema.features if c not in dataset.schema.dropped],
         "target": dataset.target.to_dict(),
         "schema": dataset.schema.to_dict(),
+    }
+
+
+def _card(spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation) -> dict[str, Any]:
+    """Card summary served by ``/v1/metadata``."""
+    return {
+        "project": spec.name,
+        "model": result.best.name,
+        "family": result.best.family,
+        "primary_metric": result.metric,
+        "test_metrics": holdout.metrics,
+        "intended_use": spec.problem.intended_use,
+        "out_of_scope": spec.problem.out_of_scope,
     }
 
 

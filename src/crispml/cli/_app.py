@@ -254,6 +254,65 @@ def verify(
         console.print("[green]OK[/]: the replayed predictions are identical.")
 
 
+@app.command()
+@friendly
+def serve(
+    bundle: Annotated[Path, typer.Argument(help="A finished run folder or its bundle.")],
+    host: Annotated[str, typer.Option(help="Interface to bind (local only by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    api_key_env: Annotated[
+        str, typer.Option(help="Env variable holding the API key (unset: no key needed).")
+    ] = "CRISPML_API_KEY",
+    max_batch: Annotated[int, typer.Option(help="Most records in one request.")] = 1000,
+    log_path: Annotated[
+        Path | None,
+        typer.Option(help="SQLite inference log (default: BUNDLE/logs/inference.sqlite)."),
+    ] = None,
+    log_sample_rate: Annotated[
+        float, typer.Option(help="Fraction of requests logged (0 turns logging off).")
+    ] = 1.0,
+) -> None:
+    """Serve a run's ONNX model over REST (verifies the bundle's hashes first)."""
+    from crispml.exceptions import DeploymentError
+    from crispml.serve import BundleError, ServeSettings
+    from crispml.serve import serve as run_server
+
+    settings = ServeSettings(
+        api_key_env=api_key_env,
+        max_batch=max_batch,
+        log_path=str(log_path or bundle / "logs" / "inference.sqlite"),
+        log_sample_rate=log_sample_rate,
+    )
+    console.print(f"Serving {bundle} on http://{host}:{port} (docs: /docs)")
+    try:
+        run_server(bundle, host=host, port=port, settings=settings)
+    except BundleError as exc:
+        raise DeploymentError(str(exc)) from None
+
+
+@app.command()
+@friendly
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="A finished run folder or its bundle.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the raw columns.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the predictions (CSV).")
+    ] = Path("predictions.csv"),
+) -> None:
+    """Score a file through the served path: input contract, then the ONNX graph."""
+    from crispml.deploy import predict_file
+    from crispml.exceptions import DeploymentError
+    from crispml.serve import BundleError
+
+    try:
+        frame = predict_file(bundle, data, output)
+    except BundleError as exc:
+        raise DeploymentError(str(exc)) from None
+    console.print(f"Wrote {len(frame)} predictions to {output}")
+
+
 def _summary(result: Any) -> None:
     board = result.leaderboard
     table = Table(

@@ -200,8 +200,13 @@ class LatencySLA(CrispModel):
 
 
 class DeploymentSpec(CrispModel):
-    """How the model is shipped."""
+    """How the model is shipped.
 
+    ``format: onnx`` (default) exports the whole pipeline to ONNX, certifies parity,
+    measures latency and writes the serving bundle; ``none`` skips that phase.
+    """
+
+    format: Literal["onnx", "none"] = "onnx"
     latency_sla_ms: LatencySLA = Field(default_factory=LatencySLA)
 
 

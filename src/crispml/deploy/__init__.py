@@ -1,0 +1,30 @@
+"""Deployment packaging: ONNX export with certified parity, input contract, latency, bundle.
+
+The input contract is written to ``model/contract.json`` (``model/schema.json`` keeps
+the crispml schema); the serving runtime lives in :mod:`crispml.serve`.
+"""
+
+from __future__ import annotations
+
+from crispml.deploy._bundle import pinned_requirements, write_bundle
+from crispml.deploy._contract import build_contract, contract_document
+from crispml.deploy._export import export_onnx
+from crispml.deploy._latency import measure_latency, running_server
+from crispml.deploy._package import package_deployment, predict_file
+from crispml.deploy._parity import TOLERANCE, check_parity, edge_cases, frame_records
+
+__all__ = [
+    "TOLERANCE",
+    "build_contract",
+    "check_parity",
+    "contract_document",
+    "edge_cases",
+    "export_onnx",
+    "frame_records",
+    "measure_latency",
+    "package_deployment",
+    "pinned_requirements",
+    "predict_file",
+    "running_server",
+    "write_bundle",
+]

@@ -1,0 +1,117 @@
+"""The serving bundle: Dockerfile, pinned serving-only requirements, runtime code, start script.
+
+The bundle is the run folder itself: ``deploy/runtime/`` holds a copy of the
+``crispml.serve`` package (it imports nothing else from crispml), so a venv with only
+``deploy/requirements.txt`` installed serves ``model/model.onnx``.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import crispml.serve
+
+SERVING_PACKAGES = ("fastapi", "numpy", "onnxruntime", "pydantic", "uvicorn")
+"""The serving runtime; nothing else (no pandas, scikit-learn or GBDT library)."""
+PORT = 8000
+
+_DOCKERFILE = """\
+# Serving image for crispml run {run_id}: the ONNX model and the serving runtime only.
+# Build from the run folder:  docker build -f deploy/Dockerfile -t {image} .
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/srv/bundle/deploy/runtime
+RUN useradd --create-home --uid 10001 crispml
+WORKDIR /srv/bundle
+COPY deploy/requirements.txt deploy/requirements.txt
+RUN pip install --no-cache-dir -r deploy/requirements.txt
+COPY manifest.json ./
+COPY model/model.onnx model/contract.json model/
+COPY deploy/ deploy/
+USER crispml
+EXPOSE {port}
+# Inside a container the service must listen on all interfaces; outside, it binds 127.0.0.1.
+CMD ["python", "-m", "crispml.serve", "/srv/bundle", "--host", "0.0.0.0", "--port", "{port}", \
+     "--log-path", "/home/crispml/logs/inference.sqlite"]
+"""
+
+_START = """\
+#!/bin/sh
+# Serve this bundle on 127.0.0.1:{port} from a venv with deploy/requirements.txt installed.
+# Extra arguments go to the server (--port, --log-path, --log-sample-rate, --max-batch).
+cd "$(dirname "$0")/.." || exit 1
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PWD/deploy/runtime${{PYTHONPATH:+:$PYTHONPATH}}" \
+    exec python -m crispml.serve . "$@"
+"""
+
+_README = """\
+# Serving bundle
+
+- `model/model.onnx`: the whole pipeline (raw columns -> probabilities and decision).
+- `model/contract.json`: the input contract (types, categories, ranges, policies).
+- `deploy/parity.json`: native vs ONNX certificate; `deploy/latency.json`: latency vs SLA.
+- `deploy/requirements.txt`: the serving runtime, pinned; `deploy/runtime/`: its code.
+
+Run without Docker:
+
+    python -m venv venv && venv/bin/pip install -r deploy/requirements.txt
+    PATH="$PWD/venv/bin:$PATH" deploy/start.sh --port {port}
+
+With Docker: `docker build -f deploy/Dockerfile -t {image} .`, then
+`docker run -p {port}:{port} {image}`.
+The service checks every file against `manifest.json` at start-up and refuses a
+modified bundle. Set `CRISPML_API_KEY` to require the `X-API-Key` header.
+"""
+
+
+class ArtifactWriter(Protocol):
+    """What the bundle writer needs from a run folder (see ``crispml._runfolder.RunFolder``)."""
+
+    def write_text(self, relative: str, text: str) -> Path: ...
+
+    def write_bytes(self, relative: str, data: bytes) -> Path: ...
+
+    def write_json(self, relative: str, obj: Any) -> Path: ...
+
+    def path(self, relative: str) -> Path: ...
+
+
+def pinned_requirements() -> str:
+    """``requirements.txt`` pinning the installed versions of the serving runtime."""
+    lines = [f"{name}=={metadata.version(name)}" for name in SERVING_PACKAGES]
+    return "\n".join(lines) + "\n"
+
+
+def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
+    """Write ``deploy/``: Dockerfile, requirements.txt, start.sh, README.md and runtime/.
+
+    Parameters
+    ----------
+    folder : ArtifactWriter
+        The run folder being written.
+    run_id : str
+        The run's id (names the image).
+
+    Returns
+    -------
+    list of str
+        Relative paths written.
+    """
+    image = f"crispml-{run_id}".lower()
+    files: dict[str, Any] = {
+        "deploy/Dockerfile": _DOCKERFILE.format(run_id=run_id, image=image, port=PORT),
+        "deploy/requirements.txt": pinned_requirements(),
+        "deploy/start.sh": _START.format(port=PORT),
+        "deploy/README.md": _README.format(image=image, port=PORT),
+        "deploy/runtime/crispml/__init__.py": (
+            '"""Serving-only copy of crispml: just the ``crispml.serve`` package."""\n'
+        ),
+    }
+    source = Path(crispml.serve.__file__).parent
+    for path in sorted(source.glob("*.py")):
+        files[f"deploy/runtime/crispml/serve/{path.name}"] = path.read_text(encoding="utf-8")
+    for relative, text in files.items():
+        folder.write_text(relative, text)
+    folder.path("deploy/start.sh").chmod(0o755)
+    return sorted(files)

@@ -1,0 +1,272 @@
+"""Converters skl2onnx lacks out of the box, registered once before any export.
+
+- LightGBM and XGBoost estimators: onnxmltools' converters (their documented use);
+- ``SimpleImputer(add_indicator=True)`` (our linear preprocessing): skl2onnx 1.20
+  converts the imputer but drops the missing-indicator columns, so the next step sees
+  the wrong width. This converter writes both parts with plain ONNX ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from onnx import TensorProto
+
+_registered = False
+
+
+def register_converters() -> None:
+    """Register the converters (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    import lightgbm
+    import xgboost
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+    from sklearn.impute import SimpleImputer
+
+    classify = (
+        calculate_linear_classifier_output_shapes,
+        {"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    regress = (calculate_linear_regressor_output_shapes, {"split": None})
+    for estimator, alias, convert, (shape, options) in (
+        (lightgbm.LGBMClassifier, "LightGbmLGBMClassifier", convert_lightgbm, classify),
+        (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost, classify),
+        (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm, regress),
+        (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost, regress),
+    ):
+        update_registered_converter(estimator, alias, shape, convert, options=options)
+    update_registered_converter(
+        SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert
+    )
+    _registered = True
+
+
+def _imputer_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    imputer = operator.raw_operator
+    width = sum(v.type.shape[1] for v in operator.inputs)
+    indicator = getattr(imputer, "indicator_", None)
+    extra = len(indicator.features_) if indicator is not None else 0
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = FloatTensorType([n, width + extra])
+
+
+def _imputer_convert(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.operator_converters.common import concatenate_variables
+
+    imputer = operator.raw_operator
+    if operator.inputs[0].type.__class__.__name__ == "StringTensorType":
+        from skl2onnx.operator_converters.imputer_op import convert_sklearn_imputer
+
+        convert_sklearn_imputer(scope, operator, container)
+        return
+    name = scope.get_unique_variable_name
+    x = concatenate_variables(scope, operator.inputs, container)
+    stats = np.nan_to_num(np.asarray(imputer.statistics_, dtype=np.float32)).reshape(1, -1)
+    fill, isnan, filled = name("imp_fill"), name("imp_isnan"), name("imp_filled")
+    container.add_initializer(fill, TensorProto.FLOAT, list(stats.shape), stats.ravel())
+    container.add_node("IsNaN", [x], [isnan])
+    indicator = getattr(imputer, "indicator_", None)
+    if indicator is None:
+        container.add_node("Where", [isnan, fill, x], [operator.outputs[0].full_name])
+        return
+    container.add_node("Where", [isnan, fill, x], [filled])
+    cols, flags, picked = name("imp_cols"), name("imp_flags"), name("imp_picked")
+    features = np.asarray(indicator.features_, dtype=np.int64)
+    container.add_initializer(cols, TensorProto.INT64, [len(features)], features)
+    container.add_node("Cast", [isnan], [flags], to=TensorProto.FLOAT)
+    container.add_node("Gather", [flags, cols], [picked], axis=1)
+    container.add_node("Concat", [filled, picked], [operator.outputs[0].full_name], axis=1)
+
+
+def patch_missing_directions(model: Any, final: Any) -> None:
+    """Route missing values as scikit-learn's trees do (in place).
+
+    scikit-learn trees (>= 1.3) learn, per split, whether a missing value goes left;
+    skl2onnx 1.20 writes every split as "missing goes right", so a NaN flips the path
+    (found by our parity check). ONNX's ``nodes_missing_value_tracks_true`` holds
+    exactly that direction; this copies it from ``tree_.missing_go_to_left``.
+    """
+    if hasattr(final, "tree_"):
+        trees = [final]
+    else:
+        trees = [t for t in np.ravel(getattr(final, "estimators_", [])) if hasattr(t, "tree_")]
+    if not trees or not hasattr(trees[0].tree_, "missing_go_to_left"):
+        return
+    ensembles = [n for n in model.graph.node if n.op_type.startswith("TreeEnsemble")]
+    for k, node in enumerate(ensembles):
+        attrs = {a.name: a for a in node.attribute}
+        if "nodes_treeids" not in attrs:
+            continue
+        tree_ids = list(attrs["nodes_treeids"].ints)
+        node_ids = list(attrs["nodes_nodeids"].ints)
+        modes = [m.decode() for m in attrs["nodes_modes"].strings]
+        per_node = len(ensembles) == len(trees) and len(trees) > 1
+        tracks = [
+            int(mode != "LEAF" and trees[k if per_node else t].tree_.missing_go_to_left[i])
+            for t, i, mode in zip(tree_ids, node_ids, modes, strict=True)
+        ]
+        attr = attrs["nodes_missing_value_tracks_true"]
+        del attr.ints[:]
+        attr.ints.extend(tracks)
+
+
+def patch_unknown_categories(model: Any) -> None:
+    """Give unseen categories scikit-learn's ``handle_unknown="infrequent_if_exist"`` output.
+
+    skl2onnx 1.20 writes ONNX ``OneHotEncoder`` with ``zeros=0`` for that setting, so an
+    unseen category makes onnxruntime fail ("Unknown Category and zeros = 0"). Native
+    scikit-learn maps it to the column's infrequent bucket if it has one, else to all
+    zeros. This sets ``zeros=1`` (all zeros) and, where an infrequent bucket exists,
+    adds ``1 - sum(one-hot)`` to that bucket (in place).
+    """
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    producers = {out: node for node in graph.node for out in node.output}
+    for node in graph.node:
+        if node.op_type == "OneHotEncoder":
+            for attr in node.attribute:
+                if attr.name == "zeros":
+                    attr.i = 1
+    nodes = list(graph.node)
+    for k, split in enumerate([n for n in nodes if n.op_type == "Split"]):
+        source = producers.get(split.input[0])
+        if source is None or source.op_type != "OneHotEncoder":
+            continue
+        reduce = next(
+            n for n in nodes if n.op_type == "ReduceSum" and n.input[0] == split.output[1]
+        )
+        concat = next(n for n in nodes if n.op_type == "Concat" and reduce.output[0] in n.input)
+        one, total, unknown, fixed = (f"ohe_fix{k}_{s}" for s in ("one", "sum", "unk", "out"))
+        graph.initializer.append(numpy_helper.from_array(np.array(1.0, np.float32), one))
+        extra = [
+            helper.make_node("ReduceSum", [split.input[0], reduce.input[1]], [total], keepdims=1),
+            helper.make_node("Sub", [one], [unknown]),
+            helper.make_node("Add", [reduce.output[0], unknown], [fixed]),
+        ]
+        extra[1].input.append(total)
+        position = nodes.index(reduce) + 1
+        nodes[position:position] = extra
+        concat.input[list(concat.input).index(reduce.output[0])] = fixed
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def double_inputs(model: Any, numeric: list[str]) -> None:
+    """Declare the numeric raw inputs as double and cast them to float where they are used.
+
+    The served graph takes numbers as float64, as the evaluated model saw them; the
+    converted float32 steps get a cast (what scikit-learn trees and XGBoost do
+    natively too), and LightGBM's trees get the doubles (:func:`lightgbm_double_splits`).
+    """
+    from onnx import helper
+
+    graph = model.graph
+    casts = []
+    for inp in graph.input:
+        if inp.name not in numeric:
+            continue
+        inp.type.tensor_type.elem_type = TensorProto.DOUBLE
+        single = f"{inp.name}__f32"
+        for node in graph.node:
+            for i, name in enumerate(node.input):
+                if name == inp.name:
+                    node.input[i] = single
+        casts.append(helper.make_node("Cast", [inp.name], [single], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
+    """Compare LightGBM's splits in double precision, as LightGBM does (in place).
+
+    LightGBM compares float64 inputs with float64 thresholds; a float32 graph rounds
+    both, and on real data (HMDA: values that differ in the 8th digit) a row then
+    takes another branch (0.02 probability difference found by our parity check).
+    The tree nodes get the raw double columns and ``nodes_values_as_tensor`` in
+    double, with the exact thresholds read from the booster.
+    """
+    from onnx import helper, numpy_helper
+
+    pre, est = pipeline.steps[0][1], pipeline.steps[-1][1]
+    if not hasattr(est, "booster_"):
+        return
+    names = [str(n) for n in pre.get_feature_names_out()]
+    numeric = [n.removeprefix("numeric__") for n in names if n.startswith("numeric__")]
+    passthrough = any(n == "numeric" and t == "passthrough" for n, t, _ in pre.transformers)
+    if (
+        not numeric
+        or not passthrough
+        or names[: len(numeric)] != [f"numeric__{n}" for n in numeric]
+    ):
+        return
+    exact: dict[tuple[int, float], float] = {}
+    stack = [t["tree_structure"] for t in est.booster_.dump_model()["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            value = float(node["threshold"])
+            exact[(int(node["split_feature"]), float(np.float32(value)))] = value
+            stack += [node["left_child"], node["right_child"]]
+    graph = model.graph
+    extra: list[Any] = []
+    for k, tree in enumerate(n for n in graph.node if n.op_type.startswith("TreeEnsemble")):
+        wide = f"lgbm_x64_{k}"
+        extra += _double_features(tree.input[0], numeric, len(names), wide, k)
+        tree.input[0] = wide
+        attrs = {a.name: a for a in tree.attribute}
+        values = list(attrs["nodes_values"].floats)
+        features = list(attrs["nodes_featureids"].ints)
+        doubles = [
+            exact.get((f, float(np.float32(v))), float(v)) if f < len(numeric) else float(v)
+            for f, v in zip(features, values, strict=True)
+        ]
+        tree.attribute.remove(attrs["nodes_values"])
+        tensor = numpy_helper.from_array(np.asarray(doubles, dtype=np.float64))
+        tree.attribute.append(helper.make_attribute("nodes_values_as_tensor", tensor))
+        graph.initializer.extend(_slice_consts(len(numeric), k))
+    position = min(i for i, n in enumerate(graph.node) if n.op_type.startswith("TreeEnsemble"))
+    nodes = list(graph.node)
+    nodes[position:position] = extra
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def _double_features(
+    source: str, numeric: list[str], width: int, target: str, k: int
+) -> list[Any]:
+    from onnx import helper
+
+    if width == len(numeric):
+        return [helper.make_node("Concat", list(numeric), [target], axis=1)]
+    return [
+        helper.make_node("Cast", [source], [f"lgbm_f64_{k}"], to=TensorProto.DOUBLE),
+        helper.make_node(
+            "Slice",
+            [f"lgbm_f64_{k}", f"lgbm_start_{k}", f"lgbm_end_{k}", f"lgbm_axis_{k}"],
+            [f"lgbm_rest_{k}"],
+        ),
+        helper.make_node("Concat", [*numeric, f"lgbm_rest_{k}"], [target], axis=1),
+    ]
+
+
+def _slice_consts(start: int, k: int) -> list[Any]:
+    from onnx import numpy_helper
+
+    return [
+        numpy_helper.from_array(np.array([start], dtype=np.int64), f"lgbm_start_{k}"),
+        numpy_helper.from_array(np.array([2**62], dtype=np.int64), f"lgbm_end_{k}"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), f"lgbm_axis_{k}"),
+    ]

@@ -1,0 +1,189 @@
+"""Exporting the fitted model, from raw columns to score and decision, as one ONNX graph.
+
+Supported objects (duck-typed, so new model kinds from the search and the evaluation
+work as long as they expose these attributes):
+
+- a scikit-learn ``Pipeline(features, model)`` over the conformed frame, converted by
+  skl2onnx, with onnxmltools' converters for LightGBM and XGBoost and CatBoost's own
+  ONNX export for a final CatBoost step;
+- an ensemble with ``members_`` (such pipelines) and ``weights_``: weighted average of
+  the members' scores, built as explicit ONNX steps;
+- a calibrated model with ``base_``, ``method_`` ("isotonic" with ``x_thresholds_`` /
+  ``y_thresholds_``, or "sigmoid" with ``a_`` / ``b_``) mapping the positive-class
+  probability, and optionally ``threshold_``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from crispml.deploy import _graph
+from crispml.deploy._converters import (
+    double_inputs,
+    lightgbm_double_splits,
+    patch_missing_directions,
+    patch_unknown_categories,
+    register_converters,
+)
+from crispml.exceptions import DeploymentError
+from crispml.serve import InputContract
+
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+_MSG_CONVERT = (
+    "model {what} could not be converted to ONNX ({error}). Use deployment.format: none "
+    "to skip the export, or choose a family that exports (lightgbm, xgboost, linear, tree)."
+)
+
+
+def graph_inputs(contract: InputContract) -> list[onnx.ValueInfoProto]:
+    """One ONNX input per raw column: double ``(n, 1)`` for numbers, string otherwise."""
+    return [
+        helper.make_tensor_value_info(
+            c.name, TensorProto.DOUBLE if c.kind == "number" else TensorProto.STRING, [None, 1]
+        )
+        for c in contract.columns
+    ]
+
+
+def export_onnx(
+    model: Any,
+    contract: InputContract,
+    *,
+    task: str,
+    n_classes: int = 0,
+    threshold: float | None = None,
+) -> onnx.ModelProto:
+    """Convert a fitted model to one ONNX graph from raw columns to scores and decision.
+
+    Parameters
+    ----------
+    model : object
+        A fitted pipeline over the conformed frame, an ensemble (``members_``,
+        ``weights_``) or a calibrated model (``base_``, ``method_``...), nested freely.
+    contract : InputContract
+        The raw input columns (names and kinds become the graph's inputs).
+    task : str
+        binary, multiclass or regression.
+    n_classes : int, default=0
+        Number of classes (classification).
+    threshold : float, optional
+        Binary decision threshold on the positive-class probability (default 0.5, or
+        the model's ``threshold_``).
+
+    Returns
+    -------
+    onnx.ModelProto
+        Outputs ``probabilities`` (float, (n, k)) and ``label`` (int64 class index) for
+        classification, ``value`` (float, (n, 1)) for regression.
+
+    Raises
+    ------
+    DeploymentError
+        If a part of the model has no ONNX conversion.
+    """
+    register_converters()
+    inputs = graph_inputs(contract)
+    scores = _scores(model, contract, inputs, task=task, n_classes=n_classes)
+    if threshold is None:
+        threshold = float(getattr(model, "threshold_", 0.5))
+    final = _graph.with_decision(
+        scores, inputs, task=task, n_classes=n_classes, threshold=threshold
+    )
+    try:
+        onnx.checker.check_model(final)
+    except onnx.checker.ValidationError as exc:
+        raise DeploymentError(_MSG_CONVERT.format(what="graph", error=exc)) from None
+    return final
+
+
+def _scores(
+    model: Any,
+    contract: InputContract,
+    inputs: list[onnx.ValueInfoProto],
+    *,
+    task: str,
+    n_classes: int,
+) -> onnx.ModelProto:
+    """Return a graph with the shared inputs and one output ``scores``."""
+    if hasattr(model, "members_") and hasattr(model, "weights_"):
+        parts = [
+            _scores(m, contract, inputs, task=task, n_classes=n_classes) for m in model.members_
+        ]
+        return _graph.weighted_average(
+            parts, np.asarray(model.weights_), inputs, task=task, n_classes=n_classes
+        )
+    if hasattr(model, "base_") and hasattr(model, "method_"):
+        base = _scores(model.base_, contract, inputs, task=task, n_classes=n_classes)
+        if model.method_ == "isotonic":
+            return _graph.isotonic_map(base, model.x_thresholds_, model.y_thresholds_, inputs)
+        return _graph.sigmoid_map(base, float(model.a_), float(model.b_), inputs)
+    return _pipeline_scores(model, contract, inputs, task=task)
+
+
+def _pipeline_scores(
+    pipeline: Any, contract: InputContract, inputs: list[onnx.ValueInfoProto], *, task: str
+) -> onnx.ModelProto:
+    final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    constant = _dummy_output(final)
+    if constant is not None:
+        return _graph.constant_scores(constant, inputs, task=task)
+    if type(final).__module__.startswith("catboost"):
+        from crispml.deploy._catboost import catboost_pipeline
+
+        converted = catboost_pipeline(pipeline, contract, TARGET_OPSET, task=task)
+    else:
+        converted = _skl2onnx(pipeline, final, contract, task=task)
+    patch_unknown_categories(converted)
+    double_inputs(converted, [c.name for c in contract.columns if c.kind == "number"])
+    if hasattr(pipeline, "steps"):
+        lightgbm_double_splits(converted, pipeline)
+    return _as_scores(converted, inputs, task=task)
+
+
+def _dummy_output(final: Any) -> np.ndarray | None:
+    """Return the constant output of a scikit-learn dummy estimator (no skl2onnx converter)."""
+    name = type(final).__name__
+    if name == "DummyRegressor":
+        return np.asarray(final.constant_, dtype=np.float64).reshape(-1)
+    if name == "DummyClassifier" and final.strategy in ("prior", "most_frequent"):
+        prior = np.asarray(final.class_prior_, dtype=np.float64)
+        if final.strategy == "prior":
+            return prior
+        return (np.arange(len(prior)) == prior.argmax()).astype(np.float64)
+    return None
+
+
+def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) -> onnx.ModelProto:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    types = [
+        (c.name, FloatTensorType([None, 1]) if c.kind == "number" else StringTensorType([None, 1]))
+        for c in contract.columns
+    ]
+    options = {} if task == "regression" else {id(final): {"zipmap": False}}
+    try:
+        converted = convert_sklearn(
+            pipeline, initial_types=types, options=options, target_opset=TARGET_OPSET
+        )
+    except Exception as exc:  # converters raise many types; the message names the cause
+        what = type(final).__name__
+        raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
+    patch_missing_directions(converted, final)
+    return converted
+
+
+def _as_scores(
+    converted: onnx.ModelProto, inputs: list[onnx.ValueInfoProto], *, task: str
+) -> onnx.ModelProto:
+    """Keep one output of a converted graph (probabilities or values) as ``scores``."""
+    names = [o.name for o in converted.graph.output]
+    source = names[0] if task == "regression" else names[-1]
+    width = None
+    node = helper.make_node("Identity", [f"p0_{source}"], [_graph.SCORES])
+    out = helper.make_tensor_value_info(_graph.SCORES, TensorProto.FLOAT, [None, width])
+    return _graph.combine([converted], [node], [], inputs, [out], name="crispml_part")

@@ -1,0 +1,154 @@
+"""The deployment phase of the engagement, and batch scoring through the served path."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crispml.data import Schema, TargetEncoding
+from crispml.deploy._bundle import ArtifactWriter, write_bundle
+from crispml.deploy._contract import build_contract, contract_document
+from crispml.deploy._export import export_onnx
+from crispml.deploy._latency import measure_latency
+from crispml.deploy._parity import check_parity, frame_records
+from crispml.exceptions import DataError
+from crispml.serve import ContractViolation, ServingModel
+
+logger = logging.getLogger(__name__)
+
+_MSG_BAD_ROWS = "{source}: {error}. Fix the input file, or see model/contract.json."
+
+
+def package_deployment(
+    folder: ArtifactWriter,
+    model: Any,
+    *,
+    schema: Schema,
+    target: TargetEncoding,
+    X_train: pd.DataFrame,
+    test_frame: pd.DataFrame,
+    sla_ms: dict[str, float | None],
+    run_id: str,
+    card: dict[str, Any] | None = None,
+    http: bool = True,
+    threshold: float | None = None,
+) -> dict[str, Any]:
+    """Export, certify, time and bundle the model; write every artifact into ``folder``.
+
+    Writes ``model/model.onnx``, ``model/contract.json``, ``deploy/parity.json``,
+    ``deploy/latency.json`` and the bundle (``deploy/Dockerfile``,
+    ``deploy/requirements.txt``, ``deploy/start.sh``, ``deploy/runtime/``).
+
+    Parameters
+    ----------
+    folder : ArtifactWriter
+        The run folder being written.
+    model : object
+        The fitted model as evaluated: pipeline, ensemble or calibrated model.
+    schema : Schema
+        The crispml schema (input columns and roles).
+    target : TargetEncoding
+        Task and class order.
+    X_train : pandas.DataFrame
+        Conformed training features (reference values of the contract).
+    test_frame : pandas.DataFrame
+        Raw rows of the locked test set (parity and latency inputs).
+    sla_ms : dict
+        ``deployment.latency_sla_ms`` of the spec.
+    run_id : str
+        The run's id.
+    card : dict, optional
+        Card summary served by ``/v1/metadata``.
+    http : bool, default=True
+        Also measure latency over HTTP.
+    threshold : float, optional
+        Binary decision threshold chosen on validation (default: the model's
+        ``threshold_``, else 0.5).
+
+    Returns
+    -------
+    dict
+        ``parity`` and ``latency`` reports.
+
+    Raises
+    ------
+    DeploymentError
+        If the export fails or the parity check does not pass.
+    """
+    contract = build_contract(schema, X_train)
+    n_classes = len(target.classes)
+    if threshold is None:
+        threshold = float(getattr(model, "threshold_", 0.5))
+    if target.task != "binary":
+        threshold = None
+    graph = export_onnx(
+        model, contract, task=target.task, n_classes=n_classes, threshold=threshold
+    )
+    document = contract_document(contract, target, threshold=threshold, card=card or {})
+    data = graph.SerializeToString()
+    served = ServingModel(data, document, version=run_id)
+    parity = check_parity(model, served, test_frame, schema)
+    rows = frame_records(test_frame[[c for c in contract.names if c in test_frame.columns]])
+    latency = measure_latency(served, rows[:200], sla_ms=sla_ms, http=http)
+    if not latency["meets_sla"]:
+        logger.warning("latency SLA not met: %s", "; ".join(latency["violations"]))
+    folder.write_bytes("model/model.onnx", data)
+    folder.write_json("model/contract.json", document)
+    folder.write_json("deploy/parity.json", parity)
+    folder.write_json("deploy/latency.json", latency)
+    write_bundle(folder, run_id=run_id)
+    return {"parity": parity, "latency": latency}
+
+
+def predict_file(
+    bundle: str | Path, source: str | Path, output: str | Path, *, verify: bool = True
+) -> pd.DataFrame:
+    """Score a CSV or Parquet file through the served path (contract, then ONNX).
+
+    Parameters
+    ----------
+    bundle : str or Path
+        A run folder or bundle (verified against its manifest).
+    source : str or Path
+        Input rows with the model's raw columns.
+    output : str or Path
+        Where to write the predictions (CSV): the input columns, then ``prediction``,
+        ``probability`` and ``decision`` (classification) and ``warnings``.
+    verify : bool, default=True
+        Check the bundle's hashes first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        What was written.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read or a row breaks the input contract.
+    BundleError
+        If the bundle is incomplete or was modified.
+    """
+    served = ServingModel.from_bundle(bundle, verify=verify)
+    source = Path(source)
+    try:
+        frame = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
+    except (OSError, ValueError) as exc:
+        raise DataError(_MSG_BAD_ROWS.format(source=source, error=exc)) from None
+    try:
+        rows = served.predict(frame_records(frame))
+    except ContractViolation as exc:
+        raise DataError(_MSG_BAD_ROWS.format(source=source, error=exc)) from None
+    out = frame.copy()
+    out["prediction"] = [r["prediction"] for r in rows]
+    if served.task != "regression":
+        out["probability"] = [r["probability"] for r in rows]
+    if served.task == "binary":
+        out["decision"] = [r["decision"] for r in rows]
+    out["warnings"] = ["; ".join(r["warnings"]) for r in rows]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(output, index=False)
+    return out

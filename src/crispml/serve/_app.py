@@ -1,0 +1,245 @@
+"""The REST service: FastAPI app over a :class:`ServingModel`.
+
+Serving runtime only: fastapi, uvicorn, onnxruntime, numpy, pydantic, stdlib.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from crispml.serve._contract import ContractViolation
+from crispml.serve._observe import InferenceLog, Metrics
+from crispml.serve._runtime import ServingModel
+
+API_KEY_HEADER = "x-api-key"
+_MSG_KEY = "missing or wrong API key (send it in the X-API-Key header)"
+_KNOWN_PATHS = frozenset(
+    {"/v1/predict", "/v1/explain", "/v1/health", "/v1/ready", "/v1/metadata", "/metrics"}
+)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Limits and options of the service.
+
+    Attributes
+    ----------
+    api_key_env : str
+        Environment variable holding the API key; when it is set (non-empty), requests to
+        ``/v1/predict``, ``/v1/explain`` and ``/v1/metadata`` need the header ``X-API-Key``.
+    max_body_bytes : int
+        Largest request body accepted (413 above).
+    max_batch : int
+        Most records in one request (413 above).
+    log_path : str or None
+        SQLite inference log; ``None`` disables logging.
+    log_sample_rate : float
+        Fraction of requests written to the inference log.
+    """
+
+    api_key_env: str = "CRISPML_API_KEY"
+    max_body_bytes: int = 2_000_000
+    max_batch: int = 1000
+    log_path: str | None = None
+    log_sample_rate: float = 1.0
+
+
+class _Timing:
+    """Pure ASGI middleware: counts every request and its latency (cheaper than BaseHTTP)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            path = scope["path"] if scope["path"] in _KNOWN_PATHS else "other"
+            self.metrics.observe_request(path, status[0], time.perf_counter() - start)
+
+
+def _problem(status: int, loc: list[Any], msg: str, kind: str) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": kind}]}, status_code=status)
+
+
+def _json(obj: Any) -> Response:
+    return Response(json.dumps(obj), media_type="application/json")
+
+
+def _record_schema(model: ServingModel) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for col in model.contract.columns:
+        if col.kind == "number":
+            props[col.name] = {"type": ["number", "null"], "example": col.reference}
+        elif col.kind == "category":
+            props[col.name] = {
+                "type": ["string", "number", "boolean", "null"],
+                "examples": list(col.categories[:20]),
+            }
+        else:
+            props[col.name] = {"type": ["string", "null"]}
+    return {"type": "object", "properties": props}
+
+
+def create_app(model: ServingModel, settings: ServeSettings | None = None) -> FastAPI:
+    """Build the FastAPI app serving ``model``.
+
+    Parameters
+    ----------
+    model : ServingModel
+        The verified model (see :meth:`ServingModel.from_bundle`).
+    settings : ServeSettings, optional
+        Limits, API key and inference log.
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    settings = settings or ServeSettings()
+    metrics = Metrics()
+    log = (
+        InferenceLog(settings.log_path, sample_rate=settings.log_sample_rate)
+        if settings.log_path
+        else None
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if log is not None:
+            log.close()
+
+    app = FastAPI(
+        title="crispml model service",
+        version=model.version,
+        description="Predictions of a crispml model, served from its ONNX graph.",
+        lifespan=lifespan,
+    )
+    app.state.model, app.state.metrics, app.state.log = model, metrics, log
+    record = _record_schema(model)
+    body = {"anyOf": [record, {"type": "array", "items": record}]}
+    doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
+    one = {"requestBody": {"required": True, "content": {"application/json": {"schema": record}}}}
+
+    async def guarded(request: Request) -> tuple[Any, Response | None]:
+        key = os.environ.get(settings.api_key_env, "")
+        given = request.headers.get(API_KEY_HEADER, "")
+        if key and not hmac.compare_digest(key.encode(), given.encode()):
+            return None, _problem(
+                401, ["header", API_KEY_HEADER], "missing or wrong API key", "auth"
+            )
+        size = int(request.headers.get("content-length") or 0)
+        if size > settings.max_body_bytes:
+            msg = f"request body of {size} bytes exceeds the limit of {settings.max_body_bytes}"
+            return None, _problem(413, ["body"], msg, "too_large")
+        raw = await request.body()
+        if len(raw) > settings.max_body_bytes:
+            msg = f"request body exceeds the limit of {settings.max_body_bytes} bytes"
+            return None, _problem(413, ["body"], msg, "too_large")
+        try:
+            return json.loads(raw), None
+        except ValueError as exc:
+            return None, _problem(422, ["body"], f"invalid JSON: {exc}", "json_invalid")
+
+    def violation(exc: ContractViolation) -> JSONResponse:
+        detail = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.post("/v1/predict", openapi_extra=doc, summary="Predict one record or a list")
+    async def predict(request: Request) -> Response:
+        payload, problem = await guarded(request)
+        if problem is not None:
+            return problem
+        records = payload if isinstance(payload, list) else [payload]
+        if len(records) > settings.max_batch:
+            msg = f"{len(records)} records exceed the batch limit of {settings.max_batch}"
+            return _problem(413, ["body"], msg, "too_many_records")
+        try:
+            rows = model.predict(records)
+        except ContractViolation as exc:
+            return violation(exc)
+        metrics.observe_predictions(rows)
+        if log is not None:
+            log.log(model.version, "predict", records, rows)
+        return _json({"model_version": model.version, "predictions": rows})
+
+    @app.post("/v1/explain", openapi_extra=one, summary="Reason codes for one record")
+    async def explain(request: Request) -> Response:
+        payload, problem = await guarded(request)
+        if problem is not None:
+            return problem
+        if not isinstance(payload, dict):
+            return _problem(422, ["body"], "expected one record (a JSON object)", "type_error")
+        try:
+            result = model.explain(payload)
+        except ContractViolation as exc:
+            return violation(exc)
+        return _json({"model_version": model.version, **result})
+
+    @app.get("/v1/health", summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/ready", summary="Readiness: the model is loaded and verified")
+    async def ready() -> dict[str, Any]:
+        return {"ready": True, "model_version": model.version}
+
+    @app.get("/v1/metadata", summary="Model card summary and input contract")
+    async def metadata(request: Request) -> Response:
+        key = os.environ.get(settings.api_key_env, "")
+        given = request.headers.get(API_KEY_HEADER, "")
+        if key and not hmac.compare_digest(key.encode(), given.encode()):
+            return _problem(401, ["header", API_KEY_HEADER], _MSG_KEY, "auth")
+        return _json({"model_version": model.version, **model.metadata()})
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.add_middleware(_Timing, metrics=metrics)
+    return app
+
+
+def app_from_bundle(path: str | Path, settings: ServeSettings | None = None) -> FastAPI:
+    """Verify the bundle at ``path`` against its manifest and build the app.
+
+    Parameters
+    ----------
+    path : str or Path
+        A finished run folder or a bundle with the same layout.
+    settings : ServeSettings, optional
+        Limits, API key variable and inference log.
+
+    Returns
+    -------
+    fastapi.FastAPI
+
+    Raises
+    ------
+    BundleError
+        If the bundle is incomplete or was modified after the run.
+    """
+    return create_app(ServingModel.from_bundle(path), settings)

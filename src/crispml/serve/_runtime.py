@@ -1,0 +1,195 @@
+"""The served model: input contract + ONNX graph, from raw records to decisions.
+
+Serving runtime only: onnxruntime, numpy and the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from crispml.serve._bundle import CONTRACT_FILE, MODEL_FILE, read_json, verify_bundle
+from crispml.serve._contract import InputContract
+
+PROBABILITIES = "probabilities"
+LABEL = "label"
+VALUE = "value"
+"""Names of the ONNX graph's outputs (classification: probabilities + label; regression: value)."""
+
+
+def make_session(model: bytes | str | Path) -> ort.InferenceSession:
+    """Create an onnxruntime session tuned for low single-row latency (one thread)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+class ServingModel:
+    """A model ready to serve: the contract checks records, the ONNX graph scores them.
+
+    Parameters
+    ----------
+    model : bytes or path
+        The ONNX graph (raw columns in, probabilities/label or value out).
+    contract : dict
+        The content of ``model/contract.json``.
+    version : str, default="dev"
+        Model version reported with every prediction.
+    manifest : dict, optional
+        The bundle's manifest (for metadata).
+    """
+
+    def __init__(
+        self,
+        model: bytes | str | Path,
+        contract: dict[str, Any],
+        *,
+        version: str = "dev",
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.session = make_session(model)
+        self.document = contract
+        self.contract = InputContract.from_dict(contract)
+        self.task: str = contract["task"]
+        self.classes: list[Any] = list(contract.get("classes", []))
+        self.threshold: float | None = contract.get("threshold")
+        self.version = version
+        self.manifest = manifest or {}
+        self._outputs = [VALUE] if self.task == "regression" else [PROBABILITIES, LABEL]
+
+    @classmethod
+    def from_bundle(cls, path: str | Path, *, verify: bool = True) -> ServingModel:
+        """Open a run folder or bundle; with ``verify`` (default) check every hash first.
+
+        Raises
+        ------
+        BundleError
+            If the bundle is incomplete or was modified after the run.
+        """
+        root = Path(path)
+        manifest = verify_bundle(root) if verify else {}
+        contract = read_json(root / CONTRACT_FILE)
+        digest = manifest.get("artifacts", {}).get(MODEL_FILE, "")[:12]
+        version = f"{manifest.get('run_id', root.name)}:{digest}" if digest else root.name
+        return cls(root / MODEL_FILE, contract, version=version, manifest=manifest)
+
+    def metadata(self) -> dict[str, Any]:
+        """Card summary, task, classes, threshold and the input contract."""
+        return {
+            "run_id": self.manifest.get("run_id"),
+            "task": self.task,
+            "classes": self.classes,
+            "threshold": self.threshold,
+            "card": self.document.get("card", {}),
+            "input_contract": self.contract.to_dict(),
+        }
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run the ONNX graph on prepared inputs (see :meth:`InputContract.prepare`)."""
+        return [np.asarray(o) for o in self.session.run(self._outputs, inputs)]
+
+    def scores(self, records: Sequence[Any]) -> tuple[np.ndarray, list[list[str]]]:
+        """Probabilities ``(n, k)`` or values ``(n,)`` for raw records, and their warnings.
+
+        Raises
+        ------
+        ContractViolation
+            If a record breaks the input contract.
+        """
+        out, warnings = self._outputs_of(records)
+        if self.task == "regression":
+            return out[0].reshape(-1).astype(np.float64), warnings
+        return out[0].astype(np.float64), warnings
+
+    def _outputs_of(self, records: Sequence[Any]) -> tuple[list[np.ndarray], list[list[str]]]:
+        inputs, warnings = self.contract.prepare(records)
+        return self.run(inputs), warnings
+
+    def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        """Predict raw records: prediction, probability, decision, warnings.
+
+        Raises
+        ------
+        ContractViolation
+            If a record breaks the input contract.
+        """
+        out, warnings = self._outputs_of(records)
+        if self.task == "regression":
+            values = out[0].reshape(-1)
+            return [
+                {"prediction": float(v), "warnings": w}
+                for v, w in zip(values, warnings, strict=True)
+            ]
+        probs, labels = out[0], out[1].reshape(-1)
+        rows = []
+        for p, code, w in zip(probs, labels, warnings, strict=True):
+            row: dict[str, Any] = {
+                "prediction": self.classes[int(code)],
+                "probability": float(p[1] if self.task == "binary" else p[int(code)]),
+                "probabilities": {str(c): float(v) for c, v in zip(self.classes, p, strict=True)},
+                "warnings": w,
+            }
+            if self.task == "binary":
+                row["decision"] = bool(code == 1)
+                row["threshold"] = self.threshold
+            rows.append(row)
+        return rows
+
+    def explain(self, record: dict[str, Any], *, top_k: int = 5) -> dict[str, Any]:
+        """Reason codes for one record by occlusion on the ONNX graph.
+
+        Each column in turn is set to its training reference value (median or most
+        frequent level); the change of the score (positive-class probability, the
+        predicted class's probability, or the value) is that column's contribution.
+        Computed from the ONNX graph alone, never from a pickle.
+
+        Parameters
+        ----------
+        record : dict
+            One raw record.
+        top_k : int, default=5
+            How many reason codes to return, largest absolute contribution first.
+
+        Returns
+        -------
+        dict
+            ``score``, ``method`` and ``reasons`` (column, value, reference, contribution).
+
+        Raises
+        ------
+        ContractViolation
+            If the record breaks the input contract.
+        """
+        names = self.contract.names
+        variants = [record] + [
+            {**record, col.name: col.reference} for col in self.contract.columns
+        ]
+        scores, _ = self.scores(variants)
+        if self.task == "regression":
+            values = scores
+        else:
+            column = 1 if self.task == "binary" else int(np.argmax(scores[0]))
+            values = scores[:, column]
+        contributions = values[0] - values[1:]
+        order = np.argsort(-np.abs(contributions), kind="stable")[:top_k]
+        reasons = [
+            {
+                "column": names[i],
+                "value": record.get(names[i]),
+                "reference": self.contract.columns[i].reference,
+                "contribution": float(contributions[i]),
+            }
+            for i in order
+        ]
+        return {
+            "score": float(values[0]),
+            "method": "occlusion: score minus score with the column at its reference value",
+            "reasons": reasons,
+        }

@@ -1,0 +1,158 @@
+"""ONNX export: every family, the ensemble and calibration steps, certified by parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from catboost import CatBoostClassifier, CatBoostRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from xgboost import XGBClassifier, XGBRegressor
+
+from crispml.deploy import TOLERANCE, check_parity
+from crispml.exceptions import DeploymentError
+from crispml.models import get_family
+
+
+def _registry(name: str, task: str):
+    family = get_family(name)
+    params = {"n_estimators": 60} if name == "lightgbm" else {}
+    return family.build({**family.defaults(task), **params}, task=task, seed=0), family
+
+
+def _direct(name: str, task: str):
+    classify = task != "regression"
+    models = {
+        "xgboost": (XGBClassifier if classify else XGBRegressor)(n_estimators=40, max_depth=3),
+        "catboost": (CatBoostClassifier if classify else CatBoostRegressor)(
+            iterations=40, verbose=0, random_seed=0, thread_count=1
+        ),
+        "random_forest": (RandomForestClassifier if classify else RandomForestRegressor)(
+            n_estimators=15, max_depth=6, random_state=0
+        ),
+        "extra_trees": (ExtraTreesClassifier if classify else ExtraTreesRegressor)(
+            n_estimators=15, max_depth=6, random_state=0
+        ),
+    }
+    return models[name]
+
+
+REGISTRY = ["dummy", "linear", "tree", "lightgbm"]
+DIRECT = ["xgboost", "catboost", "random_forest", "extra_trees"]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("name", REGISTRY)
+def test_registry_families_export_with_parity(problems, name, task):
+    problem = problems[task]
+    model, family = _registry(name, task)
+    pipeline = problem.pipeline(model, flavour=family.preprocessing)
+    served = problem.serve(pipeline)
+    report = check_parity(pipeline, served, problem.frame, problem.schema)
+    assert report["passed"]
+    assert report["n_test_rows"] == len(problem.frame)
+    assert {"missing", "unseen_category", "extreme_low", "extreme_high"} <= set(
+        report["edge_cases"]
+    )
+    key = "max_rel_diff" if task == "regression" else "max_abs_prob_diff"
+    assert report[key] <= TOLERANCE
+    if task != "regression":
+        assert report["decision_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+@pytest.mark.parametrize("name", DIRECT)
+def test_other_families_export_with_parity(problems, name, task):
+    problem = problems[task]
+    pipeline = problem.pipeline(_direct(name, task))
+    report = check_parity(pipeline, problem.serve(pipeline), problem.frame, problem.schema)
+    assert report["passed"]
+    assert "split_threshold" in report["edge_cases"]  # trees: values on their thresholds
+
+
+def test_trees_route_missing_values_like_scikit_learn(binary_problem):
+    # skl2onnx writes "missing goes right" for every split; sklearn learns the side.
+    pipeline = binary_problem.pipeline(_direct("random_forest", "binary"))
+    served = binary_problem.serve(pipeline)
+    rows = [{"x1": None, "x2": v, "city": "north", "member": "no"} for v in (5.0, 50.0, 95.0)]
+    native = pipeline.predict_proba(
+        binary_problem.X.iloc[:0]
+        .reindex(range(3))
+        .assign(x1=np.nan, x2=[5.0, 50.0, 95.0], city="north", member="no")
+    )
+    scores, _ = served.scores(rows)
+    np.testing.assert_allclose(scores, native, atol=1e-5)
+
+
+def test_hist_gradient_boosting_is_refused_with_a_clear_message(binary_problem):
+    pipeline = binary_problem.pipeline(HistGradientBoostingClassifier(max_iter=10))
+    with pytest.raises(DeploymentError, match="HistGradientBoostingClassifier could not be"):
+        binary_problem.serve(pipeline)
+
+
+def test_graph_has_raw_columns_as_named_inputs(binary_problem):
+    pipeline = binary_problem.pipeline(_registry("lightgbm", "binary")[0])
+    served = binary_problem.serve(pipeline)
+    inputs = {i.name: i.type for i in served.session.get_inputs()}
+    assert inputs == {
+        "x1": "tensor(double)",
+        "x2": "tensor(double)",
+        "city": "tensor(string)",
+        "member": "tensor(string)",
+    }
+    assert [o.name for o in served.session.get_outputs()] == ["probabilities", "label"]
+
+
+def test_unseen_category_goes_to_the_infrequent_bucket(binary_problem):
+    # 'west' is rare; with max_categories the encoder has an infrequent column.
+    from crispml.features import build_preprocessor
+
+    pre = build_preprocessor(binary_problem.schema, flavour="linear")
+    pre.set_params(categorical__max_categories=3)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    pipeline = Pipeline([("features", pre), ("model", LogisticRegression())])
+    pipeline.fit(binary_problem.X, binary_problem.y)
+    assert pipeline[0].named_transformers_["categorical"].infrequent_categories_[0] is not None
+    report = check_parity(
+        pipeline, binary_problem.serve(pipeline), binary_problem.frame, binary_problem.schema
+    )
+    assert report["passed"] and "unseen_category" in report["edge_cases"]
+
+
+def test_lightgbm_splits_compare_doubles_as_lightgbm_does():
+    # Values that differ in the 8th digit (as in HMDA's lvr) get a LightGBM threshold
+    # between them that float32 cannot represent; a float32 graph flips those rows.
+    import lightgbm as lgb
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from crispml.data import TargetEncoding, conform, infer_schema
+    from crispml.deploy import build_contract, contract_document, export_onnx
+    from crispml.features import build_preprocessor
+    from crispml.serve import ServingModel
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.5, 0.9, size=40).round(6)
+    x = np.concatenate([base, base + 3e-8])
+    frame = pd.DataFrame({"x": x, "y": np.r_[np.zeros(40), np.ones(40)].astype(int)})
+    schema = infer_schema(frame, target="y")
+    X = conform(frame, schema)
+    model = lgb.LGBMClassifier(
+        n_estimators=5, min_child_samples=1, min_data_in_bin=1, verbose=-1, n_jobs=1
+    )
+    pipeline = Pipeline([("features", build_preprocessor(schema)), ("model", model)])
+    pipeline.fit(X, frame["y"].to_numpy())
+    contract = build_contract(schema, X)
+    graph = export_onnx(pipeline, contract, task="binary", n_classes=2, threshold=0.5)
+    doc = contract_document(contract, TargetEncoding("binary", (0, 1)), threshold=0.5, card={})
+    served = ServingModel(graph.SerializeToString(), doc)
+    assert served.session.get_inputs()[0].type == "tensor(double)"
+    report = check_parity(pipeline, served, frame, schema)
+    assert report["passed"] and report["max_abs_prob_diff"] < 1e-6

@@ -1,0 +1,133 @@
+"""Ensemble averaging and calibration maps as explicit ONNX steps, judged by parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.tree import DecisionTreeClassifier
+
+from crispml.deploy import check_parity, frame_records
+from crispml.exceptions import DeploymentError
+from crispml.models import get_family
+
+
+class StandInEnsemble:
+    """What crispml.search's ensemble exposes: members_ and weights_."""
+
+    def __init__(self, members, weights):
+        self.members_ = members
+        self.weights_ = np.asarray(weights, dtype=float)
+
+    def predict_proba(self, X):
+        probs = [w * m.predict_proba(X) for m, w in zip(self.members_, self.weights_, strict=True)]
+        return np.sum(probs, axis=0) / self.weights_.sum()
+
+    def predict(self, X):
+        values = [w * m.predict(X) for m, w in zip(self.members_, self.weights_, strict=True)]
+        return np.sum(values, axis=0) / self.weights_.sum()
+
+
+class StandInCalibrated:
+    """What crispml.evaluate.CalibratedModel exposes (a map on the positive probability)."""
+
+    def __init__(self, base, method, threshold=0.5, *, x=None, y=None, a=None, b=None):
+        self.base_, self.method_, self.threshold_ = base, method, threshold
+        if method == "isotonic":
+            self.x_thresholds_, self.y_thresholds_ = np.asarray(x), np.asarray(y)
+        else:
+            self.a_, self.b_ = a, b
+
+    def predict_proba(self, X):
+        p = self.base_.predict_proba(X)[:, 1]
+        if self.method_ == "isotonic":
+            q = np.interp(p, self.x_thresholds_, self.y_thresholds_)
+        else:
+            q = expit(-(self.a_ * p + self.b_))
+        return np.column_stack([1 - q, q])
+
+
+def _lgbm(problem):
+    family = get_family("lightgbm")
+    params = {**family.defaults(problem.task), "n_estimators": 40}
+    return problem.pipeline(family.build(params, task=problem.task, seed=0))
+
+
+def _isotonic(problem, base):
+    iso = IsotonicRegression(out_of_bounds="clip").fit(
+        base.predict_proba(problem.X)[:, 1], problem.y
+    )
+    return StandInCalibrated(
+        base, "isotonic", threshold=0.3, x=iso.X_thresholds_, y=iso.y_thresholds_
+    )
+
+
+def test_weighted_ensemble_matches_native(binary_problem):
+    members = [
+        _lgbm(binary_problem),
+        binary_problem.pipeline(LogisticRegression(max_iter=500), flavour="linear"),
+        binary_problem.pipeline(DecisionTreeClassifier(max_depth=3, random_state=0)),
+    ]
+    ensemble = StandInEnsemble(members, [0.5, 0.3, 0.2])
+    served = binary_problem.serve(ensemble)
+    report = check_parity(ensemble, served, binary_problem.frame, binary_problem.schema)
+    assert report["passed"] and report["max_abs_prob_diff"] < 1e-5
+    # the graph really averages: it differs from every single member
+    scores, _ = served.scores(frame_records(binary_problem.frame.head(50)))
+    for member in members:
+        assert np.abs(scores - member.predict_proba(binary_problem.X.head(50))).max() > 1e-3
+
+
+def test_regression_ensemble_matches_native(problems):
+    problem = problems["regression"]
+    members = [_lgbm(problem), problem.pipeline(Ridge(), flavour="linear")]
+    ensemble = StandInEnsemble(members, [2.0, 1.0])
+    report = check_parity(ensemble, problem.serve(ensemble), problem.frame, problem.schema)
+    assert report["passed"] and report["max_rel_diff"] < 1e-5
+
+
+def test_isotonic_calibration_and_threshold(binary_problem):
+    model = _isotonic(binary_problem, _lgbm(binary_problem))
+    served = binary_problem.serve(model)
+    report = check_parity(model, served, binary_problem.frame, binary_problem.schema)
+    assert report["passed"] and report["decision_agreement"] == 1.0
+    rows = served.predict(frame_records(binary_problem.frame))
+    native = model.predict_proba(binary_problem.X)[:, 1]
+    assert [r["decision"] for r in rows] == list(native >= 0.3)
+    assert all(r["threshold"] == 0.3 for r in rows)
+
+
+def test_isotonic_map_equals_numpy_interp_on_knots_and_outside(binary_problem):
+    base = _lgbm(binary_problem)
+    model = _isotonic(binary_problem, base)
+    served = binary_problem.serve(model)
+    raw, _ = binary_problem.serve(base).scores(frame_records(binary_problem.frame))
+    mapped, _ = served.scores(frame_records(binary_problem.frame))
+    expected = np.interp(raw[:, 1], model.x_thresholds_, model.y_thresholds_)
+    np.testing.assert_allclose(mapped[:, 1], expected, atol=1e-6)
+
+
+def test_sigmoid_calibration_of_an_ensemble(binary_problem):
+    members = [_lgbm(binary_problem), binary_problem.pipeline(LogisticRegression(), "linear")]
+    model = StandInCalibrated(StandInEnsemble(members, [1, 1]), "sigmoid", a=-5.0, b=2.0)
+    report = check_parity(
+        model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema
+    )
+    assert report["passed"] and report["max_abs_prob_diff"] < 1e-5
+
+
+def test_silent_difference_fails_the_parity_check(binary_problem):
+    class Drifted(StandInCalibrated):
+        def predict_proba(self, X):  # what the export reads (y_thresholds_) is not this
+            out = super().predict_proba(X)
+            q = np.clip(out[:, 1] + 0.01, 0, 1)
+            return np.column_stack([1 - q, q])
+
+    good = _isotonic(binary_problem, _lgbm(binary_problem))
+    model = Drifted(good.base_, "isotonic", 0.3, x=good.x_thresholds_, y=good.y_thresholds_)
+    with pytest.raises(DeploymentError, match=r"ONNX parity failed: max probability difference"):
+        check_parity(
+            model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema
+        )
