@@ -121,7 +121,8 @@ def slice_report(
     dict
         ``error`` (what the error is), ``overall``, ``segments`` (per column: list of
         slices with ``size``, ``estimate``, ``low``, ``high``), ``worst_slices``
-        (tree leaves, worst first, with the rule that defines them) and ``worst_rows``.
+        (tree leaves, worst first, with the rule that defines them; empty when no split
+        explains ``PRUNE`` of the error variance) and ``worst_rows``.
     """
     y_test = np.asarray(y_test)
     err = _wrong(y_test, np.asarray(output_test, dtype=np.float64), task, threshold)
@@ -146,7 +147,7 @@ def slice_report(
         valid_err = row_errors(y_valid, output_valid, task=task)
         leaves = _tree_slices(X_valid, valid_err, X_test, min_size, seed)
         found = [_segment(rule, mask, err, n_resamples, seed) for rule, mask in leaves]
-        found = [s for s in found if s["size"] >= min_size]
+        found = [s for s in found if s["size"] >= min_size and s["slice"] != "all rows"]
         found.sort(key=lambda s: -(s["estimate"] or 0.0))
         out["worst_slices"] = found[:top_k]
     return out
