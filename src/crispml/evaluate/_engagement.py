@@ -11,7 +11,7 @@ Order (the test set is touched only in step 3):
 Files written under ``evaluation/`` of the run folder (each carries ``schema_version``):
 ``metrics_ci.json``, ``calibration.json``, ``threshold.json``, ``conformal.json``,
 ``fairness.json``, ``slices.json``, ``importance.json``, ``interpretability.json``,
-``verdict.json``, and the plots ``reliability.svg``, ``importance.svg``.
+``verdict.json``, and the plots ``reliability.svg``, ``importance.svg``, ``fairness.svg``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from crispml.evaluate._explain import explain_model
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
-from crispml.evaluate._plots import plot_importance
+from crispml.evaluate._plots import plot_fairness, plot_importance
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
 from crispml.evaluate._verdict import verdict
@@ -142,6 +142,8 @@ def evaluate_engagement(
         folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)
     folder.write_json("evaluation/fairness.json", fairness)
+    if fairness["attributes"]:
+        folder.write_bytes("evaluation/fairness.svg", plot_fairness(fairness))
     measured.update(_worst_gaps(fairness))
     slices = slice_report(
         X_test,
