@@ -52,7 +52,7 @@ def _spec(**over):
         },
         "data": {"source": "in-memory"},
         "fairness": {"protected": ["group"]},
-        "search": {"time_budget_s": 30, "families": ["lightgbm"]},
+        "search": {"time_budget_s": 30, "families": []},
         "evaluation": {"bootstrap": 200},
         "tracking": {"enabled": False},
     }
@@ -105,7 +105,7 @@ def test_strict_run_exits_3_on_no_go(tmp_path):
 def test_interpretable_only_keeps_glass_box_families():
     spec = _spec(search={"families": ["lightgbm", "linear"], "interpretable_only": True})
     assert _families(spec) == ("linear",)
-    assert _families(_spec()) == ("lightgbm",)
+    assert _families(_spec(search={"families": ["lightgbm"]})) == ("lightgbm",)
     lonely = _spec(
         search={"families": ["lightgbm"], "interpretable_only": True, "baselines": False}
     )

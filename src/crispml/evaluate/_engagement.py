@@ -8,10 +8,28 @@ Order (the test set is touched only in step 3):
 3. on test: leaderboard, metrics with intervals, calibration, confusion matrix, coverage,
    fairness, slices, explanations, price of interpretability, verdict.
 
-Files written under ``evaluation/`` of the run folder (each carries ``schema_version``):
-``metrics_ci.json``, ``calibration.json``, ``threshold.json``, ``conformal.json``,
-``fairness.json``, ``slices.json``, ``importance.json``, ``interpretability.json``,
-``verdict.json``, and the plots ``reliability.svg``, ``importance.svg``, ``fairness.svg``.
+Files written under ``evaluation/`` of the run folder. Each JSON carries
+``schema_version`` (1); an interval is always ``{estimate, low, high, level, n}`` (95%
+percentile bootstrap, ``None`` where undefined):
+
+- ``metrics_ci.json``: ``model``, ``n_resamples``, ``seed``, ``n_test``, ``metrics``:
+  name -> interval (every task metric, ``ece``, and the worst parity gaps);
+- ``calibration.json`` (classification): ``selection`` (``kept``, ``valid_log_loss`` per
+  map, ``reason``), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
+  ``bins`` [{low, high, predicted, observed, count}] on test;
+- ``threshold.json`` (binary): ``objective``, ``threshold``, ``valid_value``,
+  ``chosen_on``, ``test`` and ``test_at_0_5``: see :func:`decision_report`;
+- ``conformal.json``: see :func:`conformal_report`;
+- ``fairness.json``: ``protected``, ``min_group_size``, ``threshold``, ``attributes``:
+  column -> ``by_group`` (group -> ``count`` and intervals of the primary metric,
+  ``selection_rate``, ``tpr``, ``fpr``), ``gaps`` (intervals of
+  ``demographic_parity_difference``, ``demographic_parity_ratio``,
+  ``equalized_odds_difference`` over ``groups_in_gaps``), ``warnings``, ``mitigation``;
+- ``slices.json``: see :func:`slice_report`;
+- ``importance.json``: see :func:`explain_model`;
+- ``interpretability.json``: see :func:`price_of_interpretability`;
+- ``verdict.json``: see :func:`verdict`;
+- plots: ``reliability.svg``, ``importance.svg``, ``fairness.svg``.
 """
 
 from __future__ import annotations
