@@ -327,8 +327,8 @@ def _worst_gaps(fairness: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name, interval in report.get("gaps", {}).items():
             if interval.get("estimate") is None:
                 continue
-            worse = (lambda a, b: a < b) if name.endswith("ratio") else (lambda a, b: a > b)
-            if name not in out or worse(interval["estimate"], out[name]["estimate"]):
+            sign = -1.0 if name.endswith("ratio") else 1.0  # a low ratio, a high difference
+            if name not in out or sign * interval["estimate"] > sign * out[name]["estimate"]:
                 out[name] = interval
     return out
 

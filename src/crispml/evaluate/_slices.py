@@ -58,10 +58,12 @@ def row_errors(y: np.ndarray, output: np.ndarray, *, task: str) -> np.ndarray:
 
 def _wrong(y: np.ndarray, output: np.ndarray, task: str, threshold: float) -> np.ndarray:
     if task == "regression":
-        return np.abs(np.asarray(y) - output)
+        return np.asarray(np.abs(np.asarray(y) - output), dtype=np.float64)
     if task == "binary":
-        return ((output[:, 1] >= threshold).astype(int) != y).astype(np.float64)
-    return (output.argmax(axis=1) != y).astype(np.float64)
+        return np.asarray(
+            ((output[:, 1] >= threshold).astype(int) != y).astype(np.float64), dtype=np.float64
+        )
+    return np.asarray((output.argmax(axis=1) != y).astype(np.float64), dtype=np.float64)
 
 
 def _segment(
