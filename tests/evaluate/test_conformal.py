@@ -29,3 +29,17 @@ def test_regression_intervals_cover_the_nominal_rate():
     )
     assert abs(report["empirical"] - 0.9) <= 0.03
     assert report["mean_width"] > 0
+
+
+def test_calibrated_model_can_be_conformalised():
+    from crispml.evaluate import CalibratedModel
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(4000, 2))
+    y = (X[:, 0] + rng.logistic(size=4000) > 0).astype(int)
+    base = LogisticRegression(C=0.001).fit(X[:1000], y[:1000])  # over-regularised: squashed
+    model = CalibratedModel(base=base, method="isotonic").fit(X[1000:2000], y[1000:2000])
+    report = conformal_report(
+        model, X[2000:3000], y[2000:3000], X[3000:], y[3000:], task="binary", coverage=0.9
+    )
+    assert abs(report["empirical"] - 0.9) <= 0.03

@@ -126,3 +126,30 @@ def test_mitigation_pools_groups_too_small_to_fit():
         threshold=0.5,
     )
     assert set(report["mitigated"]["selection_rate_by_group"]) == {"a", "b"}
+
+
+def test_threshold_optimizer_accepts_a_calibrated_model():
+    from crispml.evaluate import CalibratedModel
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    groups = rng.choice(["a", "b"], size=n)
+    X = pd.DataFrame({"x": rng.normal(size=n) + np.where(groups == "b", 1.0, 0.0)})
+    y = np.array((X["x"] + rng.normal(size=n) > 0.5).astype(int))
+    base = LogisticRegression(C=0.001).fit(X[:1000], y[:1000])
+    model = CalibratedModel(base=base, method="sigmoid").fit(X[1000:1500], y[1000:1500])
+    report = mitigation_report(
+        "threshold_optimizer",
+        model,
+        X_fit=X[1000:2000],
+        y_fit=y[1000:2000],
+        groups_fit=groups[1000:2000],
+        X_test=X[2000:],
+        y_test=y[2000:],
+        groups_test=groups[2000:],
+        threshold=0.5,
+    )
+    assert (
+        report["mitigated"]["demographic_parity_difference"]
+        < report["unmitigated"]["demographic_parity_difference"]
+    )

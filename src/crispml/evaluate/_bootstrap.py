@@ -112,7 +112,7 @@ def weighted_metric(name: str, y: np.ndarray, output: np.ndarray, w: np.ndarray)
 
 
 def _mean(values: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return (w @ values) / w.sum(axis=1)
+    return np.asarray((w @ values) / w.sum(axis=1), dtype=np.float64)
 
 
 def _auc(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -124,12 +124,15 @@ def _auc(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
         neg_w = ww * (yy == 0)
         below_w = np.cumsum(neg_w, axis=1) - neg_w
         pos_w = ww * (yy == 1)
-        return (pos_w * below_w).sum(axis=1) / (pos_w.sum(axis=1) * neg_w.sum(axis=1))
+        return np.asarray(
+            (pos_w * below_w).sum(axis=1) / (pos_w.sum(axis=1) * neg_w.sum(axis=1)),
+            dtype=np.float64,
+        )
     pos = np.add.reduceat(ww * (yy == 1), starts, axis=1)
     neg = np.add.reduceat(ww * (yy == 0), starts, axis=1)
     below = np.cumsum(neg, axis=1) - neg
     num = (pos * (below + 0.5 * neg)).sum(axis=1)
-    return num / (pos.sum(axis=1) * neg.sum(axis=1))
+    return np.asarray(num / (pos.sum(axis=1) * neg.sum(axis=1)), dtype=np.float64)
 
 
 def _log_loss(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -159,7 +162,7 @@ def _macro_f1(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
     labels = out.argmax(axis=1)
     present = np.union1d(np.unique(y), np.unique(labels))
     per_class = [_f1_counts((labels == k) & (y == k), labels == k, y == k, w) for k in present]
-    return np.mean(per_class, axis=0)
+    return np.asarray(np.mean(per_class, axis=0), dtype=np.float64)
 
 
 def _brier(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -167,7 +170,7 @@ def _brier(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _rmse(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return np.sqrt(_mean((y - out) ** 2, w))
+    return np.asarray(np.sqrt(_mean((y - out) ** 2, w)), dtype=np.float64)
 
 
 def _mae(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -178,7 +181,7 @@ def _r2(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
     total = w.sum(axis=1)
     ybar = (w @ y) / total
     ss_tot = w @ (y**2) - total * ybar**2
-    return 1.0 - (w @ ((y - out) ** 2)) / ss_tot
+    return np.asarray(1.0 - (w @ ((y - out) ** 2)) / ss_tot, dtype=np.float64)
 
 
 _WEIGHTED: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {

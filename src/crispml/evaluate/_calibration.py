@@ -33,10 +33,10 @@ _MSG_NOT_BINARY = (
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
+    return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
 
 
-class CalibratedModel(ClassifierMixin, BaseEstimator):
+class CalibratedModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """A fitted binary classifier followed by a calibration map and a decision threshold.
 
     The map applies to the base model's positive-class probability ``p``:
@@ -118,14 +118,16 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "method_")
         p = np.asarray(p, dtype=np.float64)
         if self.method_ == "isotonic":
-            return np.interp(p, self.x_thresholds_, self.y_thresholds_)
+            return np.asarray(
+                np.interp(p, self.x_thresholds_, self.y_thresholds_), dtype=np.float64
+            )
         return 1.0 / (1.0 + np.exp(-(self.a_ * _logit(p) + self.b_)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated class probabilities, shape (n, 2)."""
         check_is_fitted(self, "method_")
         p1 = self.calibrate(np.asarray(self.base_.predict_proba(X), dtype=np.float64)[:, 1])
-        return np.c_[1.0 - p1, p1]
+        return np.asarray(np.c_[1.0 - p1, p1], dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict 0/1: positive when the calibrated probability is >= ``threshold_``."""
@@ -284,7 +286,7 @@ class _Fixed:
         self.proba = proba
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray:
-        return self.proba[np.asarray(rows, dtype=int)]
+        return np.asarray(self.proba[np.asarray(rows, dtype=int)], dtype=np.float64)
 
 
 def plot_reliability(record: dict[str, Any]) -> bytes:
@@ -331,7 +333,7 @@ def ece_interval(
 
     def stat(w: np.ndarray) -> np.ndarray:
         gap = (w @ (onehot * conf[:, None])) - (w @ (onehot * hit[:, None]))
-        return np.abs(gap).sum(axis=1) / w.sum(axis=1)
+        return np.asarray(np.abs(gap).sum(axis=1) / w.sum(axis=1), dtype=np.float64)
 
     draws = bootstrap_draws(stat, len(y), n_resamples=n_resamples, seed=seed)
     estimate = expected_calibration_error(y, proba)

@@ -8,10 +8,28 @@ Order (the test set is touched only in step 3):
 3. on test: leaderboard, metrics with intervals, calibration, confusion matrix, coverage,
    fairness, slices, explanations, price of interpretability, verdict.
 
-Files written under ``evaluation/`` of the run folder (each carries ``schema_version``):
-``metrics_ci.json``, ``calibration.json``, ``threshold.json``, ``conformal.json``,
-``fairness.json``, ``slices.json``, ``importance.json``, ``interpretability.json``,
-``verdict.json``, and the plots ``reliability.svg``, ``importance.svg``.
+Files written under ``evaluation/`` of the run folder. Each JSON carries
+``schema_version`` (1); an interval is always ``{estimate, low, high, level, n}`` (95%
+percentile bootstrap, ``None`` where undefined):
+
+- ``metrics_ci.json``: ``model``, ``n_resamples``, ``seed``, ``n_test``, ``metrics``:
+  name -> interval (every task metric, ``ece``, and the worst parity gaps);
+- ``calibration.json`` (classification): ``selection`` (``kept``, ``valid_log_loss`` per
+  map, ``reason``), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
+  ``bins`` [{low, high, predicted, observed, count}] on test;
+- ``threshold.json`` (binary): ``objective``, ``threshold``, ``valid_value``,
+  ``chosen_on``, ``test`` and ``test_at_0_5``: see :func:`decision_report`;
+- ``conformal.json``: see :func:`conformal_report`;
+- ``fairness.json``: ``protected``, ``min_group_size``, ``threshold``, ``attributes``:
+  column -> ``by_group`` (group -> ``count`` and intervals of the primary metric,
+  ``selection_rate``, ``tpr``, ``fpr``), ``gaps`` (intervals of
+  ``demographic_parity_difference``, ``demographic_parity_ratio``,
+  ``equalized_odds_difference`` over ``groups_in_gaps``), ``warnings``, ``mitigation``;
+- ``slices.json``: see :func:`slice_report`;
+- ``importance.json``: see :func:`explain_model`;
+- ``interpretability.json``: see :func:`price_of_interpretability`;
+- ``verdict.json``: see :func:`verdict`;
+- plots: ``reliability.svg``, ``importance.svg``, ``fairness.svg``.
 """
 
 from __future__ import annotations
@@ -35,7 +53,7 @@ from crispml.evaluate._explain import explain_model
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
-from crispml.evaluate._plots import plot_importance
+from crispml.evaluate._plots import plot_fairness, plot_importance
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
 from crispml.evaluate._verdict import verdict
@@ -142,6 +160,8 @@ def evaluate_engagement(
         folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)
     folder.write_json("evaluation/fairness.json", fairness)
+    if fairness["attributes"]:
+        folder.write_bytes("evaluation/fairness.svg", plot_fairness(fairness))
     measured.update(_worst_gaps(fairness))
     slices = slice_report(
         X_test,
@@ -307,8 +327,8 @@ def _worst_gaps(fairness: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name, interval in report.get("gaps", {}).items():
             if interval.get("estimate") is None:
                 continue
-            worse = (lambda a, b: a < b) if name.endswith("ratio") else (lambda a, b: a > b)
-            if name not in out or worse(interval["estimate"], out[name]["estimate"]):
+            sign = -1.0 if name.endswith("ratio") else 1.0  # a low ratio, a high difference
+            if name not in out or sign * interval["estimate"] > sign * out[name]["estimate"]:
                 out[name] = interval
     return out
 

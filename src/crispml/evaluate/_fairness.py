@@ -59,7 +59,9 @@ def _group_rates(
 ) -> np.ndarray:  # weighted mean of pred over ``rows`` per resample
     sub = w[:, rows]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (sub @ pred[rows].astype(np.float64)) / sub.sum(axis=1)
+        return np.asarray(
+            (sub @ pred[rows].astype(np.float64)) / sub.sum(axis=1), dtype=np.float64
+        )
 
 
 def fairness_report(
@@ -204,7 +206,7 @@ def _spread(values: np.ndarray) -> np.ndarray:
     if not values.size:
         return np.empty(0)
     with np.errstate(invalid="ignore"):
-        return np.nanmax(values, axis=1) - np.nanmin(values, axis=1)
+        return np.asarray(np.nanmax(values, axis=1) - np.nanmin(values, axis=1), dtype=np.float64)
 
 
 def mitigation_report(

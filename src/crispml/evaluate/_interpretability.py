@@ -72,7 +72,7 @@ def price_of_interpretability(
 
     def stat(w: np.ndarray) -> np.ndarray:
         diff = weighted_metric(metric, y, out_best, w) - weighted_metric(metric, y, out_glass, w)
-        return sign * diff
+        return np.asarray(sign * diff, dtype=np.float64)
 
     draws = bootstrap_draws(stat, len(y), n_resamples=n_resamples, seed=seed)
     out.update(

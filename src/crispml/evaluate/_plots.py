@@ -31,3 +31,40 @@ def plot_importance(record: dict[str, Any]) -> bytes:
     ax.set_xlabel("mean |contribution|" if "shap" in record.get("method", "") else "importance")
     ax.set_title(f"Importance by input column ({record.get('method', '')})", fontsize=9)
     return _svg(fig)
+
+
+def plot_fairness(record: dict[str, Any]) -> bytes:
+    """Draw the selection rate per group with its interval, one panel per protected attribute.
+
+    ``record`` is the content of ``fairness.json``; attributes without selection rates
+    (regression, multiclass) are drawn with their primary metric instead.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    attributes = record.get("attributes", {})
+    fig, axes = plt.subplots(1, max(len(attributes), 1), figsize=(5 * max(len(attributes), 1), 3))
+    axes = list(axes) if hasattr(axes, "__len__") else [axes]
+    for ax, (column, report) in zip(axes, attributes.items(), strict=False):
+        groups = list(report["by_group"])
+        first = report["by_group"][groups[0]]
+        key = (
+            "selection_rate"
+            if "selection_rate" in first
+            else next(k for k in first if k != "count")
+        )
+        values = [report["by_group"][g][key] for g in groups]
+        est = [v["estimate"] or 0.0 for v in values]
+        low = [
+            e - (v["low"] if v["low"] is not None else e) for e, v in zip(est, values, strict=True)
+        ]
+        high = [
+            (v["high"] if v["high"] is not None else e) - e
+            for e, v in zip(est, values, strict=True)
+        ]
+        ax.bar(groups, est, yerr=[low, high], capsize=4, color="#55a868")
+        ax.set_title(f"{column}: {key.replace('_', ' ')} (95% CI)", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    return _svg(fig)

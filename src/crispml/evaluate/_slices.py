@@ -58,10 +58,12 @@ def row_errors(y: np.ndarray, output: np.ndarray, *, task: str) -> np.ndarray:
 
 def _wrong(y: np.ndarray, output: np.ndarray, task: str, threshold: float) -> np.ndarray:
     if task == "regression":
-        return np.abs(np.asarray(y) - output)
+        return np.asarray(np.abs(np.asarray(y) - output), dtype=np.float64)
     if task == "binary":
-        return ((output[:, 1] >= threshold).astype(int) != y).astype(np.float64)
-    return (output.argmax(axis=1) != y).astype(np.float64)
+        return np.asarray(
+            ((output[:, 1] >= threshold).astype(int) != y).astype(np.float64), dtype=np.float64
+        )
+    return np.asarray((output.argmax(axis=1) != y).astype(np.float64), dtype=np.float64)
 
 
 def _segment(
@@ -121,7 +123,8 @@ def slice_report(
     dict
         ``error`` (what the error is), ``overall``, ``segments`` (per column: list of
         slices with ``size``, ``estimate``, ``low``, ``high``), ``worst_slices``
-        (tree leaves, worst first, with the rule that defines them) and ``worst_rows``.
+        (tree leaves, worst first, with the rule that defines them; empty when no split
+        explains ``PRUNE`` of the error variance) and ``worst_rows``.
     """
     y_test = np.asarray(y_test)
     err = _wrong(y_test, np.asarray(output_test, dtype=np.float64), task, threshold)
@@ -146,7 +149,7 @@ def slice_report(
         valid_err = row_errors(y_valid, output_valid, task=task)
         leaves = _tree_slices(X_valid, valid_err, X_test, min_size, seed)
         found = [_segment(rule, mask, err, n_resamples, seed) for rule, mask in leaves]
-        found = [s for s in found if s["size"] >= min_size]
+        found = [s for s in found if s["size"] >= min_size and s["slice"] != "all rows"]
         found.sort(key=lambda s: -(s["estimate"] or 0.0))
         out["worst_slices"] = found[:top_k]
     return out
