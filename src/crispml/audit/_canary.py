@@ -88,8 +88,8 @@ def _margin(task: str, y: np.ndarray) -> float:
     McNeil, 1982), taken for the two smallest classes; for R² it is about 1/sqrt(n).
     """
     if task == "regression":
-        return max(_MIN_MARGIN, 4.0 / np.sqrt(len(y)))
+        return float(max(_MIN_MARGIN, 4.0 / np.sqrt(len(y))))
     counts = np.sort(np.bincount(np.asarray(y, dtype=np.int64)))
     counts = counts[counts > 0]
     n0, n1 = float(counts[0]), float(counts[1])
-    return max(_MIN_MARGIN, 4.0 * float(np.sqrt((n0 + n1 + 1) / (12 * n0 * n1))))
+    return float(max(_MIN_MARGIN, 4.0 * np.sqrt((n0 + n1 + 1) / (12 * n0 * n1))))
