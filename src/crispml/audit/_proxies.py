@@ -182,10 +182,12 @@ def _base_rates(name: str, groups: pd.Series, sample: AuditSample, dataset: Data
     small = [g for g, v in by_group.items() if v["count"] < MIN_GROUP_ROWS]
     disparate = ratio is not None and ratio < DISPARITY_WARNING and sample.task == "binary"
     severity: Severity = "warning" if disparate or small else "info"
-    what = "positive rate" if sample.task == "binary" else "mean target"
-    title = f"{what} by {name!r}: " + ", ".join(
-        f"{g} {v.get('base_rate', '')} (n={v['count']})" for g, v in list(by_group.items())[:6]
-    )
+    what = {"binary": "positive rate", "regression": "mean target"}.get(sample.task)
+    shown = [
+        f"{g} {v['base_rate']} (n={v['count']})" if what else f"{g} (n={v['count']})"
+        for g, v in list(by_group.items())[:6]
+    ]
+    title = f"{what or 'class shares (in the evidence)'} by {name!r}: " + ", ".join(shown)
     if small:
         title += f"; group(s) {', '.join(small)} have fewer than {MIN_GROUP_ROWS} rows"
     evidence: dict[str, Any] = {"protected": name, "by_group": by_group}
