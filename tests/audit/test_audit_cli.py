@@ -10,9 +10,15 @@ import yaml
 from conftest import clean_frame
 from typer.testing import CliRunner
 
-from crispml.cli import app
+from crispml.cli import _app, app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch):
+    """Keep finding ids on one line of the table whatever the terminal width."""
+    monkeypatch.setattr(_app.console, "width", 250)
 
 
 def _project(tmp_path, content, *, target="y", name="data.csv", **sections):

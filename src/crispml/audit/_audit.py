@@ -147,6 +147,15 @@ def audit_spec(spec: ProjectSpec, *, base_dir: str | Path = ".") -> AuditReport:
     ------
     DataError, SpecError
         If the data cannot be loaded, split or does not fit the spec.
+
+    Examples
+    --------
+    >>> from crispml.spec import spec_from_dict
+    >>> spec = spec_from_dict({"name": "wine", "data": {"source": "sklearn:wine"},
+    ...                        "problem": {"task": "multiclass", "target": "target"}})
+    >>> report = audit_spec(spec)
+    >>> report.summary["rows"], report["target:balance"].evidence["counts"]["class_0"]
+    (178, 59)
     """
     spec = spec.resolved()
     table = cdata.load_table(spec.data.source, base_dir=base_dir)

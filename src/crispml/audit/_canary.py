@@ -84,12 +84,14 @@ def canary_findings(
 def _margin(task: str, y: np.ndarray) -> float:
     """Four standard errors of the score under the null, at least 0.02.
 
-    For ROC AUC the null standard error is sqrt((n0 + n1 + 1) / (12 n0 n1)) (Hanley and
-    McNeil, 1982), taken for the two smallest classes; for R² it is about 1/sqrt(n).
+    For ROC AUC the null variance of one class against the rest is
+    (n_k + n_rest + 1) / (12 n_k n_rest) (Hanley and McNeil, 1982); the macro average of
+    K one-vs-rest AUCs has variance sum(var_k) / K². For R² the error is about 1/sqrt(n).
     """
     if task == "regression":
-        return max(_MIN_MARGIN, 4.0 / np.sqrt(len(y)))
-    counts = np.sort(np.bincount(np.asarray(y, dtype=np.int64)))
-    counts = counts[counts > 0]
-    n0, n1 = float(counts[0]), float(counts[1])
-    return max(_MIN_MARGIN, 4.0 * float(np.sqrt((n0 + n1 + 1) / (12 * n0 * n1))))
+        return float(max(_MIN_MARGIN, 4.0 / np.sqrt(len(y))))
+    counts = np.bincount(np.asarray(y, dtype=np.int64)).astype(np.float64)
+    counts = counts[counts > 0][:1] if task == "binary" else counts[counts > 0]
+    rest = len(y) - counts
+    variance = float(np.sum((counts + rest + 1) / (12 * counts * rest))) / len(counts) ** 2
+    return float(max(_MIN_MARGIN, 4.0 * np.sqrt(variance)))

@@ -143,6 +143,13 @@ def chance_score(task: str) -> float:
     return 0.0 if task == "regression" else 0.5
 
 
+def level_codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of a column's levels (missing is its own level, -1)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes, dtype=np.int64)
+    return np.asarray(pd.factorize(column)[0], dtype=np.int64)
+
+
 def univariate_score(column: pd.Series, y: np.ndarray, task: str, seed: int) -> float:
     """Cross-validated score of a model that sees only ``column``.
 
@@ -158,7 +165,7 @@ def univariate_score(column: pd.Series, y: np.ndarray, task: str, seed: int) -> 
         )
         model = tree(max_leaf_nodes=32, min_samples_leaf=leaf, random_state=seed)
         return audit_score(task, y, oof_output(model, values, y, task, seed, n_splits=3))
-    codes = np.asarray(column.astype(str)).reshape(-1, 1)
+    codes = level_codes(column).reshape(-1, 1)
     target_type = "continuous" if task == "regression" else task
     encoder = TargetEncoder(target_type=target_type, cv=folds(task, y, seed, n_splits=3))
     encoded = encoder.fit_transform(codes, y)

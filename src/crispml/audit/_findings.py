@@ -131,7 +131,33 @@ def make_report(
     summary: dict[str, Any] | None = None,
     timings_s: dict[str, float] | None = None,
 ) -> AuditReport:
-    """Sort ``findings`` by severity and mark the blocking ones listed in ``accept``."""
+    """Sort ``findings`` by severity and mark the blocking ones listed in ``accept``.
+
+    Parameters
+    ----------
+    findings : iterable of Finding
+        In check order; the order is kept within a severity.
+    accept : iterable of str, default=()
+        Ids of blocking findings the spec acknowledges (``audit.accept``).
+    summary : dict, optional
+        Rows, columns and sample sizes, stored in the report.
+    timings_s : dict, optional
+        Wall time of each check.
+
+    Returns
+    -------
+    AuditReport
+
+    Examples
+    --------
+    >>> report = make_report(
+    ...     [Finding("inventory:overview", "inventory", "info", "10 rows"),
+    ...      Finding("leakage:x", "leakage", "blocking", "x alone predicts the target")],
+    ...     accept=["leakage:x"],
+    ... )
+    >>> report.ids(), report["leakage:x"].accepted, report.blocking
+    (['leakage:x', 'inventory:overview'], True, [])
+    """
     accepted = set(accept)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     marked = [

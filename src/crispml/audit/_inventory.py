@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crispml.audit._findings import Finding
+from crispml.audit._findings import Finding, Severity
 from crispml.data import Dataset, Schema
 
 NUMERIC_SENTINELS = frozenset({-999999, -99999, -9999, -999, -99, 999, 9999, 99999, 999999})
@@ -122,7 +123,8 @@ def _missing(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
             )
     if shares:
         top = dict(sorted(shares.items(), key=lambda kv: -kv[1])[:20])
-        title = f"{len(shares)} column(s) have missing values (worst: {max(top, key=top.get)!r})"
+        worst = max(top.items(), key=lambda kv: kv[1])[0]
+        title = f"{len(shares)} column(s) have missing values (worst: {worst!r})"
         evidence = {"missing_share": {k: round(v, 4) for k, v in top.items()}}
         out.append(
             Finding(
@@ -153,6 +155,8 @@ def _constants(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
                 )
             )
             continue
+        if col.n_unique > (1 - NEAR_CONSTANT) * len(frame) + 1:
+            continue  # too many distinct values for one of them to fill 99% of rows
         counts = frame[col.name].value_counts(dropna=False)
         top_share = float(counts.iloc[0]) / len(frame)
         if top_share >= NEAR_CONSTANT:
@@ -189,7 +193,7 @@ def _duplicate_rows(frame: pd.DataFrame, schema: Schema, hashes: RowHashes) -> l
     title = f"{n_dup:,} duplicated row(s) ({share:.1%})"
     if conflicting:
         title += f"; {conflicting:,} rows share features but not the target"
-    severity = "warning" if share >= 0.01 or conflicting / len(frame) >= 0.01 else "info"
+    severity: Severity = "warning" if share >= 0.01 or conflicting / len(frame) >= 0.01 else "info"
     action = (
         "Check whether duplicates are real repeat events or an extract error; duplicates "
         "across train and test inflate test scores (see the leakage findings)."
@@ -264,7 +268,9 @@ def _sentinels(series: pd.Series) -> list[Finding]:
         if values.empty:
             return []
         edges = {values.min(), values.max()}
-        hits = {v: int((values == v).sum()) for v in NUMERIC_SENTINELS if v in edges}
+        hits: dict[str, int] = {
+            str(v): int((values == v).sum()) for v in NUMERIC_SENTINELS if v in edges
+        }
     else:
         text = series.dropna().astype(str).str.strip().str.lower()
         counts = text[text.isin(TEXT_SENTINELS)].value_counts()
@@ -294,7 +300,7 @@ def _infinite(series: pd.Series) -> list[Finding]:
 
 def _outliers(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
     """Far-out values beyond 3 IQR from the quartiles (Tukey's outer fences)."""
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     for name in schema.names("numeric"):
         values = pd.to_numeric(frame[name], errors="coerce").replace([np.inf, -np.inf], np.nan)
         q1, q3 = values.quantile([0.25, 0.75])

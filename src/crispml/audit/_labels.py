@@ -8,7 +8,7 @@ import numpy as np
 from cleanlab.filter import find_label_issues
 
 from crispml.audit._common import AuditSample, audit_score, oof_output, quick_model
-from crispml.audit._findings import Finding
+from crispml.audit._findings import Finding, Severity
 from crispml.data import Dataset
 
 LABEL_WARNING = 0.05
@@ -100,7 +100,7 @@ def label_findings(dataset: Dataset, sample: AuditSample, seed: int = 0) -> list
         "examples": examples,
     }
     reliable = quality >= RELIABLE_SCORE
-    severity = "warning" if share >= LABEL_WARNING and reliable else "info"
+    severity: Severity = "warning" if share >= LABEL_WARNING and reliable else "info"
     title = f"{n_flagged:,} row(s) ({share:.1%}) look mislabelled (cleanlab)"
     if not reliable:
         title += f"; the quick model is weak (AUC {quality:.2f}), so most are hard cases"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crispml.audit._common import AuditSample, chance_score, univariate_score
-from crispml.audit._findings import Finding
+from crispml.audit._findings import Finding, Severity
 from crispml.audit._inventory import RowHashes
 from crispml.data import Dataset, Split
 
@@ -67,7 +67,7 @@ def _univariate(scores: dict[str, float], task: str) -> list[Finding]:
     for col, value in scores.items():
         if value < LEAK_WARNING:
             continue
-        severity = "blocking" if value >= LEAK_BLOCKING else "warning"
+        severity: Severity = "blocking" if value >= LEAK_BLOCKING else "warning"
         fid = f"leakage:{col}"
         out.append(
             Finding(
@@ -227,4 +227,5 @@ def _rounded_hashes(dataset: Dataset) -> np.ndarray:
             out[name] = np.round(values * scale) / scale
         else:
             out[name] = col.to_numpy()
-    return pd.util.hash_pandas_object(pd.DataFrame(out), index=False).to_numpy()
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(out), index=False)
+    return np.asarray(hashed, dtype=np.uint64)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, count
-from scipy.stats.contingency import association
+from scipy.stats.contingency import association, crosstab
 from sklearn.metrics import normalized_mutual_info_score
 
 from crispml.audit._common import (
     AuditSample,
     audit_score,
+    level_codes,
     oof_output,
     quick_model,
+    sample_positions,
     univariate_score,
 )
-from crispml.audit._findings import Finding
+from crispml.audit._findings import Finding, Severity
 from crispml.data import Dataset
 
 PREDICTABILITY_WARNING = 0.8
@@ -24,6 +28,8 @@ DISPARITY_WARNING = 0.8
 """Ratio of lowest to highest group base rate below which it is a warning (four-fifths)."""
 MIN_GROUP_ROWS = 30
 """Rows below which a protected group is too small to evaluate."""
+PROXY_ROWS = 10_000
+"""Rows of the audit sample used for the association measures (drawn at random)."""
 _MIN_ROWS_FOR_MODEL = 10
 _BINS = 5
 
@@ -58,7 +64,15 @@ def proxy_findings(
         if name not in dataset.frame.columns:
             continue
         groups = as_groups(dataset.frame[name].iloc[sample.positions])
-        findings += _proxies(name, groups, sample, threshold, seed)
+        rows = sample_positions(np.arange(len(groups)), PROXY_ROWS, seed)
+        sub = AuditSample(
+            sample.positions[rows],
+            sample.X.iloc[rows].reset_index(drop=True),
+            sample.y[rows],
+            sample.task,
+            sample.n_labelled,
+        )
+        findings += _proxies(name, groups.iloc[rows].reset_index(drop=True), sub, threshold, seed)
         findings.append(_base_rates(name, groups, sample, dataset))
     return findings
 
@@ -81,13 +95,13 @@ def _proxies(
     task = "binary" if (sizes >= _MIN_ROWS_FOR_MODEL).sum() == 2 else "multiclass"
     can_model = (sizes >= _MIN_ROWS_FOR_MODEL).sum() >= 2
     y = pd.factorize(codes[keep])[0]
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for col in sample.X.columns:
         feature = sample.X[col]
         binned = _binned(feature)
-        table = pd.crosstab(binned, groups).to_numpy()
+        table = crosstab(binned, codes).count
         v = float(association(table, method="cramer")) if min(table.shape) > 1 else 0.0
-        nmi = float(normalized_mutual_info_score(groups, binned))
+        nmi = float(normalized_mutual_info_score(codes, binned))
         auc = (
             univariate_score(feature[keep].reset_index(drop=True), y, task, seed)
             if can_model
@@ -120,14 +134,17 @@ def _proxies(
 
 def _association_summary(
     name: str,
-    rows: dict[str, dict[str, float | None]],
+    rows: dict[str, dict[str, Any]],
     levels: pd.Index,
     joint: float | None,
 ) -> Finding:
     top = dict(sorted(rows.items(), key=lambda kv: -(kv[1]["cramers_v"] or 0.0))[:10])
-    severity = "warning" if joint is not None and joint >= PREDICTABILITY_WARNING else "info"
+    severity: Severity = (
+        "warning" if joint is not None and joint >= PREDICTABILITY_WARNING else "info"
+    )
     title = f"all features together predict protected {name!r} with ROC AUC {_fmt(joint)}"
-    evidence = {"protected": name, "groups": [str(g) for g in levels], "joint_roc_auc": joint}
+    evidence: dict[str, Any] = {"protected": name, "groups": [str(g) for g in levels]}
+    evidence["joint_roc_auc"] = joint
     evidence["features"] = top
     action = (
         "The features jointly encode the protected attribute: leaving it out does not make "
@@ -164,14 +181,17 @@ def _base_rates(name: str, groups: pd.Series, sample: AuditSample, dataset: Data
         ratio = float(rates.min() / rates.max()) if rates.max() > 0 else None
     small = [g for g, v in by_group.items() if v["count"] < MIN_GROUP_ROWS]
     disparate = ratio is not None and ratio < DISPARITY_WARNING and sample.task == "binary"
-    severity = "warning" if disparate or small else "info"
-    what = "positive rate" if sample.task == "binary" else "mean target"
-    title = f"{what} by {name!r}: " + ", ".join(
-        f"{g} {v.get('base_rate', '')} (n={v['count']})" for g, v in list(by_group.items())[:6]
-    )
+    severity: Severity = "warning" if disparate or small else "info"
+    what = {"binary": "positive rate", "regression": "mean target"}.get(sample.task)
+    shown = [
+        f"{g} {v['base_rate']} (n={v['count']})" if what else f"{g} (n={v['count']})"
+        for g, v in list(by_group.items())[:6]
+    ]
+    title = f"{what or 'class shares (in the evidence)'} by {name!r}: " + ", ".join(shown)
     if small:
         title += f"; group(s) {', '.join(small)} have fewer than {MIN_GROUP_ROWS} rows"
-    evidence = {"protected": name, "by_group": by_group, "min_max_ratio": _r(ratio)}
+    evidence: dict[str, Any] = {"protected": name, "by_group": by_group}
+    evidence["min_max_ratio"] = _r(ratio)
     evidence["small_groups"] = small
     action = (
         "Base rates differ between groups: report per-group metrics and check that the "
@@ -187,11 +207,12 @@ def _mean_target(y_true: pd.Series, y_pred: pd.Series) -> float:
     return float(np.mean(y_true))
 
 
-def _binned(feature: pd.Series) -> pd.Series:
-    """Return a feature as discrete levels: categories as they are, numbers in quintiles."""
+def _binned(feature: pd.Series) -> np.ndarray:
+    """Return a feature as level codes: categories as they are, numbers in quintiles."""
     if isinstance(feature.dtype, pd.CategoricalDtype) or feature.nunique() <= 2 * _BINS:
-        return feature.astype(str)
-    return pd.qcut(feature, _BINS, duplicates="drop").astype(str)
+        return level_codes(feature)
+    bins = pd.qcut(feature, _BINS, labels=False, duplicates="drop")
+    return np.asarray(bins.fillna(-1), dtype=np.int64)
 
 
 def _r(value: float | None) -> float | None:

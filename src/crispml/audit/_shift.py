@@ -13,7 +13,7 @@ from crispml.audit._common import (
     quick_model,
     sample_positions,
 )
-from crispml.audit._findings import Finding
+from crispml.audit._findings import Finding, Severity
 from crispml.data import Dataset, Split
 
 SHIFT_WARNING = 0.6
@@ -53,7 +53,7 @@ def shift_findings(dataset: Dataset, split: Split, *, cap: int, seed: int = 0) -
     gains = model.feature_importances_ / max(float(model.feature_importances_.sum()), 1e-12)
     order = np.argsort(-gains)[:_TOP]
     top = {str(X.columns[i]): round(float(gains[i]), 4) for i in order if gains[i] > 0}
-    severity = "warning" if auc >= SHIFT_WARNING else "info"
+    severity: Severity = "warning" if auc >= SHIFT_WARNING else "info"
     title = f"train vs test: a classifier tells them apart with ROC AUC {auc:.3f}"
     title += f" (top: {next(iter(top))!r})" if severity == "warning" and top else " (no shift)"
     evidence = {

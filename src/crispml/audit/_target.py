@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crispml.audit._findings import Finding
+from crispml.audit._findings import Finding, Severity
 from crispml.data import Dataset, Split
 
 MINORITY_WARNING = 0.05
@@ -59,7 +59,7 @@ def _balance(dataset: Dataset, split: Split) -> list[Finding]:
         "minority_share": round(share, 4),
         "imbalance_ratio": round(ratio, 2),
     }
-    severity = "warning" if share < MINORITY_WARNING else "info"
+    severity: Severity = "warning" if share < MINORITY_WARNING else "info"
     title = (
         f"class balance: minority {classes[minority]!r} is {share:.1%} of rows "
         f"(imbalance {ratio:.1f}:1)"
@@ -102,7 +102,7 @@ def _distribution(dataset: Dataset) -> list[Finding]:
         "skew": round(skew, 3),
         "far_outliers": far,
     }
-    severity = "warning" if abs(skew) > SKEW_WARNING else "info"
+    severity: Severity = "warning" if abs(skew) > SKEW_WARNING else "info"
     title = f"target distribution: skew {skew:.2f}, {far:,} far-out value(s)"
     action = (
         "Consider a log transform or a robust metric (MAE); check the extreme values."
