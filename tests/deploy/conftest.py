@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from crispml.data import TargetEncoding, conform, infer_schema
 from crispml.deploy import build_contract, contract_document, export_onnx
@@ -53,6 +54,8 @@ class Problem:
         self.contract = build_contract(self.schema, self.X)
 
     def pipeline(self, model, flavour: str = "tree") -> Pipeline:
+        if type(model).__module__.split(".")[0] in ("lightgbm", "xgboost"):  # one thread
+            model.set_params(n_jobs=1)
         pre = build_preprocessor(self.schema, flavour=flavour)
         return Pipeline([("features", pre), ("model", model)]).fit(self.X, self.y)
 
@@ -65,6 +68,12 @@ class Problem:
         )
         doc = contract_document(self.contract, self.encoding, threshold=threshold, card={})
         return ServingModel(graph.SerializeToString(), doc)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="session")

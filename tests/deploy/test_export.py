@@ -9,6 +9,7 @@ from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -89,9 +90,20 @@ def test_trees_route_missing_values_like_scikit_learn(binary_problem):
     np.testing.assert_allclose(scores, native, atol=1e-5)
 
 
-def test_hist_gradient_boosting_is_refused_with_a_clear_message(binary_problem):
-    pipeline = binary_problem.pipeline(HistGradientBoostingClassifier(max_iter=10))
-    with pytest.raises(DeploymentError, match="HistGradientBoostingClassifier could not be"):
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_hist_gradient_boosting_exports_with_parity(problems, task):
+    problem = problems[task]
+    cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
+    pipeline = problem.pipeline(cls(max_iter=20))
+    report = check_parity(pipeline, problem.serve(pipeline), problem.frame, problem.schema)
+    assert report["passed"] and "missing" in report["edge_cases"]
+
+
+def test_unconvertible_model_is_refused_with_a_clear_message(binary_problem):
+    from sklearn.neighbors import NearestCentroid
+
+    pipeline = binary_problem.pipeline(NearestCentroid(), flavour="linear")
+    with pytest.raises(DeploymentError, match="NearestCentroid could not be converted to ONNX"):
         binary_problem.serve(pipeline)
 
 

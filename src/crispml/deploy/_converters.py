@@ -47,7 +47,50 @@ def register_converters() -> None:
     update_registered_converter(
         SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert
     )
+    _fix_hist_gradient_boosting()
     _registered = True
+
+
+def _fix_hist_gradient_boosting() -> None:
+    """Make skl2onnx's HistGradientBoosting converters write plain integers.
+
+    With scikit-learn 1.9 the fitted trees hold ``numpy.uint32`` node ids, which
+    skl2onnx 1.20 passes on in attribute lists (with booleans) that ONNX then refuses
+    ("Unable to create node 'TreeEnsembleClassifier'"). The wrapper converts numpy
+    scalars and booleans in list attributes to Python numbers before each node is added.
+    """
+    from skl2onnx.common._registration import _converter_pool, register_converter
+
+    for alias in ("SklearnHistGradientBoostingClassifier", "SklearnHistGradientBoostingRegressor"):
+        entry = _converter_pool[alias]
+        register_converter(
+            alias, _plain_attributes(entry._fct), overwrite=True, options=entry._options
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain_attributes(convert: Any) -> Any:
+    def converter(scope: Any, operator: Any, container: Any) -> None:
+        add_node = container.add_node
+
+        def plain_add_node(*args: Any, **attrs: Any) -> Any:
+            for key, value in attrs.items():
+                if isinstance(value, list):
+                    attrs[key] = [_plain(v) for v in value]
+            return add_node(*args, **attrs)
+
+        container.add_node = plain_add_node
+        try:
+            convert(scope, operator, container)
+        finally:
+            del container.add_node
+
+    return converter
 
 
 def _imputer_shape(operator: Any) -> None:
