@@ -12,6 +12,7 @@ from typing import Any
 import onnx
 from onnx import TensorProto, compose, helper
 
+from crispml.deploy._converters import restore_input_names
 from crispml.exceptions import DeploymentError
 from crispml.serve import InputContract
 
@@ -57,6 +58,7 @@ def catboost_pipeline(
         for c in contract.columns
     ]
     pre = convert_sklearn(Pipeline(pipeline.steps[:-1]), initial_types=types, target_opset=opset)
+    restore_input_names(pre, [c.name for c in contract.columns])
     try:
         booster = compose.add_prefix(convert_to_onnx_object(pipeline.steps[-1][1]), "cb_")
     except Exception as exc:  # CatBoost raises its own CatBoostError

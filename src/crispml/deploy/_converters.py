@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import onnx
 from onnx import TensorProto
 
 _registered = False
@@ -313,3 +314,22 @@ def _slice_consts(start: int, k: int) -> list[Any]:
         numpy_helper.from_array(np.array([2**62], dtype=np.int64), f"lgbm_end_{k}"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), f"lgbm_axis_{k}"),
     ]
+
+
+def restore_input_names(converted: onnx.ModelProto, names: list[str]) -> None:
+    """Give a converted graph's inputs back the raw column names, in place.
+
+    skl2onnx replaces characters such as spaces in input names (``mean radius`` becomes
+    ``mean_radius``); the served graph must take the raw column names of the contract.
+    Inputs keep the order of ``initial_types``.
+    """
+    renames = {}
+    for value, name in zip(converted.graph.input, names, strict=True):
+        if value.name != name:
+            renames[value.name] = name
+            value.name = name
+    if not renames:
+        return
+    for node in converted.graph.node:
+        for i, name in enumerate(node.input):
+            node.input[i] = renames.get(name, name)

@@ -28,6 +28,7 @@ from crispml.deploy._converters import (
     patch_missing_directions,
     patch_unknown_categories,
     register_converters,
+    restore_input_names,
 )
 from crispml.exceptions import DeploymentError
 from crispml.serve import InputContract
@@ -174,6 +175,7 @@ def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) 
         what = type(final).__name__
         raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
     patch_missing_directions(converted, final)
+    restore_input_names(converted, [c.name for c in contract.columns])
     return converted
 
 
