@@ -148,12 +148,14 @@ def _dummy_output(final: Any) -> np.ndarray | None:
     """Return the constant output of a scikit-learn dummy estimator (no skl2onnx converter)."""
     name = type(final).__name__
     if name == "DummyRegressor":
-        return np.asarray(final.constant_, dtype=np.float64).reshape(-1)
+        constant: np.ndarray = np.asarray(final.constant_, dtype=np.float64).reshape(-1)
+        return constant
     if name == "DummyClassifier" and final.strategy in ("prior", "most_frequent"):
         prior = np.asarray(final.class_prior_, dtype=np.float64)
         if final.strategy == "prior":
             return prior
-        return (np.arange(len(prior)) == prior.argmax()).astype(np.float64)
+        top: np.ndarray = (np.arange(len(prior)) == prior.argmax()).astype(np.float64)
+        return top
     return None
 
 
@@ -174,7 +176,8 @@ def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) 
         what = type(final).__name__
         raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
     patch_missing_directions(converted, final)
-    return converted
+    model: onnx.ModelProto = converted
+    return model
 
 
 def _as_scores(
