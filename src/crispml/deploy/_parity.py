@@ -181,7 +181,8 @@ def check_parity(
     task = served.task
     inputs = [c for c in served.contract.names if c in test_frame.columns]
     test_records = frame_records(test_frame[inputs])
-    base = test_records[0] if test_records else {c.name: c.reference for c in served.contract.columns}
+    references = {c.name: c.reference for c in served.contract.columns}
+    base = test_records[0] if test_records else references
     extra, kinds = edge_cases(base, served.contract, split_thresholds(model))
     records = test_records + extra
     labels = ["test"] * len(test_records) + kinds
