@@ -31,7 +31,7 @@ def _direct(name: str, task: str):
     models = {
         "xgboost": (XGBClassifier if classify else XGBRegressor)(n_estimators=40, max_depth=3),
         "catboost": (CatBoostClassifier if classify else CatBoostRegressor)(
-            iterations=40, verbose=0, random_seed=0, thread_count=1
+            iterations=40, verbose=0, random_seed=0, thread_count=1, allow_writing_files=False
         ),
         "random_forest": (RandomForestClassifier if classify else RandomForestRegressor)(
             n_estimators=15, max_depth=6, random_state=0
