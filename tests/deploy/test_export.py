@@ -31,7 +31,7 @@ def _direct(name: str, task: str):
     models = {
         "xgboost": (XGBClassifier if classify else XGBRegressor)(n_estimators=40, max_depth=3),
         "catboost": (CatBoostClassifier if classify else CatBoostRegressor)(
-            iterations=40, verbose=0, random_seed=0, thread_count=1
+            iterations=40, verbose=0, random_seed=0, thread_count=1, allow_writing_files=False
         ),
         "random_forest": (RandomForestClassifier if classify else RandomForestRegressor)(
             n_estimators=15, max_depth=6, random_state=0
@@ -168,3 +168,23 @@ def test_lightgbm_splits_compare_doubles_as_lightgbm_does():
     assert served.session.get_inputs()[0].type == "tensor(double)"
     report = check_parity(pipeline, served, frame, schema)
     assert report["passed"] and report["max_abs_prob_diff"] < 1e-6
+
+
+def test_edge_cases_probe_every_column(binary_problem):
+    from crispml.deploy import edge_cases
+
+    base = {"x1": 0.1, "x2": 50.0, "city": "north", "member": "no"}
+    records, kinds = edge_cases(base, binary_problem.contract, {"x2": [20.5, 70.25]})
+    assert sorted(k for k in kinds if k.startswith("missing:")) == [
+        "missing:city",
+        "missing:member",
+        "missing:x1",
+        "missing:x2",
+    ]
+    assert {"unseen_category:city", "unseen_category:member"} <= set(kinds)
+    low = records[kinds.index("extreme_low:x2")]["x2"]
+    high = records[kinds.index("extreme_high:x2")]["x2"]
+    assert low < binary_problem.contract.columns[1].min and high > 1000
+    on_split = [r["x2"] for r, k in zip(records, kinds, strict=True) if k == "split_threshold:x2"]
+    assert on_split == [20.5, 70.25]
+    assert all(sum(r[c] != base[c] for c in base) == 1 for r in records)  # one change each

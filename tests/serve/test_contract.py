@@ -73,3 +73,10 @@ def test_contract_round_trips_through_json_form():
     again = InputContract.from_dict(CONTRACT.to_dict())
     assert again == CONTRACT
     assert again.columns[3].on_unseen == "reject"
+
+
+def test_missing_level_matches_training():
+    from crispml.data import MISSING_LEVEL as TRAINING_LEVEL
+    from crispml.serve import MISSING_LEVEL
+
+    assert MISSING_LEVEL == TRAINING_LEVEL

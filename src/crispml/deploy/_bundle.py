@@ -15,6 +15,8 @@ import crispml.serve
 
 SERVING_PACKAGES = ("fastapi", "numpy", "onnxruntime", "pydantic", "uvicorn")
 """The serving runtime; nothing else (no pandas, scikit-learn or GBDT library)."""
+SERVING_ACCELERATORS = ("httptools", "uvloop")
+"""uvicorn's fast HTTP parser and event loop: pinned too when installed (about 2x req/s)."""
 PORT = 8000
 
 _DOCKERFILE = """\
@@ -80,7 +82,12 @@ class ArtifactWriter(Protocol):
 def pinned_requirements() -> str:
     """``requirements.txt`` pinning the installed versions of the serving runtime."""
     lines = [f"{name}=={metadata.version(name)}" for name in SERVING_PACKAGES]
-    return "\n".join(lines) + "\n"
+    for name in SERVING_ACCELERATORS:
+        try:
+            lines.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return "\n".join(sorted(lines)) + "\n"
 
 
 def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:

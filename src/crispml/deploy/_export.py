@@ -149,12 +149,14 @@ def _dummy_output(final: Any) -> np.ndarray | None:
     """Return the constant output of a scikit-learn dummy estimator (no skl2onnx converter)."""
     name = type(final).__name__
     if name == "DummyRegressor":
-        return np.asarray(final.constant_, dtype=np.float64).reshape(-1)
+        constant: np.ndarray = np.asarray(final.constant_, dtype=np.float64).reshape(-1)
+        return constant
     if name == "DummyClassifier" and final.strategy in ("prior", "most_frequent"):
         prior = np.asarray(final.class_prior_, dtype=np.float64)
         if final.strategy == "prior":
             return prior
-        return (np.arange(len(prior)) == prior.argmax()).astype(np.float64)
+        top: np.ndarray = (np.arange(len(prior)) == prior.argmax()).astype(np.float64)
+        return top
     return None
 
 
@@ -176,7 +178,8 @@ def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) 
         raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
     patch_missing_directions(converted, final)
     restore_input_names(converted, [c.name for c in contract.columns])
-    return converted
+    model: onnx.ModelProto = converted
+    return model
 
 
 def _as_scores(

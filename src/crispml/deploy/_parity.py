@@ -31,7 +31,8 @@ _MSG_FAILED = (
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-like records (missing values as ``None``)."""
     clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")  # type: ignore[return-value]
+    records: list[dict[str, Any]] = clean.to_dict("records")
+    return records
 
 
 def edge_cases(
@@ -180,7 +181,8 @@ def check_parity(
     task = served.task
     inputs = [c for c in served.contract.names if c in test_frame.columns]
     test_records = frame_records(test_frame[inputs])
-    base = test_records[0] if test_records else {c: c.reference for c in served.contract.columns}
+    references = {c.name: c.reference for c in served.contract.columns}
+    base = test_records[0] if test_records else references
     extra, kinds = edge_cases(base, served.contract, split_thresholds(model))
     records = test_records + extra
     labels = ["test"] * len(test_records) + kinds
