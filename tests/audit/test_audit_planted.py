@@ -94,7 +94,23 @@ def test_regression_leak_and_target_distribution():
     report = audit_data(*prepare(frame, spec), spec)
     assert report["leakage:price_eur"].severity == "blocking"
     assert report["target:distribution"].evidence["skew"] > 2
-    assert "labels:issues" not in report.ids()
+
+
+def test_regression_entry_errors_rank_first():
+    rng = np.random.default_rng(5)
+    n = 1200
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(3)})
+    frame["price"] = 10 + 3 * frame["x0"] + rng.normal(scale=0.3, size=n)
+    spec = make_spec(task="regression", target="price")
+    _, split = prepare(frame, spec)
+    planted = split.train[:5]
+    frame.loc[planted, "price"] *= 100  # a unit mix-up in five training rows
+    report = audit_data(*prepare(frame, spec), spec)
+    labels = report["labels:issues"]
+    assert labels.severity == "info"
+    top = [e["position"] for e in labels.evidence["examples"][:5]]
+    assert sorted(top) == sorted(planted.tolist())
+    assert labels.evidence["far_residuals"] >= 5
 
 
 def test_flipped_labels_are_found_by_cleanlab():
