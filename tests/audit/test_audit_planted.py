@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import clean_frame, make_spec, prepare
+from audit_data_helpers import clean_frame, make_spec, prepare
 
 from crispml.audit import audit_data, find_label_problems
 from crispml.audit._common import build_sample
