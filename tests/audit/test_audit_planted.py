@@ -54,7 +54,7 @@ def test_leaked_copy_of_target_is_blocking_and_stops_the_run(clean):
 
 def test_accepted_blocking_finding_is_kept_and_marked(clean, tmp_path):
     frame = clean.assign(outcome_code=clean["y"].map({"yes": 1.0, "no": 0.0}))
-    spec = make_spec(audit={"accept": ["leakage:outcome_code"]})
+    spec = make_spec(audit={"accept": ["leakage:outcome_code", "leakage:outcome"]})
 
     class Folder:
         def write_json(self, rel, payload):
@@ -68,6 +68,7 @@ def test_accepted_blocking_finding_is_kept_and_marked(clean, tmp_path):
     assert written["schema_version"] == 1
     leak = next(f for f in written["findings"] if f["id"] == "leakage:outcome_code")
     assert leak["accepted"] is True and leak["severity"] == "blocking"
+    assert report["audit:unused-accept"].evidence["unused"] == ["leakage:outcome"]
 
 
 def test_function_of_target_is_blocking_for_multiclass():
