@@ -128,3 +128,17 @@ def test_dates_later_than_the_time_column_are_leakage_suspects():
     assert set(found) == {"after-label:closed"}
     assert found["after-label:closed"].evidence["later_share"] == 1.0
     assert _later_than_label(dataset, None) == []
+
+
+def test_protected_column_used_as_feature_is_not_its_own_proxy():
+    from crispml.audit._proxies import proxy_findings
+
+    frame = clean_frame(n=800).assign(group=lambda f: np.where(f.index % 3 == 0, "a", "b"))
+    spec = make_spec(fairness={"protected": ["group"], "use_as_features": True})
+    dataset, split = prepare(frame, spec)
+    sample = build_sample(dataset, split, cap=5000, seed=0)
+    assert "group" in sample.X.columns
+    found = {f.id: f for f in proxy_findings(dataset, sample, ("group",))}
+    assert set(found) == {"proxy:group", "base-rates:group"}
+    assert found["proxy:group"].evidence["joint_roc_auc"] < 0.6
+    assert "group" not in found["proxy:group"].evidence["features"]

@@ -119,6 +119,7 @@ def audit_data(
         "sample_rows": len(sample.positions),
         "sampled": sample.capped,
         "test_labels_read": False,
+        "positions": "0-based rows of the table after rows without a target are removed",
         "accepted": list(settings.accept),
     }
     findings += _unused_accepts(settings.accept, findings)
