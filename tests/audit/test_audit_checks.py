@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import clean_frame, make_spec, prepare
+from audit_data_helpers import clean_frame, make_spec, prepare
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 
@@ -110,3 +110,35 @@ def test_canary_catches_a_procedure_that_sees_the_labels():
     assert finding.severity == "blocking"
     assert finding.id == "canary:shuffled-labels"
     assert min(finding.evidence["shuffled_scores"]) > 0.99
+
+
+def test_dates_later_than_the_time_column_are_leakage_suspects():
+    from crispml.audit._leakage import _later_than_label
+
+    n = 200
+    opened = pd.date_range("2024-01-01", periods=n, freq="D")
+    frame = clean_frame(n=n).assign(
+        opened=opened.astype(str),
+        closed=(opened + pd.Timedelta(days=30)).astype(str),
+        birth=(opened - pd.Timedelta(days=9000)).astype(str),
+    )
+    spec = make_spec(split={"strategy": "time", "time_column": "opened"})
+    dataset, _ = prepare(frame, spec)
+    found = {f.id: f for f in _later_than_label(dataset, "opened")}
+    assert set(found) == {"after-label:closed"}
+    assert found["after-label:closed"].evidence["later_share"] == 1.0
+    assert _later_than_label(dataset, None) == []
+
+
+def test_protected_column_used_as_feature_is_not_its_own_proxy():
+    from crispml.audit._proxies import proxy_findings
+
+    frame = clean_frame(n=800).assign(group=lambda f: np.where(f.index % 3 == 0, "a", "b"))
+    spec = make_spec(fairness={"protected": ["group"], "use_as_features": True})
+    dataset, split = prepare(frame, spec)
+    sample = build_sample(dataset, split, cap=5000, seed=0)
+    assert "group" in sample.X.columns
+    found = {f.id: f for f in proxy_findings(dataset, sample, ("group",))}
+    assert set(found) == {"proxy:group", "base-rates:group"}
+    assert found["proxy:group"].evidence["joint_roc_auc"] < 0.6
+    assert "group" not in found["proxy:group"].evidence["features"]

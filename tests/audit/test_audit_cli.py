@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import yaml
-from conftest import clean_frame
+from audit_data_helpers import clean_frame
 from typer.testing import CliRunner
 
 from crispml.cli import _app, app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import clean_frame
+from audit_data_helpers import clean_frame
 from typer.testing import CliRunner
 
 from crispml import Project

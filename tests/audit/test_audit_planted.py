@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import clean_frame, make_spec, prepare
+from audit_data_helpers import clean_frame, make_spec, prepare
 
 from crispml.audit import audit_data, find_label_problems
 from crispml.audit._common import build_sample
@@ -54,7 +54,7 @@ def test_leaked_copy_of_target_is_blocking_and_stops_the_run(clean):
 
 def test_accepted_blocking_finding_is_kept_and_marked(clean, tmp_path):
     frame = clean.assign(outcome_code=clean["y"].map({"yes": 1.0, "no": 0.0}))
-    spec = make_spec(audit={"accept": ["leakage:outcome_code"]})
+    spec = make_spec(audit={"accept": ["leakage:outcome_code", "leakage:outcome"]})
 
     class Folder:
         def write_json(self, rel, payload):
@@ -68,6 +68,7 @@ def test_accepted_blocking_finding_is_kept_and_marked(clean, tmp_path):
     assert written["schema_version"] == 1
     leak = next(f for f in written["findings"] if f["id"] == "leakage:outcome_code")
     assert leak["accepted"] is True and leak["severity"] == "blocking"
+    assert report["audit:unused-accept"].evidence["unused"] == ["leakage:outcome"]
 
 
 def test_function_of_target_is_blocking_for_multiclass():
@@ -94,7 +95,23 @@ def test_regression_leak_and_target_distribution():
     report = audit_data(*prepare(frame, spec), spec)
     assert report["leakage:price_eur"].severity == "blocking"
     assert report["target:distribution"].evidence["skew"] > 2
-    assert "labels:issues" not in report.ids()
+
+
+def test_regression_entry_errors_rank_first():
+    rng = np.random.default_rng(5)
+    n = 1200
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(3)})
+    frame["price"] = 10 + 3 * frame["x0"] + rng.normal(scale=0.3, size=n)
+    spec = make_spec(task="regression", target="price")
+    _, split = prepare(frame, spec)
+    planted = split.train[:5]
+    frame.loc[planted, "price"] *= 100  # a unit mix-up in five training rows
+    report = audit_data(*prepare(frame, spec), spec)
+    labels = report["labels:issues"]
+    assert labels.severity == "info"
+    top = [e["position"] for e in labels.evidence["examples"][:5]]
+    assert sorted(top) == sorted(planted.tolist())
+    assert labels.evidence["far_residuals"] >= 5
 
 
 def test_flipped_labels_are_found_by_cleanlab():

@@ -119,14 +119,34 @@ def audit_data(
         "sample_rows": len(sample.positions),
         "sampled": sample.capped,
         "test_labels_read": False,
+        "positions": "0-based rows of the table after rows without a target are removed",
         "accepted": list(settings.accept),
     }
+    findings += _unused_accepts(settings.accept, findings)
     report = make_report(findings, accept=settings.accept, summary=summary, timings_s=timings)
     if folder is not None:
         folder.write_json(AUDIT_FILE, report.to_dict())
     if enforce:
         report.raise_if_blocked()
     return report
+
+
+def _unused_accepts(accept: tuple[str, ...], findings: list[Finding]) -> list[Finding]:
+    """Report ``audit.accept`` entries that match no blocking finding (a typo or stale)."""
+    blocking = {f.id for f in findings if f.severity == "blocking"}
+    unused = [a for a in accept if a not in blocking]
+    if not unused:
+        return []
+    return [
+        Finding(
+            "audit:unused-accept",
+            "audit",
+            "info",
+            f"audit.accept lists {', '.join(map(repr, unused))}, which match no blocking finding",
+            {"unused": unused, "blocking_ids": sorted(blocking)},
+            "Remove stale entries; check the spelling against the ids in this report.",
+        )
+    ]
 
 
 def audit_spec(spec: ProjectSpec, *, base_dir: str | Path = ".") -> AuditReport:

@@ -272,9 +272,13 @@ def _sentinels(series: pd.Series) -> list[Finding]:
             str(v): int((values == v).sum()) for v in NUMERIC_SENTINELS if v in edges
         }
     else:
-        text = series.dropna().astype(str).str.strip().str.lower()
-        counts = text[text.isin(TEXT_SENTINELS)].value_counts()
-        hits = {str(k): int(v) for k, v in counts.items()}
+        levels = series.value_counts()  # normalise the distinct levels, not every row
+        keys = pd.Series(levels.index.astype(str), index=levels.index).str.strip().str.lower()
+        matched = levels[keys.isin(TEXT_SENTINELS).to_numpy()]
+        hits = {}
+        for level, n in matched.items():
+            key = str(level).strip().lower()
+            hits[key] = hits.get(key, 0) + int(n)
     hits = {k: v for k, v in hits.items() if v}
     if not hits:
         return []

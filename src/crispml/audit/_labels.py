@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from cleanlab.filter import find_label_issues
+from cleanlab.regression.rank import get_label_quality_scores
 
 from crispml.audit._common import AuditSample, audit_score, oof_output, quick_model
 from crispml.audit._findings import Finding, Severity
@@ -66,10 +67,11 @@ def label_findings(dataset: Dataset, sample: AuditSample, seed: int = 0) -> list
     Returns
     -------
     list of Finding
-        Empty for regression (confident learning needs classes).
+        For regression, cleanlab's label quality scores rank the rows instead
+        (confident learning needs classes).
     """
     if sample.task == "regression":
-        return []
+        return [_regression_labels(sample, seed)]
     issues = find_label_problems(sample, seed)
     n_flagged, n = len(issues.positions), len(sample.positions)
     share = n_flagged / n
@@ -109,3 +111,35 @@ def label_findings(dataset: Dataset, sample: AuditSample, seed: int = 0) -> list
         "crispml flags rows only and trains on the data as given."
     )
     return [Finding("labels:issues", "labels", severity, title, evidence, action)]
+
+
+def _regression_labels(sample: AuditSample, seed: int) -> Finding:
+    """Rank target values by cleanlab's regression label quality (out-of-fold model)."""
+    predicted = oof_output(quick_model("regression", seed), sample.X, sample.y, "regression", seed)
+    quality = get_label_quality_scores(sample.y, predicted)
+    residual = sample.y - predicted
+    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    far = int((np.abs(residual) > 5 * spread).sum()) if spread > 0 else 0
+    order = np.argsort(quality)[:_EXAMPLES]
+    examples = [
+        {
+            "position": int(sample.positions[i]),
+            "given": round(float(sample.y[i]), 6),
+            "predicted": round(float(predicted[i]), 6),
+            "quality": round(float(quality[i]), 4),
+        }
+        for i in order
+    ]
+    share = far / len(sample.y)
+    evidence = {
+        "rows_checked": len(sample.y),
+        "far_residuals": far,
+        "share": round(share, 4),
+        "quick_model_r2": round(audit_score("regression", sample.y, predicted), 4),
+        "method": "cleanlab.regression.rank.get_label_quality_scores on 5-fold out-of-fold "
+        "LightGBM predictions; 'far' = residual beyond 5 robust standard deviations",
+        "examples": examples,
+    }
+    title = f"{far:,} target value(s) ({share:.1%}) lie far from what the features predict"
+    action = "Check the lowest-quality rows (in the evidence) for entry errors or unit mix-ups."
+    return Finding("labels:issues", "labels", "info", title, evidence, action)

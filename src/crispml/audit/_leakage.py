@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crispml.audit._common import AuditSample, chance_score, univariate_score
+from crispml.audit._common import (
+    AuditSample,
+    chance_score,
+    sample_positions,
+    univariate_score,
+)
 from crispml.audit._findings import Finding, Severity
 from crispml.audit._inventory import RowHashes
 from crispml.data import Dataset, Split
@@ -14,6 +19,8 @@ LEAK_BLOCKING = 0.99
 """Univariate cross-validated score (ROC AUC or R²) at which a feature is blocking."""
 LEAK_WARNING = 0.95
 """Univariate score at which a feature is a leakage suspect (warning)."""
+UNIVARIATE_ROWS = 10_000
+"""Rows of the audit sample the single-feature models use (plenty to see a score of 0.95)."""
 ID_SIGNAL = 0.1
 """Gain over chance of an id column's univariate score that is reported."""
 _MSG_ACTION = (
@@ -51,7 +58,9 @@ def leakage_findings(
     list of Finding
     """
     task = sample.task
-    scores = {c: univariate_score(sample.X[c], sample.y, task, seed) for c in sample.X.columns}
+    rows = sample_positions(np.arange(len(sample.y)), UNIVARIATE_ROWS, seed)
+    X, y = sample.X.iloc[rows].reset_index(drop=True), sample.y[rows]
+    scores = {c: univariate_score(X[c], y, task, seed) for c in X.columns}
     findings = _univariate(scores, task)
     flagged = {f.evidence["column"] for f in findings if f.severity != "info"}
     findings += _functions_of_target(sample, exclude=flagged)
@@ -224,8 +233,8 @@ def _rounded_hashes(dataset: Dataset) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 scale = 10.0 ** (2 - np.floor(np.log10(np.abs(values))))
             scale[~np.isfinite(scale) | ~np.isfinite(values)] = 1.0
-            out[name] = np.round(values * scale) / scale
+            out[name] = pd.Series(np.round(values * scale) / scale, index=frame.index)
         else:
-            out[name] = col.to_numpy()
-    hashed = pd.util.hash_pandas_object(pd.DataFrame(out), index=False)
+            out[name] = col
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(out, copy=False), index=False)
     return np.asarray(hashed, dtype=np.uint64)

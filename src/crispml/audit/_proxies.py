@@ -96,8 +96,9 @@ def _proxies(
     can_model = (sizes >= _MIN_ROWS_FOR_MODEL).sum() >= 2
     y = pd.factorize(codes[keep])[0]
     rows: dict[str, dict[str, Any]] = {}
-    for col in sample.X.columns:
-        feature = sample.X[col]
+    X = sample.X.drop(columns=[name], errors="ignore")  # when use_as_features is set
+    for col in X.columns:
+        feature = X[col]
         binned = _binned(feature)
         table = crosstab(binned, codes).count
         v = float(association(table, method="cramer")) if min(table.shape) > 1 else 0.0
@@ -126,7 +127,7 @@ def _proxies(
             )
     joint = None
     if can_model:
-        output = oof_output(quick_model(task, seed), sample.X[keep], y, task, seed, n_splits=3)
+        output = oof_output(quick_model(task, seed), X[keep], y, task, seed, n_splits=3)
         joint = round(audit_score(task, y, output), 4)
     out.append(_association_summary(name, rows, levels, joint))
     return out
@@ -193,6 +194,7 @@ def _base_rates(name: str, groups: pd.Series, sample: AuditSample, dataset: Data
     evidence: dict[str, Any] = {"protected": name, "by_group": by_group}
     evidence["min_max_ratio"] = _r(ratio)
     evidence["small_groups"] = small
+    evidence["rows"] = "train and validation rows of the audit sample"
     action = (
         "Base rates differ between groups: report per-group metrics and check that the "
         "model does not widen the gap."
