@@ -45,7 +45,8 @@ class StandInCalibrated:
         if self.method_ == "isotonic":
             q = np.interp(p, self.x_thresholds_, self.y_thresholds_)
         else:
-            q = expit(-(self.a_ * p + self.b_))
+            p = np.clip(p, 1e-6, 1 - 1e-6)
+            q = expit(self.a_ * np.log(p / (1 - p)) + self.b_)
         return np.column_stack([1 - q, q])
 
 
@@ -116,6 +117,20 @@ def test_sigmoid_calibration_of_an_ensemble(binary_problem):
         model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema
     )
     assert report["passed"] and report["max_abs_prob_diff"] < 1e-5
+
+
+def test_real_calibrated_model_exports_with_parity(binary_problem):
+    from crispml.evaluate import CalibratedModel
+
+    base = _lgbm(binary_problem)
+    half = len(binary_problem.X) // 2
+    for method in ("sigmoid", "isotonic"):
+        model = CalibratedModel(base=base, method=method, threshold=0.3)
+        model.fit(binary_problem.X.iloc[half:], binary_problem.y[half:])
+        report = check_parity(
+            model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema
+        )
+        assert report["passed"] and report["max_abs_prob_diff"] < 1e-5, (method, report)
 
 
 def test_silent_difference_fails_the_parity_check(binary_problem):

@@ -17,6 +17,10 @@ SCORES = "scores"
 """Name of the single output of every partial graph: probabilities (n, k) or values (n, 1)."""
 
 
+SIGMOID_EPS = 1e-6
+"""Clip of the positive probability before the logit (as in CalibratedModel)."""
+
+
 def _const(name: str, value: np.ndarray) -> onnx.TensorProto:
     return numpy_helper.from_array(np.asarray(value), name=name)
 
@@ -129,20 +133,27 @@ def isotonic_map(
 def sigmoid_map(
     base: onnx.ModelProto, a: float, b: float, inputs: Sequence[onnx.ValueInfoProto]
 ) -> onnx.ModelProto:
-    """Binary scores after Platt's map ``q = 1 / (1 + exp(a * p1 + b))``, as ``[1-q, q]``.
+    """Binary scores after Platt's map on the logit, as ``[1-q, q]``.
 
-    The sign convention is scikit-learn's ``_SigmoidCalibration``.
+    ``q = 1 / (1 + exp(-(a * logit(p1) + b)))`` with ``p1`` clipped to
+    ``[1e-6, 1 - 1e-6]``: the convention of :class:`crispml.evaluate.CalibratedModel`.
     """
     inits = [
         _const("sig_a", np.array(a, dtype=np.float32)),
         _const("sig_b", np.array(b, dtype=np.float32)),
+        _const("sig_lo", np.array(SIGMOID_EPS, dtype=np.float32)),
+        _const("sig_hi", np.array(1.0 - SIGMOID_EPS, dtype=np.float32)),
+        _const("sig_one", np.array(1.0, dtype=np.float32)),
     ]
     nodes = [
         *_positive_column(inits),
-        helper.make_node("Mul", ["cal_p", "sig_a"], ["sig_ap"]),
-        helper.make_node("Add", ["sig_ap", "sig_b"], ["sig_z"]),
-        helper.make_node("Neg", ["sig_z"], ["sig_nz"]),
-        helper.make_node("Sigmoid", ["sig_nz"], ["cal_q"]),
+        helper.make_node("Clip", ["cal_p", "sig_lo", "sig_hi"], ["sig_p"]),
+        helper.make_node("Sub", ["sig_one", "sig_p"], ["sig_1mp"]),
+        helper.make_node("Div", ["sig_p", "sig_1mp"], ["sig_odds"]),
+        helper.make_node("Log", ["sig_odds"], ["sig_logit"]),
+        helper.make_node("Mul", ["sig_logit", "sig_a"], ["sig_ax"]),
+        helper.make_node("Add", ["sig_ax", "sig_b"], ["sig_z"]),
+        helper.make_node("Sigmoid", ["sig_z"], ["cal_q"]),
     ]
     return _two_columns(base, nodes, inits, inputs)
 
