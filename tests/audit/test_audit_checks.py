@@ -155,3 +155,18 @@ def test_cramers_v_has_no_floor_from_many_levels():
     assert association(table, method="cramer") > 0.15  # scipy's plain estimate
     assert cramers_v(table) < 0.1
     assert cramers_v(crosstab(group, group).count) == pytest.approx(1.0, abs=0.01)
+
+
+def test_overview_lists_every_column_with_role_missing_and_cardinality():
+    frame = clean_frame(n=300)
+    frame.loc[:4, "x0"] = np.nan
+    found = _inventory(frame)
+    per_column = found["inventory:overview"].evidence["per_column"]
+    assert list(per_column) == list(frame.columns)
+    assert per_column["x0"]["missing"] == 5
+    assert per_column["colour"] == {
+        "role": "categorical",
+        "dtype": str(frame["colour"].dtype),
+        "missing": 0,
+        "distinct": 3,
+    }
