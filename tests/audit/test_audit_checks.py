@@ -142,3 +142,31 @@ def test_protected_column_used_as_feature_is_not_its_own_proxy():
     assert set(found) == {"proxy:group", "base-rates:group"}
     assert found["proxy:group"].evidence["joint_roc_auc"] < 0.6
     assert "group" not in found["proxy:group"].evidence["features"]
+
+
+def test_cramers_v_has_no_floor_from_many_levels():
+    from scipy.stats.contingency import association, crosstab
+
+    from crispml.audit._proxies import cramers_v
+
+    rng = np.random.default_rng(2)
+    levels, group = rng.integers(0, 50, size=1000), rng.integers(0, 2, size=1000)
+    table = crosstab(levels, group).count
+    assert association(table, method="cramer") > 0.15  # scipy's plain estimate
+    assert cramers_v(table) < 0.1
+    assert cramers_v(crosstab(group, group).count) == pytest.approx(1.0, abs=0.01)
+
+
+def test_overview_lists_every_column_with_role_missing_and_cardinality():
+    frame = clean_frame(n=300)
+    frame.loc[:4, "x0"] = np.nan
+    found = _inventory(frame)
+    per_column = found["inventory:overview"].evidence["per_column"]
+    assert list(per_column) == list(frame.columns)
+    assert per_column["x0"]["missing"] == 5
+    assert per_column["colour"] == {
+        "role": "categorical",
+        "dtype": str(frame["colour"].dtype),
+        "missing": 0,
+        "distinct": 3,
+    }

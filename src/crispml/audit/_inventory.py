@@ -89,6 +89,15 @@ def _overview(dataset: Dataset) -> Finding:
         "memory_mb": round(memory_mb, 1),
         "excluded_from_features": list(schema.dropped),
         "rows_without_target": dataset.n_missing_target,
+        "per_column": {
+            c.name: {
+                "role": c.role,
+                "dtype": c.dtype,
+                "missing": c.n_missing,
+                "distinct": c.n_unique,
+            }
+            for c in schema.columns
+        },
     }
     title = f"{len(frame):,} rows x {frame.shape[1]} columns, {memory_mb:.1f} MB in memory"
     return Finding("inventory:overview", "inventory", "info", title, evidence)
