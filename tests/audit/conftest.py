@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from audit_data_helpers import clean_frame
+
+from tests.audit.audit_data_helpers import clean_frame
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from audit_data_helpers import clean_frame, make_spec, prepare
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 
@@ -13,6 +12,7 @@ from crispml.audit import canary_findings
 from crispml.audit._common import build_sample, univariate_score
 from crispml.audit._inventory import inventory_findings, row_hashes
 from crispml.audit._target import target_findings
+from tests.audit.audit_data_helpers import clean_frame, make_spec, prepare
 
 
 def _inventory(frame, spec=None):

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 import yaml
-from audit_data_helpers import clean_frame
 from typer.testing import CliRunner
 
 from crispml.cli import _app, app
+from tests.audit.audit_data_helpers import clean_frame
 
 runner = CliRunner()
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from audit_data_helpers import clean_frame
 from typer.testing import CliRunner
 
 from crispml import Project
 from crispml.cli import app
 from crispml.exceptions import AuditBlockedError
 from crispml.spec import save_spec, spec_from_dict
+from tests.audit.audit_data_helpers import clean_frame
 
 pytestmark = pytest.mark.slow  # real (tiny) engagements
 

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from audit_data_helpers import clean_frame, make_spec, prepare
 
 from crispml.audit import audit_data, find_label_problems
 from crispml.audit._common import build_sample
 from crispml.data import table_hash
 from crispml.exceptions import AuditBlockedError
+from tests.audit.audit_data_helpers import clean_frame, make_spec, prepare
 
 pytestmark = pytest.mark.slow  # each runs the whole audit (about 2 s on 2 cores)
 
