@@ -23,7 +23,7 @@ from crispml._utils._io import sha256_bytes
 from crispml.evaluate import HoldoutEvaluation, evaluate_holdout
 from crispml.exceptions import NotFittedError
 from crispml.models import load_pipeline, save_pipeline
-from crispml.search import Candidate, SearchResult, search_models
+from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
 from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
 
@@ -75,6 +75,8 @@ class Project:
         progress: StepReporter | None = None,
         command: list[str] | None = None,
         on_candidate: Callable[[Candidate], None] | None = None,
+        on_progress: Callable[[SearchProgress], None] | None = None,
+        resume: bool = False,
     ) -> Run:
         """Run the engagement and return the finished :class:`Run`.
 
@@ -88,6 +90,11 @@ class Project:
             The command line recorded in the manifest (default ``sys.argv``).
         on_candidate : callable, optional
             Called with each fitted candidate of the search.
+        on_progress : callable, optional
+            Called after each search trial (trials done, best so far, time left).
+        resume : bool, default=False
+            Continue an interrupted search: keep the finished trials of its Optuna study
+            (``.crispml/optuna.db``) when the data and search settings are the same.
 
         Returns
         -------
@@ -95,6 +102,7 @@ class Project:
         """
         step = progress or _quiet
         spec = self.spec
+        self._on_progress, self._resume = on_progress, resume
         folder = RunFolder(
             Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
         )
@@ -138,6 +146,7 @@ class Project:
             folder.write_json("data/split.json", split.to_dict())
         with step(f"Searching models (budget {spec.search.time_budget_s:g} s)"):
             result = self._search(dataset, split, on_candidate)
+            record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
         with step("Evaluating on the test set"):
             holdout = evaluate_holdout(
@@ -173,6 +182,13 @@ class Project:
             seed=spec.split.seed,
             baselines=spec.search.baselines,
             on_candidate=on_candidate,
+            on_progress=getattr(self, "_on_progress", None),
+            validation=spec.search.validation,
+            deterministic=spec.search.deterministic,
+            max_trials=spec.search.max_trials,
+            ensemble=spec.search.ensemble,
+            study_dir=self.store,
+            resume=getattr(self, "_resume", False),
         )
 
     def _tracker(self) -> EngagementTracker | None:

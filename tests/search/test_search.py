@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crispml.search import Deadline, WeightedEnsemble, plan_validation, search_models
+
+CHEAP = ("lightgbm", "elastic_net", "xgboost")
+
+
+def _search(data, **kwargs):
+    schema, Xt, yt, Xv, yv = data
+    options = {"task": "binary", "metric": "roc_auc", "families": CHEAP, "seed": 0, **kwargs}
+    return search_models(Xt, yt, Xv, yv, schema=schema, **options)
+
+
+@pytest.mark.slow
+def test_deterministic_mode_gives_bit_identical_predictions(binary_data):
+    first = _search(binary_data, deterministic=True, max_trials=5)
+    second = _search(binary_data, deterministic=True, max_trials=5)
+    assert [c.name for c in first.candidates] == [c.name for c in second.candidates]
+    assert [c.params for c in first.candidates] == [c.params for c in second.candidates]
+    X = binary_data[3]
+    np.testing.assert_array_equal(
+        first.best.pipeline.predict_proba(X), second.best.pipeline.predict_proba(X)
+    )
+    trials = [c for c in first.candidates if not c.baseline and c.family != "ensemble"]
+    assert len(trials) == 5
+    assert first.budget["deterministic"] is True
+
+
+def test_small_data_is_cross_validated_with_identical_folds_and_bagged_models(binary_data):
+    result = _search(
+        binary_data, families=("elastic_net",), deterministic=True, max_trials=2, ensemble=False
+    )
+    assert result.validation["mode"] == "cv"
+    assert result.validation["n_folds"] == 5
+    folds = result.validation["fold_of_row"]
+    assert len(folds) == 240 and sorted(set(folds)) == [0, 1, 2, 3, 4]
+    best = result.best.pipeline
+    assert isinstance(best, WeightedEnsemble) and len(best.members_) == 5
+    np.testing.assert_allclose(best.weights_, 0.2)
+    # valid_output covers exactly the validation split, out of fold
+    assert result.best.valid_output.shape == (60, 2)
+
+
+def test_holdout_mode_refits_the_selected_model_on_train_and_valid(binary_data):
+    result = _search(
+        binary_data, families=("lightgbm",), deterministic=True, max_trials=1,
+        validation="holdout", baselines=False,
+    )  # fmt: skip
+    assert result.validation["mode"] == "holdout"
+    assert result.best.info["refit_rows"] == 240
+    assert result.budget["stages"]["refit"]["planned_s"] > 0
+
+
+@pytest.mark.slow
+def test_expired_deadline_skips_every_family_but_keeps_the_baselines(binary_data):
+    now = [0.0]
+    deadline = Deadline(5.0, clock=lambda: now[0])
+    now[0] = 100.0
+    result = _search(binary_data, time_budget_s=5.0, deadline=deadline)
+    assert {c.family for c in result.candidates if c.status == "ok"} <= {
+        "dummy", "linear", "tree", "ensemble",
+    }  # fmt: skip
+    assert not [c for c in result.candidates if c.family in CHEAP and c.status == "ok"]
+    assert result.budget["overrun_s"] > 0  # the fake clock says we are 95 s late
+
+
+@pytest.mark.slow
+def test_budget_is_kept_on_a_tiny_budget(binary_data):
+    result = _search(binary_data, time_budget_s=10.0, families=("lightgbm", "extra_trees"))
+    record = result.budget
+    assert record["budget_s"] == 10.0
+    # The contract: within +5 % of the budget (plus 0.5 s for a loaded test machine).
+    assert record["elapsed_s"] <= 10.0 * 1.05 + 0.5
+    stages = record["stages"]
+    assert set(stages) == {"search", "ensemble", "refit"}
+    assert stages["search"]["planned_s"] < 10.0
+    assert sum(s["actual_s"] for s in stages.values()) <= record["elapsed_s"] + 1e-6
+    assert record["trials"].get("ok", 0) >= 2  # it did search, not just give up
+
+
+@pytest.mark.slow
+def test_regression_search_returns_values(regression_data):
+    schema, Xt, yt, Xv, yv = regression_data
+    result = search_models(
+        Xt, yt, Xv, yv, schema=schema, task="regression", metric="rmse",
+        families=("elastic_net", "lightgbm"), deterministic=True, max_trials=3,
+    )  # fmt: skip
+    prediction = result.best.pipeline.predict(Xv)
+    assert prediction.shape == (60,)
+    dummy = next(c for c in result.candidates if c.name == "dummy")
+    assert result.best.valid_score < dummy.valid_score
+
+
+def test_plan_uses_holdout_for_large_data_and_stratifies_folds():
+    y = np.array([0] * 900 + [1] * 100)
+    plan = plan_validation(y, 800, task="binary", mode="cv")
+    for _, held in plan.folds:
+        assert y[held].mean() == pytest.approx(0.1)
+    big = plan_validation(np.zeros(20_000), 16_000, task="regression")
+    assert big.mode == "holdout" and len(big.folds) == 1
+    assert big.scored.tolist() == list(range(16_000, 20_000))
