@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -158,7 +157,16 @@ def run_one(system: str, data_dir: Path, dataset: str, budget: float) -> dict:
         return {"error": f"{python} missing (run: make bench-peers)"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        cmd = [str(python), __file__, "--worker", system, str(data_dir), dataset, str(budget), str(out)]
+        cmd = [
+            str(python),
+            __file__,
+            "--worker",
+            system,
+            str(data_dir),
+            dataset,
+            str(budget),
+            str(out),
+        ]
         # Passive OpenMP waiting for every system: spinning threads are up to 15x slower on a
         # busy machine (see crispml/__init__.py), which would measure the load, not the system.
         env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_WAIT_POLICY": "PASSIVE"}
@@ -167,7 +175,9 @@ def run_one(system: str, data_dir: Path, dataset: str, budget: float) -> dict:
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0 or not out.exists():
-            return {"error": err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"}
+            return {
+                "error": err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"
+            }
         record = json.loads(out.read_text())
     record["peak_mb"] = usage.ru_maxrss / 1024
     return record

@@ -54,8 +54,10 @@ def test_ensemble_is_kept_only_if_it_beats_the_best_single_model():
 
 
 def test_weighted_ensemble_averages_and_round_trips(tmp_path):
-    X = conform(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}), None) if False else pd.DataFrame(
-        {"x": [1.0, 2.0, 3.0, 4.0]}
+    X = (
+        conform(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}), None)
+        if False
+        else pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
     )
     y = np.array([0, 1, 1, 1])
     prior = make_pipeline(DummyClassifier(strategy="prior")).fit(X, y)

@@ -43,7 +43,10 @@ class ElasticNetFamily(ModelFamily):
         merged = {**self.defaults(task), **params}
         if task == "regression":
             return ElasticNet(
-                alpha=merged["alpha"], l1_ratio=merged["l1_ratio"], max_iter=2000, random_state=seed
+                alpha=merged["alpha"],
+                l1_ratio=merged["l1_ratio"],
+                max_iter=2000,
+                random_state=seed,
             )
         weight = merged["class_weight"]
         return LogisticRegression(

@@ -22,11 +22,11 @@ class ExtraTreesFamily(ModelFamily):
     fit_overhead_s: ClassVar[float] = 0.7
 
     def defaults(self, task: str) -> dict[str, Any]:
-        """Same defaults as the random forest (200 trees)."""
+        """Return the random forest's defaults (200 trees)."""
         return RandomForestFamily().defaults(task)
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
-        """Same space as the random forest."""
+        """Return the random forest's search space."""
         return RandomForestFamily().search_space(n_rows, n_cols, task)
 
     def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from crispml.data import Schema, conform, infer_schema
 from crispml.search._search import PORTFOLIO, search_models
@@ -47,22 +47,28 @@ class _AutoBase(BaseEstimator):
         self.baselines = baselines
         self.seed = seed
 
-    def _frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
-        frame = X if isinstance(X, pd.DataFrame) else None
-        checked = validate_data(
-            self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan",
-            skip_check_array=frame is not None,
-        )  # fmt: skip
-        if frame is None:
-            frame = pd.DataFrame(np.asarray(checked), columns=[f"x{i}" for i in range(self.n_features_in_)])
-        return frame.reset_index(drop=True)
+    def _frame(self, X: Any, y: Any = None, *, reset: bool) -> tuple[pd.DataFrame, Any]:
+        """Validate like scikit-learn; arrays must be numeric, DataFrames keep their types."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if reset and y is None:
+                raise ValueError("requires y to be passed, but the target y is None")
+            if y is not None:
+                y = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
+            named = X.set_axis([str(c) for c in X.columns], axis=1)  # the schema names by str
+            return named.reset_index(drop=True), y
+        options = {"dtype": "numeric", "ensure_all_finite": "allow-nan"}
+        if reset:
+            X, y = validate_data(self, X, y, reset=True, ensure_min_samples=2, **options)
+        else:
+            X = validate_data(self, X, reset=False, **options)
+        names = [f"x{i}" for i in range(self.n_features_in_)]
+        return pd.DataFrame(np.asarray(X, dtype=np.float64), columns=names), y
 
     def _search(self, X: Any, y: np.ndarray, task: str) -> None:
         if self.deterministic and self.max_trials is None:
             raise ValueError("deterministic=True counts the budget in trials; set max_trials")
-        frame = self._frame(X, reset=True)
-        if len(frame) != len(y):
-            raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
+        frame = X
         schema = infer_schema(frame.assign(**{_TARGET: y}), target=_TARGET)
         if not [c for c in schema.features if c not in schema.dropped]:
             raise ValueError("X has no usable feature: every column is constant or an id")
@@ -86,7 +92,7 @@ class _AutoBase(BaseEstimator):
 
     def _features(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "model_")
-        return conform(self._frame(X, reset=False), self.schema_)
+        return conform(self._frame(X, reset=False)[0], self.schema_)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -141,7 +147,7 @@ class AutoClassifier(ClassifierMixin, _AutoBase):
 
     def fit(self, X: Any, y: Any) -> AutoClassifier:
         """Search models for ``X`` -> ``y`` and keep the selected one."""
-        y = np.asarray(y)
+        X, y = self._frame(X, y, reset=True)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -153,11 +159,13 @@ class AutoClassifier(ClassifierMixin, _AutoBase):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        return np.asarray(self.model_.predict_proba(self._features(X)), dtype=np.float64)
+        features = self._features(X)
+        return np.asarray(self.model_.predict_proba(features), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class label."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]  # type: ignore[no-any-return]
+        """Predict the most probable class label."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]  # type: ignore[no-any-return]
 
 
 class AutoRegressor(RegressorMixin, _AutoBase):
@@ -204,9 +212,8 @@ class AutoRegressor(RegressorMixin, _AutoBase):
 
     def fit(self, X: Any, y: Any) -> AutoRegressor:
         """Search models for ``X`` -> ``y`` and keep the selected one."""
+        X, y = self._frame(X, y, reset=True)
         y = np.asarray(y, dtype=np.float64)
-        if y.ndim != 1:
-            raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity; drop or impute those rows")
         self._search(X, y, "regression")
@@ -214,4 +221,5 @@ class AutoRegressor(RegressorMixin, _AutoBase):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values."""
-        return np.asarray(self.model_.predict(self._features(X)), dtype=np.float64)
+        features = self._features(X)
+        return np.asarray(self.model_.predict(features), dtype=np.float64)

@@ -129,9 +129,7 @@ def greedy_selection(
     total = np.array(outputs[first], dtype=np.float64)
     best_counts, best_value = counts.copy(), singles[first]
     for step in range(2, rounds + 1):
-        trial_values = [
-            sign * score(metric, y, (total + out) / step) for out in outputs
-        ]
+        trial_values = [sign * score(metric, y, (total + out) / step) for out in outputs]
         pick = int(np.argmax(trial_values))
         counts[pick] += 1
         total = total + outputs[pick]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from crispml._metrics import METRICS, better
+from crispml._metrics import METRICS
 from crispml.features import build_preprocessor
 from crispml.models import get_family
 from crispml.search._budget import BudgetPlan
@@ -106,9 +106,11 @@ def refit_best(
     if data.plan.mode != "holdout":
         budget.notes["refit"] = "cv mode: the fold models are the final model"
         return
-    weights = best.params.get("weights", {best.name: 1.0}) if best.family == "ensemble" else {
-        best.name: 1.0
-    }
+    weights = (
+        best.params.get("weights", {best.name: 1.0})
+        if best.family == "ensemble"
+        else {best.name: 1.0}
+    )
     members = [c for c in candidates if c.name in weights and c.family != "ensemble"]
     cost = sum(c.fit_s for c in members) * REFIT_COST_MARGIN
     left = budget.total_left()

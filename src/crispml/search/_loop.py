@@ -180,7 +180,9 @@ class TrialLoop:
         else:
             state = optuna.trial.TrialState.PRUNED if outcome.status == "pruned" else None
             study.tell(trial, state=state or optuna.trial.TrialState.FAIL)
-        self._record(_trial_name(name, trial.number), name, dict(trial.params), outcome, trial=trial.number)
+        self._record(
+            _trial_name(name, trial.number), name, dict(trial.params), outcome, trial=trial.number
+        )
 
     def _record(
         self,
@@ -229,7 +231,7 @@ class TrialLoop:
 
     def _note_cost(self, family: str, fit_s: float) -> None:
         seen = [c.fit_s for c in self.candidates if c.family == family and not c.baseline]
-        self._estimates[family] = float(np.median(seen + [fit_s]))
+        self._estimates[family] = float(np.median([*seen, fit_s]))
 
     def _ranking(self) -> list[str]:
         """Families by their best validation score (best first); untried ones excluded."""

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import optuna
@@ -129,9 +127,7 @@ def search_models(
         pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes(), y.tobytes(),
         task, metric, tuple(families), seed, plan.mode,
     )  # fmt: skip
-    store = StudyStore(
-        study_dir, key, direction=_direction(metric), seed=seed, resume=resume
-    )
+    store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
     data = FoldData(X, y, plan, schema, task)
     loop = TrialLoop(
         data, store, families, metric=metric, seed=seed,
@@ -184,8 +180,12 @@ def _notifier(
     def notify(cand: Candidate) -> None:
         if not cand.baseline:
             done[0] += 1
-        if cand.status == "ok" and cand.valid_score is not None and (
-            not leader or better(metric, cand.valid_score, leader[0].valid_score)  # type: ignore[arg-type]
+        if (
+            cand.status == "ok"
+            and cand.valid_score is not None
+            and (
+                not leader or better(metric, cand.valid_score, leader[0].valid_score)  # type: ignore[arg-type]
+            )
         ):
             leader[:] = [cand]
             budget.refit_cost_s = cand.fit_s * REFIT_COST_MARGIN
@@ -195,9 +195,12 @@ def _notifier(
             top = leader[0] if leader else None
             on_progress(
                 SearchProgress(
-                    done[0], top and top.name, top and top.valid_score,
-                    budget.search_left(), cand,
-                )  # fmt: skip
+                    done[0],
+                    top and top.name,
+                    top and top.valid_score,
+                    budget.search_left(),
+                    cand,
+                )
             )
 
     return notify

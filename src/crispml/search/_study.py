@@ -18,7 +18,7 @@ OUTPUTS_DIR = "search-outputs"
 
 
 def study_key(*parts: Any) -> str:
-    """A short stable hash naming the studies of one problem (data, split, search settings)."""
+    """Return a short stable hash naming the studies of one problem (data and settings)."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part if isinstance(part, bytes) else repr(part).encode())
@@ -66,7 +66,7 @@ class StudyStore:
         return getattr(self._storage, "url", None)
 
     def study(self, family: str) -> optuna.Study:
-        """The study of ``family`` (created, or loaded with stale running trials failed)."""
+        """Return the study of ``family`` (created, or loaded with stale running trials failed)."""
         if family not in self._studies:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -100,7 +100,7 @@ class StudyStore:
             np.save(self.outputs / f"{family}-{number}.npy", output)
 
     def load_output(self, family: str, number: int) -> np.ndarray | None:
-        """The saved out-of-fold predictions of a trial, if any."""
+        """Return the saved out-of-fold predictions of a trial, if any."""
         if self.outputs is None:
             return None
         path = self.outputs / f"{family}-{number}.npy"

@@ -92,7 +92,7 @@ class FoldData:
         return int(Xf.shape[0]), int(Xf.shape[1])
 
     def empty_output(self) -> np.ndarray:
-        """An all-NaN out-of-fold array of the right shape."""
+        """Return an all-NaN out-of-fold array of the right shape."""
         n = len(self.y)
         return np.full(n if self.task == "regression" else (n, self.n_outputs), np.nan)
 

@@ -166,8 +166,7 @@ class SearchSpec(CrispModel):
     def _deterministic_needs_trials(self) -> SearchSpec:
         if self.deterministic and self.max_trials is None:
             raise ValueError(
-                "search.deterministic counts the budget in trials; set search.max_trials "
-                "(e.g. 20)"
+                "search.deterministic counts the budget in trials; set search.max_trials (e.g. 20)"
             )
         return self
 
