@@ -46,3 +46,35 @@ def test_run_writes_trials_budget_and_resumes_the_study(tmp_path):
 def test_deterministic_spec_needs_max_trials():
     with pytest.raises(Exception, match="max_trials"):
         _spec(deterministic=True)
+
+
+def test_cli_run_accepts_resume():
+    from typer.testing import CliRunner
+
+    from crispml.cli._app import app
+
+    result = CliRunner().invoke(app, ["run", "--help"])
+    assert result.exit_code == 0 and "--resume" in result.output
+
+
+@pytest.mark.integration
+def test_top_k_trials_become_mlflow_child_runs(tmp_path, binary_data):
+    from crispml._runfolder import RunFolder
+    from crispml.search import record_search, search_models
+    from crispml.tracking import EngagementTracker, default_tracking_uri
+
+    schema, Xt, yt, Xv, yv = binary_data
+    result = search_models(
+        Xt, yt, Xv, yv, schema=schema, task="binary", metric="roc_auc",
+        families=("elastic_net",), deterministic=True, max_trials=4, ensemble=False,
+    )  # fmt: skip
+    tracker = EngagementTracker(default_tracking_uri(tmp_path), "children")
+    parent = tracker.start("parent")
+    folder = RunFolder(tmp_path / "runs", "r1")
+    record_search(result, folder, tracker=tracker, top_k=2)
+    children = tracker._client.search_runs(
+        [tracker.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+    )
+    assert len(children) == 2
+    assert all("valid_roc_auc" in run.data.metrics for run in children)
+    assert (folder.path("search/trials.csv")).is_file()

@@ -73,19 +73,21 @@ class WeightedEnsemble(BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Weighted average of the members' class probabilities."""
         check_is_fitted(self, "weights_")
-        return sum(  # type: ignore[return-value]
+        parts = [
             w * np.asarray(m.predict_proba(X), dtype=np.float64)
             for m, w in zip(self.members_, self.weights_, strict=True)
-        )
+        ]
+        return np.sum(parts, axis=0)  # type: ignore[no-any-return]
 
     def predict(self, X: Any) -> np.ndarray:
         """Weighted average of values (regression) or the most probable class."""
         check_is_fitted(self, "weights_")
         if self.task == "regression":
-            return sum(  # type: ignore[return-value]
+            parts = [
                 w * np.asarray(m.predict(X), dtype=np.float64)
                 for m, w in zip(self.members_, self.weights_, strict=True)
-            )
+            ]
+            return np.sum(parts, axis=0)  # type: ignore[no-any-return]
         return self.classes_[self.predict_proba(X).argmax(axis=1)]  # type: ignore[no-any-return]
 
 

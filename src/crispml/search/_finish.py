@@ -51,7 +51,7 @@ def build_ensemble(
     if len(chosen) < 2 or gain <= MIN_GAIN * max(1.0, abs(best.valid_score)):  # type: ignore[arg-type]
         logger.info("ensemble %.5f does not beat %s %.5f", value, best.name, best.valid_score)
         return None
-    output = sum(w * c.valid_output for c, w in chosen)  # type: ignore[operator]
+    output = np.sum([w * np.asarray(c.valid_output) for c, w in chosen], axis=0)
     return Candidate(
         "ensemble", "ensemble", {"weights": {c.name: round(w, 4) for c, w in chosen}},
         valid_score=value, valid_output=output, fit_s=0.0,

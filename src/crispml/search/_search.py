@@ -196,8 +196,8 @@ def _notifier(
             on_progress(
                 SearchProgress(
                     done[0],
-                    top and top.name,
-                    top and top.valid_score,
+                    None if top is None else top.name,
+                    None if top is None else top.valid_score,
                     budget.search_left(),
                     cand,
                 )

@@ -79,7 +79,7 @@ class StudyStore:
             study = optuna.create_study(
                 storage=self._storage,
                 study_name=self._name(family),
-                direction=self.direction,
+                direction=self.direction,  # type: ignore[arg-type]
                 sampler=sampler,
                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
                 load_if_exists=True,
