@@ -11,7 +11,7 @@ from crispml.spec import spec_from_dict
 from .conftest import make_frame
 
 
-def _spec(**search):
+def _spec(**search):  # families may be overridden
     return spec_from_dict(
         {
             "name": "search-phase",
@@ -78,3 +78,25 @@ def test_top_k_trials_become_mlflow_child_runs(tmp_path, binary_data):
     assert len(children) == 2
     assert all("valid_roc_auc" in run.data.metrics for run in children)
     assert (folder.path("search/trials.csv")).is_file()
+
+
+@pytest.mark.integration
+def test_tracked_run_logs_the_selected_ensemble_and_its_children(tmp_path):
+    import mlflow
+
+    frame = make_frame(300)
+    spec = _spec(deterministic=True, max_trials=6, families=["elastic_net", "lightgbm"])
+    spec = spec.model_copy(update={"tracking": spec.tracking.model_copy(update={"enabled": True})})
+    run = Project(spec, base_dir=tmp_path, data=frame).run()
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    client = mlflow.MlflowClient(manifest["tracking"]["uri"])
+    parent = manifest["tracking"]["mlflow_run_id"]
+    children = client.search_runs(
+        [client.get_run(parent).info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent}'",
+    )
+    assert 1 <= len(children) <= 5
+    assert (
+        client.get_run(parent).data.params["model.family"]
+        == run.leaderboard.loc[run.leaderboard["selected"], "family"].iloc[0]
+    )

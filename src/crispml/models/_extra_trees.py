@@ -22,7 +22,7 @@ class ExtraTreesFamily(ModelFamily):
     fit_overhead_s: ClassVar[float] = 0.7
 
     def defaults(self, task: str) -> dict[str, Any]:
-        """Return the random forest's defaults (200 trees)."""
+        """Return the random forest's defaults (150 trees)."""
         return RandomForestFamily().defaults(task)
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:

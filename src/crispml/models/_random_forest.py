@@ -25,15 +25,15 @@ class RandomForestFamily(ModelFamily):
     fit_overhead_s: ClassVar[float] = 0.8
 
     def defaults(self, task: str) -> dict[str, Any]:
-        """200 trees, sqrt features (classification) or all features (regression).
+        """150 trees, sqrt features (classification) or all features (regression).
 
-        Leaves of at least 2 rows halve the model's size (file, ONNX, latency) at no
-        measurable cost in accuracy.
+        Leaves of at least 3 rows make the model several times smaller (file, ONNX,
+        latency) than fully grown trees; the bagged fold models multiply its size.
         """
         return {
-            "n_estimators": 200,
+            "n_estimators": 150,
             "max_features": 1.0 if task == "regression" else "sqrt",
-            "min_samples_leaf": 2,
+            "min_samples_leaf": 3,
             "class_weight": "none",
         }
 

@@ -39,7 +39,7 @@ class BudgetPlan:
     actual: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     refit_cost_s: float = 0.0
-    """Estimated refit time of the current leader; above the refit reserve, the refit
+    """Estimated refit time of the leading candidates; above the refit reserve, the refit
     cannot happen, so the search may use the reserve."""
 
     @classmethod
@@ -65,6 +65,13 @@ class BudgetPlan:
             return None
         lent = self.planned["refit"] if self.refit_cost_s > self.planned["refit"] else 0.0
         return self.planned["search"] + lent - self.clock.elapsed()
+
+    def ensemble_left(self) -> float | None:
+        """Seconds the ensemble may take: its plan, or what the search left of the budget."""
+        if self.deterministic:
+            return None
+        end = self.clock.budget_s - self.planned["refit"] - SLACK_SHARE * self.clock.budget_s
+        return max(0.2, end - self.clock.elapsed())
 
     def total_left(self) -> float | None:
         """Seconds left of the whole budget (``None`` in deterministic mode)."""

@@ -16,7 +16,7 @@ class Candidate:
     ----------
     name : str
         Unique name on the leaderboard: the family name for its default configuration,
-        ``family#N`` for Optuna trial N, ``ensemble`` for the greedy ensemble.
+        ``family-N`` for Optuna trial N, ``ensemble`` for the greedy ensemble.
     family : str
         Registry key of the model family (``ensemble`` for the ensemble).
     params : dict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crispml._metrics import METRICS, score
 
-ENSEMBLE_ROUNDS = 25
+ENSEMBLE_ROUNDS = 20
 """Rounds of greedy selection (with replacement); weights are multiples of 1/rounds."""
 
 
@@ -92,7 +93,12 @@ class WeightedEnsemble(BaseEstimator):
 
 
 def greedy_selection(
-    outputs: Sequence[np.ndarray], y: np.ndarray, metric: str, *, rounds: int = ENSEMBLE_ROUNDS
+    outputs: Sequence[np.ndarray],
+    y: np.ndarray,
+    metric: str,
+    *,
+    rounds: int = ENSEMBLE_ROUNDS,
+    stop_at: float | None = None,
 ) -> tuple[np.ndarray, float]:
     """Caruana's forward selection with replacement over validation predictions.
 
@@ -107,8 +113,10 @@ def greedy_selection(
         The validation target.
     metric : str
         Primary metric (a key of :data:`crispml.evaluate.METRICS`).
-    rounds : int, default=25
+    rounds : int, default=20
         Selection rounds; the weights are selection counts / rounds.
+    stop_at : float, optional
+        A ``time.monotonic()`` deadline: selection ends early (keeping the best so far).
 
     Returns
     -------
@@ -131,6 +139,8 @@ def greedy_selection(
     total = np.array(outputs[first], dtype=np.float64)
     best_counts, best_value = counts.copy(), singles[first]
     for step in range(2, rounds + 1):
+        if stop_at is not None and time.monotonic() >= stop_at:
+            break
         trial_values = [sign * score(metric, y, (total + out) / step) for out in outputs]
         pick = int(np.argmax(trial_values))
         counts[pick] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from crispml.search._trial import FoldData, run_trial
 
 logger = logging.getLogger(__name__)
 
-ENSEMBLE_POOL = 20
+ENSEMBLE_POOL = 12
 """Candidates (best first) the greedy selection may draw from."""
 KEEP_MODELS = 10
 """Fitted models kept in memory besides the baselines and the selected model's members."""
@@ -29,7 +30,12 @@ MIN_GAIN = 1e-9
 
 
 def build_ensemble(
-    candidates: list[Candidate], data: FoldData, metric: str, best: Candidate
+    candidates: list[Candidate],
+    data: FoldData,
+    metric: str,
+    best: Candidate,
+    *,
+    time_left_s: float | None = None,
 ) -> Candidate | None:
     """Greedy ensemble over out-of-fold predictions; ``None`` unless it beats ``best``."""
     rows = data.plan.scored
@@ -45,7 +51,8 @@ def build_ensemble(
     if len(pool) < 2:
         return None
     outputs = [c.valid_output[rows] for c in pool]  # type: ignore[index]
-    weights, value = greedy_selection(outputs, data.y[rows], metric)
+    stop_at = None if time_left_s is None else time.monotonic() + time_left_s
+    weights, value = greedy_selection(outputs, data.y[rows], metric, stop_at=stop_at)
     chosen = [(c, float(w)) for c, w in zip(pool, weights, strict=True) if w > 0]
     gain = sign * (value - best.valid_score)  # type: ignore[operator]
     if len(chosen) < 2 or gain <= MIN_GAIN * max(1.0, abs(best.valid_score)):  # type: ignore[arg-type]

@@ -244,4 +244,4 @@ class TrialLoop:
 
 
 def _trial_name(family: str, number: int) -> str:
-    return family if number == 0 else f"{family}#{number}"
+    return family if number == 0 else f"{family}-{number}"

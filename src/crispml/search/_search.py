@@ -40,6 +40,8 @@ PORTFOLIO = (
 )
 """Default families, strongest untuned default first (the order the portfolio runs in)."""
 
+REFIT_LEADERS = 3
+"""Candidates whose fit times estimate the refit (the ensemble's likely members)."""
 _MSG_NO_MODEL = "no model could be fitted ({errors})"
 
 
@@ -150,7 +152,9 @@ def search_models(
     best = _select(candidates, metric)
     with budget.stage("ensemble"):
         if ensemble:
-            built = build_ensemble(candidates, data, metric, best)
+            built = build_ensemble(
+                candidates, data, metric, best, time_left_s=budget.ensemble_left()
+            )
             if built is not None:
                 candidates.append(built)
                 best = built
