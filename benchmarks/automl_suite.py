@@ -190,11 +190,22 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/datasets")
     parser.add_argument("--datasets", default="adult,german,compas,diamonds")
     parser.add_argument("--json", type=Path, help="also write every result here")
+    parser.add_argument(
+        "--from-json", type=Path, nargs="+", help="print the table of saved results (later wins)"
+    )
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         system, data_dir, dataset, budget, out = args.worker
         worker(system, Path(data_dir), dataset, float(budget), Path(out))
+        return
+    if args.from_json:
+        merged: dict[str, dict[str, dict]] = {}
+        for path in args.from_json:
+            for dataset, rows in json.loads(path.read_text()).items():
+                merged.setdefault(dataset, {}).update(rows)
+        names = list(dict.fromkeys(s for rows in merged.values() for s in rows))
+        print_table(merged, names, list(merged), args.budget)
         return
     systems = [s for name in args.systems.split(",") for s in EXPANDS.get(name, [name])]
     systems += [s for s in DEFAULT_ROWS if s not in systems]
@@ -233,7 +244,8 @@ def print_table(results: dict, systems: list[str], datasets: list[str], budget: 
         mean_rank = sum(ranks[s]) / len(ranks[s]) if ranks[s] else float("nan")
         over = f"{max(overruns):+.1f}%" if overruns else "-"
         peak = f"{max(peaks):.0f}" if peaks else "-"
-        print(f"| {s} | {' | '.join(cells)} | {mean_rank:.2f} | {over} | {peak} |")
+        wins = sum(1 for r in ranks[s] if r == 1.0)
+        print(f"| {s} | {' | '.join(cells)} | {mean_rank:.2f} ({wins} won) | {over} | {peak} |")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 ENSEMBLE_POOL = 12
 """Candidates (best first) the greedy selection may draw from."""
-KEEP_MODELS = 10
+KEEP_MODELS = 5
 """Fitted models kept in memory besides the baselines and the selected model's members."""
 REFIT_COST_MARGIN = 1.4
 """Refit estimate = members' fit time x this (more rows, no early stopping)."""
