@@ -41,3 +41,24 @@ lint: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) crispml-demo build *.egg-info
+
+# Peer AutoML systems for benchmarks/automl_suite.py, outside the project venv (two venvs:
+# FLAML 2.7 needs xgboost<3; AutoGluon 1.6's XGBoost model needs xgboost 3.x).
+BENCH := .bench
+.PHONY: bench-peers bench
+bench-peers: $(BENCH)/flaml/.installed $(BENCH)/autogluon/.installed
+
+$(BENCH)/flaml/.installed:
+	$(PYTHON) -m venv $(BENCH)/flaml
+	$(BENCH)/flaml/bin/python -m pip install --quiet "flaml[automl]" "xgboost<3" pandas
+	touch $@
+
+$(BENCH)/autogluon/.installed:
+	$(PYTHON) -m venv $(BENCH)/autogluon
+	$(BENCH)/autogluon/bin/python -m pip install --quiet "xgboost-cpu>=3,<3.3" "torch==2.13.0"
+	$(BENCH)/autogluon/bin/python -m pip install --quiet "autogluon.tabular[lightgbm,catboost]" "torch==2.13.0"
+	touch $@
+
+bench: $(STAMP) bench-peers
+	$(BIN)/python benchmarks/automl_suite.py --budget 60 --systems crispml,flaml,autogluon \
+		--data ../shared/datasets

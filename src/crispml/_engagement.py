@@ -26,7 +26,7 @@ from crispml.evaluate import EngagementEvaluation, HoldoutEvaluation, evaluate_e
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
 from crispml.report import write_report
-from crispml.search import Candidate, SearchResult, search_models
+from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
 from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
 
@@ -78,6 +78,8 @@ class Project:
         progress: StepReporter | None = None,
         command: list[str] | None = None,
         on_candidate: Callable[[Candidate], None] | None = None,
+        on_progress: Callable[[SearchProgress], None] | None = None,
+        resume: bool = False,
     ) -> Run:
         """Run the engagement and return the finished :class:`Run`.
 
@@ -91,6 +93,11 @@ class Project:
             The command line recorded in the manifest (default ``sys.argv``).
         on_candidate : callable, optional
             Called with each fitted candidate of the search.
+        on_progress : callable, optional
+            Called after each search trial (trials done, best so far, time left).
+        resume : bool, default=False
+            Continue an interrupted search: keep the finished trials of its Optuna study
+            (``.crispml/optuna.db``) when the data and search settings are the same.
 
         Returns
         -------
@@ -98,6 +105,7 @@ class Project:
         """
         step = progress or _quiet
         spec = self.spec
+        self._on_progress, self._resume = on_progress, resume
         folder = RunFolder(
             Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
         )
@@ -143,6 +151,7 @@ class Project:
             audit_data(dataset, split, spec, folder=folder, enforce=True)
         with step(f"Searching models (budget {spec.search.time_budget_s:g} s)"):
             result = self._search(dataset, split, on_candidate)
+            record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
         with step("Evaluating on the test set"):
             evaluation = evaluate_engagement(
@@ -196,6 +205,13 @@ class Project:
             seed=spec.split.seed,
             baselines=spec.search.baselines,
             on_candidate=on_candidate,
+            on_progress=getattr(self, "_on_progress", None),
+            validation=spec.search.validation,
+            deterministic=spec.search.deterministic,
+            max_trials=spec.search.max_trials,
+            ensemble=spec.search.ensemble,
+            study_dir=self.store,
+            resume=getattr(self, "_resume", False),
         )
 
     def _tracker(self) -> EngagementTracker | None:

@@ -75,7 +75,10 @@ def test_predict_command_goes_through_onnx(run_dir, loans, tmp_path):
     native = Run(run_dir).predict_output(loans.head(40))[:, 1]
     assert (scored["probability"] - native).abs().max() < 1e-4
     assert set(scored["prediction"]) <= {"yes", "no"}
-    assert list(scored["decision"]) == list(scored["probability"] >= 0.5)
+    threshold = json.loads((run_dir / "model/contract.json").read_text())["threshold"]
+    contract = json.loads((run_dir / "model/schema.json").read_text())
+    assert threshold == pytest.approx(contract["decision_threshold"])  # chosen on validation
+    assert list(scored["decision"]) == list(scored["probability"] >= threshold)
 
 
 def test_predict_command_rejects_bad_rows_and_tampered_bundles(run_dir, loans, tmp_path):

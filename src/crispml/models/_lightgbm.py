@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
 from crispml.models._base import ModelFamily, register
@@ -20,6 +21,8 @@ class LightGBMFamily(ModelFamily):
     """LightGBM with early stopping on validation and a stop at the deadline."""
 
     relative_cost: ClassVar[float] = 1.0
+    iterative: ClassVar[bool] = True
+    fit_overhead_s: ClassVar[float] = 0.4
 
     def defaults(self, task: str) -> dict[str, Any]:
         """Return a strong general-purpose configuration (small learning rate, many rounds)."""
@@ -34,9 +37,25 @@ class LightGBMFamily(ModelFamily):
             "reg_lambda": 1.0,
         }
 
+    def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
+        """Learning rate, leaves, leaf size, subsampling, L2 penalty, class weighting."""
+        space: dict[str, Any] = {
+            "learning_rate": FloatDistribution(0.01, 0.2, log=True),
+            "num_leaves": IntDistribution(7, 255, log=True),
+            "min_child_samples": IntDistribution(5, 100, log=True),
+            "subsample": FloatDistribution(0.5, 1.0),
+            "colsample_bytree": FloatDistribution(0.3, 1.0),
+            "reg_lambda": FloatDistribution(1e-3, 20.0, log=True),
+        }
+        if task != "regression":
+            space["class_weight"] = CategoricalDistribution(["none", "balanced"])
+        return space
+
     def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
         """Return an unfitted LightGBM estimator (two threads, quiet, deterministic)."""
         merged = {**self.defaults(task), **params}
+        if merged.get("class_weight", "none") == "none":
+            merged.pop("class_weight", None)
         common = {
             "random_state": seed,
             "n_jobs": 2,

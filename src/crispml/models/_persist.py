@@ -13,6 +13,9 @@ from crispml.exceptions import CrispError
 _TRUSTED_PREFIXES = (
     "sklearn.",
     "lightgbm.",
+    "xgboost.",
+    "catboost.",
+    "crispml.",
     "numpy.",
     "builtins.",
     "collections.",

@@ -1,8 +1,30 @@
-"""Model selection: baselines, the requested families and the time budget."""
+"""Model selection: baselines, default portfolio, Optuna tuning, ensemble, under a budget."""
 
 from __future__ import annotations
 
+from crispml.search._auto import AutoClassifier, AutoRegressor
+from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
-from crispml.search._search import Candidate, SearchResult, direction, search_models
+from crispml.search._ensemble import WeightedEnsemble, greedy_selection
+from crispml.search._loop import SearchProgress
+from crispml.search._report import record_search, trials_table
+from crispml.search._search import PORTFOLIO, direction, search_models
+from crispml.search._validation import ValidationPlan, plan_validation
 
-__all__ = ["Candidate", "Deadline", "SearchResult", "direction", "search_models"]
+__all__ = [
+    "PORTFOLIO",
+    "AutoClassifier",
+    "AutoRegressor",
+    "Candidate",
+    "Deadline",
+    "SearchProgress",
+    "SearchResult",
+    "ValidationPlan",
+    "WeightedEnsemble",
+    "direction",
+    "greedy_selection",
+    "plan_validation",
+    "record_search",
+    "search_models",
+    "trials_table",
+]

@@ -1,74 +1,48 @@
-"""The model search: baselines first, then the requested families, under one deadline."""
+"""The model search: baselines, default portfolio, Optuna tuning, ensemble, refit."""
 
 from __future__ import annotations
 
 import logging
-import time
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
-from crispml._metrics import METRICS, better, score
+from crispml._metrics import METRICS, better
 from crispml.data import Schema
-from crispml.features import build_preprocessor
-from crispml.models import family_names, get_family, predict_output
+from crispml.search._budget import BudgetPlan
+from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
+from crispml.search._finish import (
+    REFIT_COST_MARGIN,
+    build_ensemble,
+    materialise,
+    refit_best,
+    release_far,
+)
+from crispml.search._loop import SearchProgress, TrialLoop
+from crispml.search._study import StudyStore, study_key
+from crispml.search._trial import FoldData
+from crispml.search._validation import plan_validation
 
 logger = logging.getLogger(__name__)
 
+PORTFOLIO = (
+    "catboost",
+    "lightgbm",
+    "xgboost",
+    "extra_trees",
+    "random_forest",
+    "elastic_net",
+    "hist_gradient_boosting",
+)
+"""Default families, strongest untuned default first (the order the portfolio runs in)."""
 
-@dataclass
-class Candidate:
-    """One fitted model of the search, scored on the validation split.
-
-    Attributes
-    ----------
-    name : str
-        Unique name on the leaderboard (the family name for default configurations).
-    family : str
-        Registry key of the model family.
-    params : dict
-        Hyperparameters it was built with.
-    status : str
-        ``ok``, ``failed`` or ``skipped`` (no time left).
-    pipeline : sklearn.pipeline.Pipeline or None
-        Preprocessing + model, fitted on the training split.
-    valid_score : float or None
-        Primary metric on the validation split.
-    valid_output : numpy.ndarray or None
-        Validation predictions (probabilities or values).
-    fit_s : float
-        Wall time of the fit.
-    info : dict
-        Family-specific facts (e.g. boosting rounds) or the error text.
-    """
-
-    name: str
-    family: str
-    params: dict[str, Any]
-    status: str = "ok"
-    pipeline: Pipeline | None = None
-    valid_score: float | None = None
-    valid_output: np.ndarray | None = field(default=None, repr=False)
-    fit_s: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
-    baseline: bool = False
-
-
-@dataclass
-class SearchResult:
-    """All candidates of a search and the one selected on validation."""
-
-    candidates: list[Candidate]
-    metric: str
-    best: Candidate
-    budget_s: float
-    elapsed_s: float
+REFIT_LEADERS = 3
+"""Candidates whose fit times estimate the refit (the ensemble's likely members)."""
+_MSG_NO_MODEL = "no model could be fitted ({errors})"
 
 
 def search_models(
@@ -80,15 +54,26 @@ def search_models(
     schema: Schema,
     task: str,
     metric: str,
-    families: Sequence[str],
-    time_budget_s: float,
+    families: Sequence[str] = PORTFOLIO,
+    time_budget_s: float = 60.0,
     seed: int = 0,
     baselines: bool = True,
     deadline: Deadline | None = None,
     on_candidate: Callable[[Candidate], None] | None = None,
+    on_progress: Callable[[SearchProgress], None] | None = None,
+    validation: str = "auto",
+    deterministic: bool = False,
+    max_trials: int | None = None,
+    ensemble: bool = True,
+    study_dir: Path | None = None,
+    resume: bool = False,
 ) -> SearchResult:
-    """Fit the baselines and each requested family, and select the best on validation.
+    """Search model families under a time budget and select the best on validation.
 
+    Baselines run first; then each family's default configuration (strongest first);
+    then Optuna's TPE tunes the leading families, pruning weak trials fold by fold;
+    then a greedy ensemble is kept if it beats the best single model; in holdout mode
+    the selected model is refitted on train + valid. ``time_budget_s`` covers all of it.
     The test split is not an argument: the search cannot touch it.
 
     Parameters
@@ -103,113 +88,133 @@ def search_models(
         binary, multiclass or regression.
     metric : str
         The primary metric used for selection.
-    families : sequence of str
-        Registry keys of the families to fit after the baselines.
-    time_budget_s : float
-        Seconds for the whole search; a family that would start with no time left is
-        recorded as ``skipped``, and boosting stops at the deadline.
+    families : sequence of str, default=PORTFOLIO
+        Registry keys of the families to search, in portfolio order.
+    time_budget_s : float, default=60
+        Seconds for trials, ensemble and refit together.
     seed : int, default=0
-        Seed of every model.
+        Seed of the folds, the samplers and every model.
     baselines : bool, default=True
         Whether to fit the baselines first.
     deadline : Deadline, optional
         An existing deadline (tests pass one with a fake clock).
     on_candidate : callable, optional
-        Called with each finished candidate (progress display, tracking).
+        Called with each finished candidate (tracking).
+    on_progress : callable, optional
+        Called with a :class:`SearchProgress` after each trial (progress display).
+    validation : {"auto", "cv", "holdout"}, default="auto"
+        Bagged cross-validation over train + valid, or train -> valid.
+    deterministic : bool, default=False
+        Count the budget in trials (``max_trials``) instead of seconds: the same seed and
+        data give the same predictions bit for bit.
+    max_trials : int, optional
+        Trials after the baselines (required in deterministic mode).
+    ensemble : bool, default=True
+        Whether to try a greedy ensemble of the candidates.
+    study_dir : Path, optional
+        Folder of the Optuna SQLite study (the project's ``.crispml``); in memory if None.
+    resume : bool, default=False
+        Keep the finished trials of an interrupted search with the same data and settings.
 
     Returns
     -------
     SearchResult
     """
-    deadline = deadline or Deadline(time_budget_s)
-    names = (family_names(baselines=True) if baselines else []) + [
-        f for f in families if f not in family_names(baselines=True)
-    ]
-    preprocessors: dict[str, Any] = {}
-    candidates = []
-    for name in names:
-        family = get_family(name)
-        if task not in family.tasks:
-            continue
-        candidate = _fit_one(
-            name,
-            family,
-            X_train,
-            y_train,
-            X_valid,
-            y_valid,
-            schema=schema,
-            task=task,
-            metric=metric,
-            seed=seed,
-            deadline=deadline,
-            preprocessors=preprocessors,
-        )
-        candidates.append(candidate)
-        if on_candidate is not None:
-            on_candidate(candidate)
-    best = _select(candidates, metric)
-    return SearchResult(candidates, metric, best, time_budget_s, deadline.elapsed())
-
-
-def _fit_one(
-    name: str,
-    family: Any,
-    X_train: pd.DataFrame,
-    y_train: np.ndarray,
-    X_valid: pd.DataFrame,
-    y_valid: np.ndarray,
-    *,
-    schema: Schema,
-    task: str,
-    metric: str,
-    seed: int,
-    deadline: Deadline,
-    preprocessors: dict[str, Any],
-) -> Candidate:
-    params = family.defaults(task)
-    candidate = Candidate(name, name, params, baseline=family.baseline)
-    if deadline.expired() and not family.baseline:
-        candidate.status = "skipped"
-        candidate.info = {"reason": "no time left in the search budget"}
-        return candidate
-    start = time.monotonic()
+    clock = deadline or Deadline(time_budget_s)
+    X = pd.concat([X_train, X_valid], ignore_index=True)
+    y = np.concatenate([np.asarray(y_train), np.asarray(y_valid)])
+    plan = plan_validation(y, len(X_train), task=task, mode=validation, seed=seed)
+    budget = BudgetPlan.make(time_budget_s, clock, plan.mode, deterministic=deterministic)
+    key = study_key(
+        pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes(), y.tobytes(),
+        task, metric, tuple(families), seed, plan.mode,
+    )  # fmt: skip
+    store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
+    data = FoldData(X, y, plan, schema, task)
+    loop = TrialLoop(
+        data, store, families, metric=metric, seed=seed,
+        time_left=budget.search_left, max_trials=max_trials,
+        notify=_notifier(on_candidate, on_progress, budget, metric),
+    )  # fmt: skip
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the library never prints
     try:
-        pre = _fitted_preprocessor(family.preprocessing, schema, X_train, preprocessors)
-        Xt, Xv = pre.transform(X_train), pre.transform(X_valid)
-        estimator = family.build(params, task=task, seed=seed)
-        estimator = family.fit(
-            estimator, Xt, y_train, Xv, y_valid, time_left_s=deadline.remaining()
-        )
-        candidate.pipeline = Pipeline([("features", pre), ("model", estimator)])
-        candidate.valid_output = predict_output(estimator, Xv, task)
-        candidate.valid_score = score(metric, y_valid, candidate.valid_output)
-        candidate.info = family.fit_info(estimator)
-    except Exception as exc:  # a failed family is reported, never silently replaced
-        logger.warning("family %s failed: %s", name, exc)
-        candidate.status = "failed"
-        candidate.info = {
-            "error": f"{type(exc).__name__}: {exc}",
-            "trace": traceback.format_exc(limit=3),
-        }
-    candidate.fit_s = time.monotonic() - start
-    return candidate
+        with budget.stage("search"):
+            if baselines:
+                loop.run_baselines()
+            if resume:
+                loop.restore()
+            loop.run_portfolio()
+            loop.run_tuning()
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    candidates = loop.candidates
+    best = _select(candidates, metric)
+    with budget.stage("ensemble"):
+        if ensemble:
+            built = build_ensemble(
+                candidates, data, metric, best, time_left_s=budget.ensemble_left()
+            )
+            if built is not None:
+                candidates.append(built)
+                best = built
+    materialise(best, data, metric=metric, seed=seed)
+    with budget.stage("refit"):
+        refit_best(best, candidates, data, seed=seed, budget=budget)
+    release_far(candidates, best, metric)
+    for cand in candidates:
+        if cand.valid_output is not None and len(cand.valid_output) == len(y):
+            cand.valid_output = cand.valid_output[plan.valid]
+    record = budget.record(candidates)
+    return SearchResult(
+        candidates, metric, best, time_budget_s, clock.elapsed(), record,
+        plan.to_dict(), store.url,
+    )  # fmt: skip
 
 
-def _fitted_preprocessor(
-    flavour: str, schema: Schema, X_train: pd.DataFrame, cache: dict[str, Any]
-) -> Any:
-    """Fit each preprocessing flavour once; candidates of one flavour share it."""
-    if flavour not in cache:
-        cache[flavour] = build_preprocessor(schema, flavour=flavour).fit(X_train)  # type: ignore[arg-type]
-    return cache[flavour]
+def _notifier(
+    on_candidate: Callable[[Candidate], None] | None,
+    on_progress: Callable[[SearchProgress], None] | None,
+    budget: BudgetPlan,
+    metric: str,
+) -> Callable[[Candidate], None]:
+    leader: list[Candidate] = []
+    done = [0]
+
+    def notify(cand: Candidate) -> None:
+        if not cand.baseline:
+            done[0] += 1
+        if (
+            cand.status == "ok"
+            and cand.valid_score is not None
+            and (
+                not leader or better(metric, cand.valid_score, leader[0].valid_score)  # type: ignore[arg-type]
+            )
+        ):
+            leader[:] = [cand]
+            budget.refit_cost_s = cand.fit_s * REFIT_COST_MARGIN
+        if on_candidate is not None:
+            on_candidate(cand)
+        if on_progress is not None:
+            top = leader[0] if leader else None
+            on_progress(
+                SearchProgress(
+                    done[0],
+                    None if top is None else top.name,
+                    None if top is None else top.valid_score,
+                    budget.search_left(),
+                    cand,
+                )
+            )
+
+    return notify
 
 
 def _select(candidates: list[Candidate], metric: str) -> Candidate:
     scored = [c for c in candidates if c.status == "ok" and c.valid_score is not None]
     if not scored:
         errors = "; ".join(f"{c.name}: {c.info.get('error', c.status)}" for c in candidates)
-        raise RuntimeError(f"no model could be fitted ({errors})")
+        raise RuntimeError(_MSG_NO_MODEL.format(errors=errors))
     best = scored[0]
     for cand in scored[1:]:
         if better(metric, cand.valid_score, best.valid_score):  # type: ignore[arg-type]
@@ -217,6 +222,16 @@ def _select(candidates: list[Candidate], metric: str) -> Candidate:
     return best
 
 
-def direction(metric: str) -> str:
-    """``maximize`` or ``minimize`` for ``metric``."""
+def _direction(metric: str) -> str:
     return "maximize" if METRICS[metric].greater_is_better else "minimize"
+
+
+def direction(metric: str) -> str:
+    """``maximize`` or ``minimize`` for ``metric``.
+
+    Examples
+    --------
+    >>> direction("rmse")
+    'minimize'
+    """
+    return _direction(metric)

@@ -178,9 +178,30 @@ class SearchSpec(CrispModel):
     """The model search: which families, under which budget."""
 
     time_budget_s: PositiveFloat = 60.0
-    families: tuple[str, ...] = ("lightgbm",)
+    families: tuple[str, ...] = (
+        "catboost",
+        "lightgbm",
+        "xgboost",
+        "extra_trees",
+        "random_forest",
+        "elastic_net",
+        "hist_gradient_boosting",
+    )
     baselines: bool = True
     interpretable_only: bool = False
+    deterministic: bool = False
+    max_trials: int | None = Field(default=None, ge=1)
+    validation: Literal["auto", "cv", "holdout"] = "auto"
+    ensemble: bool = True
+    tracked_top_k: int = Field(default=5, ge=0)
+
+    @model_validator(mode="after")
+    def _deterministic_needs_trials(self) -> SearchSpec:
+        if self.deterministic and self.max_trials is None:
+            raise ValueError(
+                "search.deterministic counts the budget in trials; set search.max_trials (e.g. 20)"
+            )
+        return self
 
 
 class EvaluationSpec(CrispModel):

@@ -35,8 +35,12 @@ fairness:
   use_as_features: false
 
 search:
-  time_budget_s: 60
-  families: [lightgbm]
+  time_budget_s: 60      # covers trials, ensemble and refit
+  families: [catboost, lightgbm, xgboost, extra_trees, random_forest, elastic_net,
+             hist_gradient_boosting]
+  validation: auto       # auto | cv | holdout (auto: bagged 5-fold CV up to 12,000 rows)
+  deterministic: false   # true: count the budget in trials (max_trials), bit-identical reruns
+  max_trials: null
 
 deployment:
   latency_sla_ms:

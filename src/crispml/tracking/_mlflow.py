@@ -66,6 +66,37 @@ class EngagementTracker:
             params=[Param(k, str(v)[:6000]) for k, v in params.items()],
         )
 
+    def log_child_run(
+        self,
+        name: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float | None],
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create a finished child run of the engagement run (e.g. one of the top-k trials).
+
+        Returns
+        -------
+        str
+            The child run's id.
+        """
+        from mlflow.entities import Metric, Param
+
+        parent = self._require_run()
+        child = self._client.create_run(
+            self.experiment_id,
+            run_name=name,
+            tags={"mlflow.parentRunId": parent, **dict(tags or {})},
+        )
+        stamp = int(time.time() * 1000)
+        self._client.log_batch(
+            child.info.run_id,
+            metrics=[Metric(k, float(v), stamp, 0) for k, v in metrics.items() if v is not None],
+            params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+        )
+        self._client.set_terminated(child.info.run_id, "FINISHED")
+        return str(child.info.run_id)
+
     def log_artifacts(self, folder: Path) -> None:
         """Upload every file of ``folder`` as the run's artifacts."""
         self._client.log_artifacts(self._require_run(), str(folder))

@@ -1,0 +1,97 @@
+"""XGBoost (xgboost-cpu): histogram boosting with early stopping and a stop at the deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import xgboost as xgb
+from optuna.distributions import FloatDistribution, IntDistribution
+from sklearn.base import BaseEstimator
+
+from crispml.models._base import ModelFamily, register
+from crispml.models._stopping import deadline_from
+
+EARLY_STOPPING_ROUNDS = 50
+
+
+@register("xgboost")
+class XGBoostFamily(ModelFamily):
+    """XGBoost's ``hist`` trees, two threads, early stopping on the validation split."""
+
+    relative_cost: ClassVar[float] = 1.5
+    iterative: ClassVar[bool] = True
+    fit_overhead_s: ClassVar[float] = 0.4
+
+    def defaults(self, task: str) -> dict[str, Any]:
+        """Learning rate 0.05, depth 6, row and column subsampling 0.8."""
+        return {
+            "n_estimators": 2000,
+            "learning_rate": 0.05,
+            "max_depth": 6,
+            "min_child_weight": 1.0,
+            "subsample": 0.8,
+            "colsample_bytree": 0.8,
+            "reg_lambda": 1.0,
+        }
+
+    def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
+        """Learning rate, depth, child weight, subsampling and L2 penalty."""
+        return {
+            "learning_rate": FloatDistribution(0.01, 0.2, log=True),
+            "max_depth": IntDistribution(3, 10),
+            "min_child_weight": FloatDistribution(0.5, 20.0, log=True),
+            "subsample": FloatDistribution(0.5, 1.0),
+            "colsample_bytree": FloatDistribution(0.3, 1.0),
+            "reg_lambda": FloatDistribution(1e-2, 20.0, log=True),
+        }
+
+    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+        """Return an unfitted XGBoost estimator."""
+        merged = {**self.defaults(task), **params}
+        common = {"tree_method": "hist", "n_jobs": 2, "random_state": seed, "verbosity": 0}
+        if task == "regression":
+            return xgb.XGBRegressor(**merged, **common)
+        return xgb.XGBClassifier(**merged, **common)
+
+    def fit(
+        self,
+        estimator: BaseEstimator,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        X_valid: np.ndarray,
+        y_valid: np.ndarray,
+        *,
+        time_left_s: float | None = None,
+    ) -> BaseEstimator:
+        """Boost until validation stops improving or the deadline; keep the useful rounds."""
+        stop_at = deadline_from(time_left_s)
+        callbacks = [] if stop_at is None else [_StopAt(stop_at)]
+        estimator.set_params(early_stopping_rounds=EARLY_STOPPING_ROUNDS, callbacks=callbacks)
+        estimator.fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)
+        built = int(estimator.get_booster().num_boosted_rounds())
+        best = getattr(estimator, "best_iteration", None)
+        rounds = built if best is None else min(built, int(best) + 1)
+        # Drop the rounds after the best one, so predict, export and refit all agree.
+        estimator.set_params(n_estimators=rounds, early_stopping_rounds=None, callbacks=None)
+        if rounds < built:
+            estimator._Booster = estimator.get_booster()[:rounds]
+        estimator.stopped_at_deadline_ = stop_at is not None and time.monotonic() >= stop_at
+        return estimator
+
+    def fit_info(self, estimator: BaseEstimator) -> dict[str, Any]:
+        """Return the boosting rounds kept."""
+        return {"n_estimators": int(estimator.get_params()["n_estimators"])}
+
+
+class _StopAt(xgb.callback.TrainingCallback):
+    """Stop boosting at a monotonic deadline."""
+
+    def __init__(self, stop_at: float) -> None:
+        super().__init__()
+        self.stop_at = stop_at
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        return time.monotonic() >= self.stop_at

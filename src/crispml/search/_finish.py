@@ -1,0 +1,162 @@
+"""After the trials: the greedy ensemble, models for restored trials, refit, release."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from crispml._metrics import METRICS
+from crispml.features import build_preprocessor
+from crispml.models import get_family
+from crispml.search._budget import BudgetPlan
+from crispml.search._candidate import Candidate
+from crispml.search._ensemble import WeightedEnsemble, greedy_selection
+from crispml.search._trial import FoldData, run_trial
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE_POOL = 12
+"""Candidates (best first) the greedy selection may draw from."""
+KEEP_MODELS = 5
+"""Fitted models kept in memory besides the baselines and the selected model's members."""
+REFIT_COST_MARGIN = 1.4
+"""Refit estimate = members' fit time x this (more rows, no early stopping)."""
+MIN_GAIN = 1e-9
+"""An ensemble must beat the best single model by more than rounding noise."""
+
+
+def build_ensemble(
+    candidates: list[Candidate],
+    data: FoldData,
+    metric: str,
+    best: Candidate,
+    *,
+    time_left_s: float | None = None,
+) -> Candidate | None:
+    """Greedy ensemble over out-of-fold predictions; ``None`` unless it beats ``best``."""
+    rows = data.plan.scored
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    pool = sorted(
+        (
+            c
+            for c in candidates
+            if c.status == "ok" and c.valid_output is not None and c.family != "dummy"
+        ),
+        key=lambda c: -sign * c.valid_score,  # type: ignore[operator]
+    )[:ENSEMBLE_POOL]
+    if len(pool) < 2:
+        return None
+    outputs = [c.valid_output[rows] for c in pool]  # type: ignore[index]
+    stop_at = None if time_left_s is None else time.monotonic() + time_left_s
+    weights, value = greedy_selection(outputs, data.y[rows], metric, stop_at=stop_at)
+    chosen = [(c, float(w)) for c, w in zip(pool, weights, strict=True) if w > 0]
+    gain = sign * (value - best.valid_score)  # type: ignore[operator]
+    if len(chosen) < 2 or gain <= MIN_GAIN * max(1.0, abs(best.valid_score)):  # type: ignore[arg-type]
+        logger.info("ensemble %.5f does not beat %s %.5f", value, best.name, best.valid_score)
+        return None
+    output = np.sum([w * np.asarray(c.valid_output) for c, w in chosen], axis=0)
+    return Candidate(
+        "ensemble", "ensemble", {"weights": {c.name: round(w, 4) for c, w in chosen}},
+        valid_score=value, valid_output=output, fit_s=0.0,
+        info={"members": [c.name for c, _ in chosen], "beats": best.name},
+        pipeline=_Pending(chosen),
+    )  # fmt: skip
+
+
+class _Pending:
+    """Members of an ensemble whose models are assembled once every member is fitted."""
+
+    def __init__(self, chosen: list[tuple[Candidate, float]]) -> None:
+        self.chosen = chosen
+
+
+def materialise(best: Candidate, data: FoldData, *, metric: str, seed: int) -> None:
+    """Give ``best`` a fitted model: refit restored trials, flatten the ensemble."""
+    parts = best.pipeline.chosen if isinstance(best.pipeline, _Pending) else [(best, 1.0)]
+    for cand, _ in parts:
+        if cand.pipeline is None:  # restored after a resume: same params and seed, same model
+            family = get_family(cand.family)
+            outcome = run_trial(family, cand.params, data, metric=metric, seed=seed,
+                                time_left=lambda: None)  # fmt: skip
+            cand.pipeline = outcome.model
+    if isinstance(best.pipeline, _Pending):
+        members: list[Any] = []
+        weights: list[float] = []
+        for cand, weight in best.pipeline.chosen:
+            inner = cand.pipeline
+            if isinstance(inner, WeightedEnsemble):
+                members += inner.members_
+                weights += list(weight * inner.weights_)
+            else:
+                members.append(inner)
+                weights.append(weight)
+        best.pipeline = WeightedEnsemble(members=members, weights=weights, task=data.task).fit()
+
+
+def refit_best(
+    best: Candidate,
+    candidates: list[Candidate],
+    data: FoldData,
+    *,
+    seed: int,
+    budget: BudgetPlan,
+) -> None:
+    """Holdout mode: refit the selected model's members on train + valid if time allows.
+
+    Each member is rebuilt with its parameters plus what early stopping pinned (rounds
+    kept, the learning rate chosen), then fitted on every search row.
+    """
+    if data.plan.mode != "holdout":
+        budget.notes["refit"] = "cv mode: the fold models are the final model"
+        return
+    weights = (
+        best.params.get("weights", {best.name: 1.0})
+        if best.family == "ensemble"
+        else {best.name: 1.0}
+    )
+    members = [c for c in candidates if c.name in weights and c.family != "ensemble"]
+    cost = sum(c.fit_s for c in members) * REFIT_COST_MARGIN
+    left = budget.total_left()
+    if left is not None and cost > left:
+        budget.notes["refit"] = f"skipped: estimated {cost:.1f} s > {left:.1f} s left"
+        return
+    pres: dict[str, Any] = {}
+    refitted = []
+    for cand in members:
+        family = get_family(cand.family)
+        if family.preprocessing not in pres:
+            pre = build_preprocessor(data.schema, flavour=family.preprocessing)  # type: ignore[arg-type]
+            pres[family.preprocessing] = (pre, pre.fit_transform(data.X))
+        pre, Xt = pres[family.preprocessing]
+        known = {*family.defaults(data.task), *family.search_space(*data.shape(), data.task)}
+        pinned = {k: v for k, v in cand.info.items() if k in known}
+        estimator = family.build({**cand.params, **pinned}, task=data.task, seed=seed)
+        estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=budget.total_left())
+        if getattr(estimator, "stopped_at_deadline_", False):
+            budget.notes["refit"] = "abandoned: the deadline came first; kept the search models"
+            return
+        refitted.append(Pipeline([("features", pre), ("model", estimator)]))
+    if len(refitted) > 1:
+        best.pipeline = WeightedEnsemble(
+            members=refitted, weights=[weights[c.name] for c in members], task=data.task
+        ).fit()
+    else:
+        best.pipeline = refitted[0]
+    best.info["refit_rows"] = len(data.y)
+
+
+def release_far(candidates: list[Candidate], best: Candidate, metric: str) -> None:
+    """Drop fitted models far from the top (memory); keep baselines and the selected one."""
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    ranked = sorted(
+        (c for c in candidates if c.status == "ok" and not c.baseline and c is not best),
+        key=lambda c: -sign * (c.valid_score if c.valid_score is not None else -np.inf),
+    )
+    for cand in ranked[KEEP_MODELS:]:
+        if cand.pipeline is not None:
+            cand.pipeline = None
+            cand.info["model_released"] = True

@@ -1,0 +1,247 @@
+"""The trial loop: baselines, the default portfolio, then Optuna tuning of the winners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+
+from crispml._metrics import METRICS
+from crispml.models import family_names, get_family
+from crispml.search._candidate import Candidate
+from crispml.search._study import StudyStore
+from crispml.search._trial import FoldData, TrialOutcome, run_trial
+
+logger = logging.getLogger(__name__)
+
+TUNING_PATTERN = (0, 1, 0, 2)
+"""Which ranked family the next tuning trial goes to: the leader half the time."""
+MAX_TRIALS = 1000
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """What a progress display shows after each trial.
+
+    Attributes
+    ----------
+    trials_done : int
+        Trials finished (any status), baselines excluded.
+    best_name : str or None
+        The leading candidate.
+    best_score : float or None
+        Its validation score.
+    time_left_s : float or None
+        Seconds left for the trials (``None`` in deterministic mode).
+    last : Candidate
+        The candidate just finished.
+    """
+
+    trials_done: int
+    best_name: str | None
+    best_score: float | None
+    time_left_s: float | None
+    last: Candidate
+
+
+class TrialLoop:
+    """Runs trials until the search stage's time (or trial count) is spent.
+
+    Parameters
+    ----------
+    data : FoldData
+        The preprocessed folds.
+    store : StudyStore
+        The Optuna studies.
+    families : sequence of str
+        Families to search, in portfolio order (strongest default first).
+    metric : str
+        Primary metric.
+    seed : int
+        Model seed.
+    time_left : callable
+        Seconds left in the search stage, or ``None`` (deterministic mode).
+    max_trials : int or None
+        Trial budget (deterministic mode); baselines do not count.
+    notify : callable
+        Called with each finished candidate.
+    """
+
+    def __init__(
+        self,
+        data: FoldData,
+        store: StudyStore,
+        families: Sequence[str],
+        *,
+        metric: str,
+        seed: int,
+        time_left: Callable[[], float | None],
+        max_trials: int | None,
+        notify: Callable[[Candidate], None],
+    ) -> None:
+        self.data, self.store, self.metric, self.seed = data, store, metric, seed
+        self.families = [f for f in families if data.task in get_family(f).tasks]
+        self.time_left, self.notify = time_left, notify
+        self.max_trials = MAX_TRIALS if max_trials is None else max_trials
+        self.candidates: list[Candidate] = []
+        self.sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+        n_rows, n_cols = data.shape()
+        self._estimates = {
+            f: get_family(f).estimate_fit_s(n_rows, n_cols) * len(data.plan.folds)
+            for f in self.families
+        }
+
+    # -- phases -------------------------------------------------------------------------
+    def run_baselines(self) -> None:
+        """Fit each baseline once (cheap; they are the floor, not search trials)."""
+        for name in family_names(baselines=True):
+            family = get_family(name)
+            if self.data.task in family.tasks:
+                outcome = run_trial(
+                    family, family.defaults(self.data.task), self.data, metric=self.metric,
+                    seed=self.seed, time_left=lambda: None,
+                )  # fmt: skip
+                self._record(name, name, family.defaults(self.data.task), outcome, baseline=True)
+
+    def restore(self) -> None:
+        """Adopt the finished trials of an interrupted run (their predictions, not models)."""
+        for name in self.families:
+            for trial in self.store.finished(name):
+                output = self.store.load_output(name, trial.number)
+                if output is None:
+                    continue
+                cand = Candidate(
+                    _trial_name(name, trial.number), name, dict(trial.params),
+                    valid_score=trial.value, valid_output=output,
+                    fit_s=float(trial.user_attrs.get("fit_s", 0.0)),
+                    info={"restored": True, "trial": trial.number},
+                )  # fmt: skip
+                self.candidates.append(cand)
+                self._note_cost(name, cand.fit_s)
+
+    def run_portfolio(self) -> None:
+        """Each family's default configuration, strongest first, if it fits in the time."""
+        for name in self.families:
+            if self._out_of_budget():
+                return
+            if any(c.family == name and not c.baseline for c in self.candidates):
+                continue  # done before a resume
+            family = get_family(name)
+            space = family.search_space(*self.data.shape(), self.data.task)
+            default = {k: v for k, v in family.defaults(self.data.task).items() if k in space}
+            if not self._fits(name):
+                self._skip(name, "estimated fit time exceeds the time left")
+                continue
+            study = self.store.study(name)
+            study.enqueue_trial(default, skip_if_exists=True)
+            self._optuna_trial(name, {k: space[k] for k in default})
+
+    def run_tuning(self) -> None:
+        """Tune the best families with TPE until the time or the trial count runs out."""
+        step = 0
+        while not self._out_of_budget():
+            ranked = self._ranking()
+            choices = [ranked[i] for i in TUNING_PATTERN if i < len(ranked)]
+            order = [choices[step % len(choices)], *ranked] if choices else []
+            name = next((f for f in order if self._fits(f)), None)
+            if name is None:
+                return
+            family = get_family(name)
+            space = family.search_space(*self.data.shape(), self.data.task)
+            if not space:
+                self._estimates[name] = float("inf")  # nothing to tune
+                continue
+            self._optuna_trial(name, space)
+            step += 1
+
+    # -- one trial ----------------------------------------------------------------------
+    def _optuna_trial(self, name: str, space: dict[str, Any]) -> None:
+        study = self.store.study(name)
+        trial = study.ask(fixed_distributions=space)
+        family = get_family(name)
+
+        def report(fold: int, value: float) -> bool:
+            trial.report(value, fold)
+            return bool(trial.should_prune())
+
+        outcome = run_trial(
+            family, trial.params, self.data, metric=self.metric, seed=self.seed,
+            time_left=self.time_left, report=report,
+        )  # fmt: skip
+        trial.set_user_attr("fit_s", outcome.fit_s)
+        trial.set_user_attr("status", outcome.status)
+        if outcome.status == "ok":
+            self.store.save_output(name, trial.number, outcome.output)  # type: ignore[arg-type]
+            study.tell(trial, outcome.score)
+        else:
+            state = optuna.trial.TrialState.PRUNED if outcome.status == "pruned" else None
+            study.tell(trial, state=state or optuna.trial.TrialState.FAIL)
+        self._record(
+            _trial_name(name, trial.number), name, dict(trial.params), outcome, trial=trial.number
+        )
+
+    def _record(
+        self,
+        label: str,
+        family: str,
+        params: dict[str, Any],
+        outcome: TrialOutcome,
+        *,
+        baseline: bool = False,
+        trial: int | None = None,
+    ) -> None:
+        info = dict(outcome.info) if trial is None else {**outcome.info, "trial": trial}
+        cand = Candidate(
+            label, family, params, status=outcome.status, pipeline=outcome.model,
+            valid_score=outcome.score, valid_output=outcome.output, fit_s=outcome.fit_s,
+            info=info, baseline=baseline,
+        )  # fmt: skip
+        self.candidates.append(cand)
+        if not baseline and outcome.status in ("ok", "pruned"):
+            self._note_cost(family, outcome.fit_s)
+        self.notify(cand)
+
+    def _skip(self, name: str, reason: str) -> None:
+        cand = Candidate(name, name, {}, status="skipped", info={"reason": reason})
+        self.candidates.append(cand)
+        self.notify(cand)
+
+    # -- bookkeeping --------------------------------------------------------------------
+    def trials_done(self) -> int:
+        """Trials of the search proper (baselines and skipped families excluded)."""
+        return sum(1 for c in self.candidates if not c.baseline and c.status != "skipped")
+
+    def _out_of_budget(self) -> bool:
+        left = self.time_left()
+        return self.trials_done() >= self.max_trials or (left is not None and left <= 0.0)
+
+    def _fits(self, name: str) -> bool:
+        left = self.time_left()
+        if left is None:
+            return True
+        # In holdout mode boosting stops itself at the deadline with a usable model, so it
+        # may start on half its estimate; a cross-validation trial cut between folds is lost.
+        iterative = get_family(name).iterative and self.data.plan.mode == "holdout"
+        share = 0.5 if iterative else 1.0
+        return self._estimates[name] * share <= left
+
+    def _note_cost(self, family: str, fit_s: float) -> None:
+        seen = [c.fit_s for c in self.candidates if c.family == family and not c.baseline]
+        self._estimates[family] = float(np.median([*seen, fit_s]))
+
+    def _ranking(self) -> list[str]:
+        """Families by their best validation score (best first); untried ones excluded."""
+        best: dict[str, float] = {}
+        for c in self.candidates:
+            if c.status == "ok" and not c.baseline and c.valid_score is not None:
+                value = self.sign * c.valid_score
+                best[c.family] = max(best.get(c.family, -np.inf), value)
+        return sorted(best, key=lambda f: -best[f])
+
+
+def _trial_name(family: str, number: int) -> str:
+    return family if number == 0 else f"{family}-{number}"

@@ -1,0 +1,175 @@
+"""Fitting one configuration on every fold of the validation plan."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from crispml._metrics import score
+from crispml.data import Schema
+from crispml.features import build_preprocessor
+from crispml.models import ModelFamily, predict_output
+from crispml.search._ensemble import WeightedEnsemble
+from crispml.search._validation import ValidationPlan
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrialOutcome:
+    """What fitting one configuration gave.
+
+    Attributes
+    ----------
+    status : str
+        ``ok``, ``pruned``, ``timed_out`` (deadline hit between folds) or ``failed``.
+    output : numpy.ndarray or None
+        Out-of-fold predictions over every search row (NaN where not held out).
+    score : float or None
+        Primary metric on the plan's scored rows.
+    model : object or None
+        A pipeline (holdout) or the bagged fold pipelines (cv).
+    fit_s : float
+        Wall time of all folds.
+    info : dict
+        Facts from the family (boosting rounds), or the error.
+    """
+
+    status: str
+    output: np.ndarray | None = None
+    score: float | None = None
+    model: Any = None
+    fit_s: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class FoldData:
+    """The search rows, split by the plan, preprocessed once per flavour and fold.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Conformed search rows (train then valid).
+    y : numpy.ndarray
+        Encoded target.
+    plan : ValidationPlan
+        The folds.
+    schema : Schema
+        Column roles, for the preprocessing.
+    task : str
+        binary, multiclass or regression.
+    """
+
+    def __init__(
+        self, X: pd.DataFrame, y: np.ndarray, plan: ValidationPlan, schema: Schema, task: str
+    ) -> None:
+        self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
+        self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
+        self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
+
+    def fold(self, flavour: str, i: int) -> tuple[Any, np.ndarray, np.ndarray]:
+        """Fitted preprocessor, transformed fit rows and transformed held-out rows."""
+        key = (flavour, i)
+        if key not in self._cache:
+            fit_rows, held_rows = self.plan.folds[i]
+            pre = build_preprocessor(self.schema, flavour=flavour)  # type: ignore[arg-type]
+            Xf = pre.fit_transform(self.X.iloc[fit_rows])
+            self._cache[key] = (pre, Xf, pre.transform(self.X.iloc[held_rows]))
+        return self._cache[key]
+
+    def shape(self) -> tuple[int, int]:
+        """Rows of one fit and columns of the tree-flavour matrix (for the cost model)."""
+        _, Xf, _ = self.fold("tree", 0)
+        return int(Xf.shape[0]), int(Xf.shape[1])
+
+    def empty_output(self) -> np.ndarray:
+        """Return an all-NaN out-of-fold array of the right shape."""
+        n = len(self.y)
+        return np.full(n if self.task == "regression" else (n, self.n_outputs), np.nan)
+
+
+def run_trial(
+    family: ModelFamily,
+    params: Mapping[str, Any],
+    data: FoldData,
+    *,
+    metric: str,
+    seed: int,
+    time_left: Callable[[], float | None],
+    report: Callable[[int, float], bool] | None = None,
+) -> TrialOutcome:
+    """Fit ``family`` with ``params`` on every fold; score the out-of-fold predictions.
+
+    Parameters
+    ----------
+    family : ModelFamily
+        The family.
+    params : mapping
+        Hyperparameters (merged over the family's defaults by ``build``).
+    data : FoldData
+        Preprocessed folds.
+    metric : str
+        Primary metric.
+    seed : int
+        Model seed.
+    time_left : callable
+        Seconds left for this trial, or ``None`` (no limit: deterministic mode).
+    report : callable, optional
+        Called with (fold, partial score); returning True prunes the trial.
+
+    Returns
+    -------
+    TrialOutcome
+    """
+    start = time.monotonic()
+    output = data.empty_output()
+    pipelines: list[Pipeline] = []
+    info: dict[str, Any] = {}
+    try:
+        for i, (_, held) in enumerate(data.plan.folds):
+            left = time_left()
+            per_fold = (time.monotonic() - start) / max(i, 1)
+            if i > 0 and left is not None and left < 0.5 * per_fold:
+                # This fold could not finish in time: stop now rather than overrun.
+                return TrialOutcome("timed_out", fit_s=time.monotonic() - start, info=info)
+            pre, Xf, Xh = data.fold(family.preprocessing, i)
+            fit_rows = data.plan.folds[i][0]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                estimator = family.build(params, task=data.task, seed=seed)
+                estimator = family.fit(
+                    estimator, Xf, data.y[fit_rows], Xh, data.y[held], time_left_s=left
+                )
+                output[held] = predict_output(estimator, Xh, data.task)
+            info = {**family.fit_info(estimator), **_deadline_flag(estimator, info)}
+            pipelines.append(Pipeline([("features", pre), ("model", estimator)]))
+            if report is not None and i < len(data.plan.folds) - 1:
+                covered = np.concatenate([f[1] for f in data.plan.folds[: i + 1]])
+                if report(i, score(metric, data.y[covered], output[covered])):
+                    return TrialOutcome("pruned", fit_s=time.monotonic() - start, info=info)
+    except Exception as exc:  # a failed trial is reported, never silently replaced
+        logger.warning("%s failed: %s", family.name, exc)
+        info = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=3)}
+        return TrialOutcome("failed", fit_s=time.monotonic() - start, info=info)
+    rows = data.plan.scored
+    model: Any = pipelines[0]
+    if len(pipelines) > 1:
+        model = WeightedEnsemble(
+            members=pipelines, weights=[1.0] * len(pipelines), task=data.task
+        ).fit()
+    value = score(metric, data.y[rows], output[rows])
+    return TrialOutcome("ok", output, value, model, time.monotonic() - start, info)
+
+
+def _deadline_flag(estimator: Any, info: dict[str, Any]) -> dict[str, Any]:
+    stopped = bool(getattr(estimator, "stopped_at_deadline_", False))
+    return {"stopped_at_deadline": True} if stopped or info.get("stopped_at_deadline") else {}
