@@ -350,11 +350,18 @@ def _summary(result: Any) -> None:
         table.add_column(
             col.replace("test_", "test ").replace("valid_", "valid "), justify="right"
         )
-    for _, row in board.iterrows():
+    tests = [c for c in board.columns if c.startswith("test_")]
+    shown = board[board["selected"] | board[tests].notna().any(axis=1)] if tests else board
+    for _, row in shown.iterrows():
         mark = "*" if row["selected"] else ""
         name = f"{mark}{row['model']}" + ("" if row["status"] == "ok" else f" ({row['status']})")
         table.add_row(name, *[_cell(row[c]) for c in columns], style="bold" if mark else None)
     console.print(table)
+    hidden = len(board) - len(shown)
+    if hidden:
+        counts = board.loc[~board.index.isin(shown.index), "status"].value_counts()
+        what = ", ".join(f"{n} {status}" for status, n in counts.items())
+        console.print(f"  {hidden} more trials ({what}) in search/leaderboard.csv")
     _print_verdict(getattr(result, "verdict", None))
     console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
 
