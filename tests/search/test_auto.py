@@ -14,7 +14,7 @@ from crispml.search import AutoClassifier, AutoRegressor
 TINY = {"families": ("elastic_net",), "deterministic": True, "max_trials": 1, "ensemble": False}
 
 # Checks expected to fail, and why: none (every check passes with a one-trial budget;
-# the two scikit-learn skips are its own, for optional dependencies).
+# the two skips are scikit-learn's own: array-API checks need SCIPY_ARRAY_API=1).
 EXPECTED_FAILED: dict[str, str] = {}
 
 

@@ -19,7 +19,7 @@ from crispml.models._base import ModelFamily, register
 class ElasticNetFamily(ModelFamily):
     """Logistic regression or linear regression with an L1 + L2 penalty."""
 
-    relative_cost: ClassVar[float] = 0.3
+    relative_cost: ClassVar[float] = 1.5  # saga: 8 s on adult (26 k x 108), like a forest
     preprocessing: ClassVar[str] = "linear"
     glass_box: ClassVar[bool] = True
 

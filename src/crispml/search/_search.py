@@ -179,20 +179,20 @@ def _notifier(
     metric: str,
 ) -> Callable[[Candidate], None]:
     leader: list[Candidate] = []
+    scored: list[Candidate] = []
     done = [0]
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
 
     def notify(cand: Candidate) -> None:
         if not cand.baseline:
             done[0] += 1
-        if (
-            cand.status == "ok"
-            and cand.valid_score is not None
-            and (
-                not leader or better(metric, cand.valid_score, leader[0].valid_score)  # type: ignore[arg-type]
-            )
-        ):
-            leader[:] = [cand]
-            budget.refit_cost_s = cand.fit_s * REFIT_COST_MARGIN
+        if cand.status == "ok" and cand.valid_score is not None:
+            scored.append(cand)
+            scored.sort(key=lambda c: -sign * c.valid_score)  # type: ignore[operator]
+            leader[:] = scored[:1]
+            # The ensemble usually draws on the top few: their refit is what would run.
+            top = scored[:REFIT_LEADERS]
+            budget.refit_cost_s = sum(c.fit_s for c in top) * REFIT_COST_MARGIN
         if on_candidate is not None:
             on_candidate(cand)
         if on_progress is not None:
