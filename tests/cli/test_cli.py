@@ -60,13 +60,16 @@ def test_run_writes_a_complete_hashed_folder(tmp_path):
     assert manifest["command"][:2] == ["crispml", "run"]
     metrics = json.loads((folder / "metrics.json").read_text())
     board = pd.read_csv(folder / "leaderboard.csv")
-    assert set(board["model"]) == {"dummy", "linear", "tree", "lightgbm"}
+    assert {"dummy", "linear", "tree", "lightgbm"} <= set(board["model"])
+    assert set(board["family"]) <= {"dummy", "linear", "tree", "lightgbm", "ensemble"}
     assert board.loc[board["selected"], "test_roc_auc"].item() == pytest.approx(
         metrics["test"]["roc_auc"]
     )
     assert metrics["test"]["roc_auc"] > 0.7
+    scored = board[board["test_roc_auc"].notna()]
+    assert {"dummy", "linear", "tree"} <= set(scored["model"]) and scored["selected"].any()
     for column in ("test_roc_auc", "test_log_loss", "test_accuracy", "test_f1", "test_brier"):
-        assert board[column].notna().all()
+        assert scored[column].notna().all()
     _check_mlflow(tmp_path, manifest, metrics)
 
 
