@@ -93,9 +93,19 @@ class CalibratedModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """Fit the map on (validation) rows ``X`` with encoded target ``y``; returns self."""
         if self.method not in METHODS:
             raise ValueError(f"method={self.method!r}; use one of {', '.join(METHODS)}")
-        raw = np.asarray(self.base.predict_proba(X), dtype=np.float64)
-        if raw.shape[1] != 2:
-            raise DataError(_MSG_NOT_BINARY.format(k=raw.shape[1]))
+        return self.fit_proba(np.asarray(self.base.predict_proba(X), dtype=np.float64), y)
+
+    def fit_proba(self, proba: np.ndarray, y: np.ndarray) -> CalibratedModel:
+        """Fit the map from the base model's held-out probabilities ``proba``; returns self.
+
+        Use this when the base model has seen the rows ``X`` would name (e.g. bagged
+        cross-validation models): ``proba`` are then their out-of-fold predictions.
+        """
+        if self.method not in METHODS:
+            raise ValueError(f"method={self.method!r}; use one of {', '.join(METHODS)}")
+        raw = np.asarray(proba, dtype=np.float64)
+        if raw.ndim != 2 or raw.shape[1] != 2:
+            raise DataError(_MSG_NOT_BINARY.format(k=raw.shape[-1]))
         self.base_ = self.base
         self.method_ = self.method
         self.classes_ = np.array([0, 1])
@@ -226,7 +236,13 @@ def calibration_summary(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
 
 
 def choose_calibration(
-    base: Any, X_valid: Any, y_valid: np.ndarray, *, seed: int = 0, folds: int = 5
+    base: Any,
+    X_valid: Any,
+    y_valid: np.ndarray,
+    *,
+    seed: int = 0,
+    folds: int = 5,
+    valid_proba: np.ndarray | None = None,
 ) -> tuple[CalibratedModel | None, dict[str, Any]]:
     """Fit isotonic and sigmoid maps on validation rows; keep the best if it helps.
 
@@ -245,6 +261,10 @@ def choose_calibration(
         Seed of the fold assignment.
     folds : int, default=5
         Cross-fitting folds over the validation rows.
+    valid_proba : numpy.ndarray, optional
+        Held-out probabilities of ``base`` on the validation rows (out-of-fold when the
+        search bagged cross-validation models, which have seen those rows); default
+        ``base.predict_proba(X_valid)``.
 
     Returns
     -------
@@ -252,7 +272,8 @@ def choose_calibration(
         ``(model or None, record)``: the :class:`CalibratedModel` (None when no map
         helps or the target is not binary) and a JSON-ready record of the comparison.
     """
-    raw = np.asarray(base.predict_proba(X_valid), dtype=np.float64)
+    proba = base.predict_proba(X_valid) if valid_proba is None else valid_proba
+    raw = np.asarray(proba, dtype=np.float64)
     y = np.asarray(y_valid)
     if raw.shape[1] != 2:
         return None, {"kept": None, "reason": "multiclass: not calibrated (see CalibratedModel)"}
@@ -276,7 +297,7 @@ def choose_calibration(
     if best == "none":
         record["reason"] = "no map lowered the out-of-fold validation log loss"
         return None, record
-    return CalibratedModel(base=base, method=best).fit(X_valid, y), record
+    return CalibratedModel(base=base, method=best).fit_proba(raw, y), record
 
 
 class _Fixed:

@@ -128,8 +128,9 @@ def evaluate_engagement(
     X_valid, y_valid = dataset.features(split.valid), dataset.y[split.valid]
     X_test, y_test = dataset.features(split.test), dataset.y[split.test]
     # 1. everything decided on validation
-    model, cal_record = _calibrate(result, X_valid, y_valid, task, seed)
-    valid_out = predict_output(model, X_valid, task)
+    held_out = _held_out_valid(result, len(y_valid))
+    model, cal_record = _calibrate(result, X_valid, y_valid, task, seed, held_out)
+    valid_out = _valid_output(model, X_valid, task, held_out)
     threshold_record = _threshold(spec, y_valid, valid_out) if task == "binary" else None
     threshold = threshold_record["threshold"] if threshold_record else None
     if isinstance(model, CalibratedModel) and threshold is not None:
@@ -137,7 +138,15 @@ def evaluate_engagement(
         model.threshold_ = threshold
     # 2. the test set, once (conformal scores come from validation rows)
     conformal = conformal_report(
-        model, X_valid, y_valid, X_test, y_test, task=task, coverage=cfg.coverage, seed=seed
+        model,
+        X_valid,
+        y_valid,
+        X_test,
+        y_test,
+        task=task,
+        coverage=cfg.coverage,
+        seed=seed,
+        valid_output=valid_out if held_out is not None else None,
     )
     holdout = evaluate_holdout(result, X_test, y_test, task=task)
     test_out = predict_output(model, X_test, task)
@@ -202,12 +211,44 @@ def evaluate_engagement(
     return EngagementEvaluation(holdout, model, threshold, decision, summary)
 
 
+def _held_out_valid(result: SearchResult, n_valid: int) -> np.ndarray | None:
+    """Return validation predictions of the selected model from models that did not see them.
+
+    With bagged cross-validation the final fold models have each seen most validation
+    rows, so ``predict`` on them would be in-sample; the search keeps their out-of-fold
+    predictions in ``valid_output``. Calibration and the threshold are fitted on these.
+    """
+    output = result.best.valid_output
+    if output is None or len(output) != n_valid:
+        return None
+    return np.asarray(output, dtype=np.float64)
+
+
+def _valid_output(model: Any, X_valid: Any, task: str, held_out: np.ndarray | None) -> np.ndarray:
+    if held_out is None:
+        return predict_output(model, X_valid, task)
+    if isinstance(model, CalibratedModel):
+        q = model.calibrate(held_out[:, 1])
+        return np.column_stack([1.0 - q, q])
+    return held_out
+
+
 def _calibrate(
-    result: SearchResult, X_valid: Any, y_valid: np.ndarray, task: str, seed: int
+    result: SearchResult,
+    X_valid: Any,
+    y_valid: np.ndarray,
+    task: str,
+    seed: int,
+    held_out: np.ndarray | None,
 ) -> tuple[Any, dict[str, Any]]:
     if task == "regression":
         return result.best.pipeline, {"kept": None, "reason": "regression"}
-    calibrated, record = choose_calibration(result.best.pipeline, X_valid, y_valid, seed=seed)
+    calibrated, record = choose_calibration(
+        result.best.pipeline, X_valid, y_valid, seed=seed, valid_proba=held_out
+    )
+    record["fitted_on"] = (
+        "held-out validation predictions" if held_out is not None else "validation"
+    )
     return (calibrated if calibrated is not None else result.best.pipeline), record
 
 
