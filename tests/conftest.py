@@ -73,7 +73,12 @@ def binary_spec(**overrides: object) -> dict:
         "problem": {"task": "binary", "target": "y", "positive_label": "yes"},
         "data": {"source": "data.csv"},
         "split": {"test_size": 0.25, "valid_size": 0.2, "seed": 0},
-        "search": {"time_budget_s": 20, "families": ["lightgbm"], "deterministic": True, "max_trials": 2},
+        "search": {
+            "time_budget_s": 20,
+            "families": ["lightgbm"],
+            "deterministic": True,
+            "max_trials": 2,
+        },
         "tracking": {"enabled": False},
     }
     spec.update(overrides)
