@@ -209,3 +209,20 @@ def test_unexpected_shapes_from_other_phases_never_break_the_documents(run_copy,
     html = (run_copy / "report/report.html").read_text()
     assert "Verdict:" in html and "</html>" in html
     assert verify_run(run_copy).ok
+
+
+def test_latency_rows_are_measurements_not_the_sla():
+    from crispml.report._extract import latency_rows, parity_summary
+    from crispml.report._record import RunRecord
+
+    record = RunRecord.__new__(RunRecord)
+    record.spec = {"deployment": {"latency_sla_ms": {"p99": 50.0}}}
+    record.latency = {
+        "http": {"single_row": {"p50_ms": 2.5, "p99_ms": 3.5}},
+        "sla_ms": {"p50": None, "p99": 50.0},
+    }
+    rows = latency_rows(record)
+    assert [r["measure"] for r in rows] == ["http.single_row.p50_ms", "http.single_row.p99_ms"]
+    assert rows[1]["ms"] == 3.5 and rows[1]["sla_ms"] == 50.0 and rows[1]["meets_sla"]
+    parity = {"max_abs_prob_diff": 1.8e-07, "decision_agreement": 1.0, "passed": True}
+    assert parity_summary(parity)["max_abs_diff"] == 1.8e-07

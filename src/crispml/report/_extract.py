@@ -197,6 +197,8 @@ def latency_rows(record: RunRecord) -> list[dict[str, Any]]:
     sla = dig(record.spec, "deployment", "latency_sla_ms") or {}
     rows = []
     for path, value in scalars(record.latency):
+        if path.split(".", 1)[0].lower() in ("sla_ms", "sla", "latency_sla_ms"):
+            continue  # the targets themselves, not measurements
         leaf = path.rsplit(".", 1)[-1].lower().removesuffix("_ms")
         if leaf in ("p50", "p95", "p99", "p90", "mean", "max") and is_number(value):
             limit = sla.get(leaf) if "batch" not in path.lower() else None
@@ -217,7 +219,13 @@ def parity_summary(parity: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     flat = dict(scalars(parity))
     pick = {
-        "max_abs_diff": ("max_abs_diff", "max_abs_difference", "max_diff", "max_abs_proba_diff"),
+        "max_abs_diff": (
+            "max_abs_diff",
+            "max_abs_difference",
+            "max_diff",
+            "max_abs_proba_diff",
+            "max_abs_prob_diff",
+        ),
         "decision_agreement": ("decision_agreement", "agreement", "label_agreement"),
         "passed": ("passed", "ok", "pass", "certified"),
         "tolerance": ("tolerance", "atol", "threshold"),
