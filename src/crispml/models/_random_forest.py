@@ -23,6 +23,11 @@ class RandomForestFamily(ModelFamily):
     relative_cost: ClassVar[float] = 1.5
     iterative: ClassVar[bool] = True
     fit_overhead_s: ClassVar[float] = 0.8
+    estimator_classes: ClassVar[tuple[type, type]] = (
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    """The (classifier, regressor) pair this family builds."""
 
     def defaults(self, task: str) -> dict[str, Any]:
         """150 trees, sqrt features (classification) or all features (regression).
@@ -53,7 +58,7 @@ class RandomForestFamily(ModelFamily):
             {**self.defaults(task), **params},
             task=task,
             seed=seed,
-            classes=(RandomForestClassifier, RandomForestRegressor),
+            classes=self.estimator_classes,
         )
 
     def fit(
