@@ -22,7 +22,13 @@ from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
 from crispml.audit import audit_data
 from crispml.deploy import package_deployment
-from crispml.evaluate import EngagementEvaluation, HoldoutEvaluation, evaluate_engagement
+from crispml.evaluate import (
+    LATENCY_CRITERIA,
+    EngagementEvaluation,
+    HoldoutEvaluation,
+    evaluate_engagement,
+    revise_verdict,
+)
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
 from crispml.report import write_report
@@ -162,7 +168,7 @@ class Project:
             _write_final_model(folder, dataset, result, evaluation)
         if spec.deployment.format == "onnx":
             with step("Exporting to ONNX and checking parity"):
-                package_deployment(
+                deployed = package_deployment(
                     folder,
                     evaluation.model,
                     schema=dataset.schema,
@@ -174,6 +180,7 @@ class Project:
                     card=_card(spec, result, holdout),
                     threshold=evaluation.threshold,
                 )
+                _revise_verdict(folder, spec, evaluation, deployed["latency"])
         with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             write_report(folder.staging, manifest=manifest)
@@ -257,6 +264,32 @@ def _write_search(folder: RunFolder, dataset: cdata.Dataset, result: SearchResul
     folder.write_json("search/candidates.json", [_candidate_record(c) for c in result.candidates])
     save_pipeline(result.best.pipeline, folder.path("model/pipeline.skops"))
     folder.write_json("model/schema.json", _model_contract(dataset, result.best))
+
+
+def _revise_verdict(
+    folder: RunFolder,
+    spec: ProjectSpec,
+    evaluation: EngagementEvaluation,
+    latency: dict[str, Any],
+) -> None:
+    """Check latency criteria against what deployment measured; rewrite the verdict files."""
+    criteria = spec.problem.success_criteria
+    if not any(name in LATENCY_CRITERIA for name in criteria):
+        return
+    where = "http" if isinstance(latency.get("http"), dict) else "in_process"
+    single = (latency.get(where) or {}).get("single_row") or {}
+    measured = {
+        f"latency_{p}_ms": single[f"{p}_ms"] for p in ("p50", "p95", "p99") if f"{p}_ms" in single
+    }
+    decision = revise_verdict(evaluation.verdict, criteria, measured)
+    decision["latency_measured_on"] = f"{where} single_row"
+    evaluation.verdict.clear()
+    evaluation.verdict.update(decision)
+    evaluation.summary["verdict"] = decision["overall"]
+    folder.write_json("evaluation/verdict.json", decision)
+    record = json.loads(folder.path("metrics.json").read_text(encoding="utf-8"))
+    record.setdefault("evaluation", {})["verdict"] = decision["overall"]
+    folder.write_json("metrics.json", record)
 
 
 def _write_evaluation(

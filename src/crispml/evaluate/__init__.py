@@ -18,9 +18,10 @@ from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._slices import row_errors, slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
-from crispml.evaluate._verdict import check_criterion, verdict
+from crispml.evaluate._verdict import LATENCY_CRITERIA, check_criterion, revise_verdict, verdict
 
 __all__ = [
+    "LATENCY_CRITERIA",
     "METRICS",
     "CalibratedModel",
     "EngagementEvaluation",
@@ -46,6 +47,7 @@ __all__ = [
     "output_sources",
     "price_of_interpretability",
     "reason_codes",
+    "revise_verdict",
     "row_errors",
     "score",
     "score_all",

@@ -117,3 +117,43 @@ def verdict(
         "overall": "go" if go else "no-go",
         "rule": "go when every criterion's 95% interval lies on the right side of its threshold",
     }
+
+
+def revise_verdict(
+    decision: Mapping[str, Any],
+    criteria: Mapping[str, str],
+    latency_ms: Mapping[str, float],
+) -> dict[str, Any]:
+    """Re-check a verdict once latency has been measured (at deployment, after evaluation).
+
+    Parameters
+    ----------
+    decision : mapping
+        A verdict from :func:`verdict` (``evaluation/verdict.json``).
+    criteria : mapping
+        ``problem.success_criteria``.
+    latency_ms : mapping
+        Measured single-row latency percentiles, keyed like the criteria
+        (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``). Percentiles of
+        many requests are point figures: they pass or fail, never inconclusive.
+
+    Returns
+    -------
+    dict
+        The new verdict; criteria measured before keep their intervals.
+
+    Examples
+    --------
+    >>> first = verdict({"latency_p99_ms": "<= 30"}, {})
+    >>> first["overall"], revise_verdict(first, {"latency_p99_ms": "<= 30"},
+    ...                                  {"latency_p99_ms": 12.5})["overall"]
+    ('no-go', 'go')
+    """
+    measured: dict[str, dict[str, Any]] = {
+        row["name"]: {k: row.get(k) for k in ("estimate", "low", "high")}
+        for row in decision.get("criteria", [])
+        if row.get("estimate") is not None
+    }
+    for name, value in latency_ms.items():
+        measured[name] = {"estimate": float(value), "low": None, "high": None}
+    return verdict(criteria, measured)
