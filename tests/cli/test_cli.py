@@ -91,8 +91,9 @@ def _check_mlflow(project: Path, manifest: dict, metrics: dict) -> None:
 def test_same_seed_gives_the_same_test_split(tmp_path):
     frame = make_binary(seed=5)
     folders = []
+    quick = {"deployment": {"format": "none"}, "evaluation": {"bootstrap": 100}}
     for name in ("one", "two"):
-        spec = write_project(tmp_path / name, frame, binary_spec())
+        spec = write_project(tmp_path / name, frame, binary_spec(**quick))
         assert runner.invoke(app, ["run", str(spec)]).exit_code == 0
         folders.append(_run_folder(spec))
     splits = [json.loads((f / "data/split.json").read_text()) for f in folders]
@@ -102,7 +103,7 @@ def test_same_seed_gives_the_same_test_split(tmp_path):
     )
     manifests = [json.loads((f / "manifest.json").read_text()) for f in folders]
     assert manifests[0]["inputs"]["split_sha256"] == manifests[1]["inputs"]["split_sha256"]
-    other = write_project(tmp_path / "three", frame, binary_spec(split={"seed": 1}))
+    other = write_project(tmp_path / "three", frame, binary_spec(split={"seed": 1}, **quick))
     assert runner.invoke(app, ["run", str(other)]).exit_code == 0
     assert (
         json.loads((_run_folder(other) / "data/split.json").read_text())["sha256"]
