@@ -26,19 +26,12 @@ from crispml.search._loop import SearchProgress, TrialLoop
 from crispml.search._study import StudyStore, study_key
 from crispml.search._trial import FoldData
 from crispml.search._validation import plan_validation
+from crispml.spec import DEFAULT_FAMILIES
 
 logger = logging.getLogger(__name__)
 
-PORTFOLIO = (
-    "catboost",
-    "lightgbm",
-    "xgboost",
-    "extra_trees",
-    "random_forest",
-    "elastic_net",
-    "hist_gradient_boosting",
-)
-"""Default families, strongest untuned default first (the order the portfolio runs in)."""
+PORTFOLIO = DEFAULT_FAMILIES
+"""Default families, strongest untuned default first (defined with the spec's default)."""
 
 REFIT_LEADERS = 3
 """Candidates whose fit times estimate the refit (the ensemble's likely members)."""

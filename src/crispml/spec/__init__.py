@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crispml.spec._io import load_spec, save_spec, spec_from_dict, spec_json_schema, spec_to_yaml
 from crispml.spec._model import (
+    DEFAULT_FAMILIES,
     DEFAULT_METRIC,
     METRICS_BY_TASK,
     AuditSpec,
@@ -23,6 +24,7 @@ from crispml.spec._model import (
 from crispml.spec._template import render_spec_template
 
 __all__ = [
+    "DEFAULT_FAMILIES",
     "DEFAULT_METRIC",
     "METRICS_BY_TASK",
     "AuditSpec",

@@ -174,19 +174,23 @@ class AuditSpec(CrispModel):
     """Cramér's V above which a feature is reported as a proxy of a protected column."""
 
 
+DEFAULT_FAMILIES: tuple[str, ...] = (
+    "catboost",
+    "lightgbm",
+    "xgboost",
+    "extra_trees",
+    "random_forest",
+    "elastic_net",
+    "hist_gradient_boosting",
+)
+"""Default families of the search, strongest untuned default first (the order it runs in)."""
+
+
 class SearchSpec(CrispModel):
     """The model search: which families, under which budget."""
 
     time_budget_s: PositiveFloat = 60.0
-    families: tuple[str, ...] = (
-        "catboost",
-        "lightgbm",
-        "xgboost",
-        "extra_trees",
-        "random_forest",
-        "elastic_net",
-        "hist_gradient_boosting",
-    )
+    families: tuple[str, ...] = DEFAULT_FAMILIES
     baselines: bool = True
     interpretable_only: bool = False
     deterministic: bool = False

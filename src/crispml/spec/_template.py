@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import yaml
 
+from crispml.spec._model import DEFAULT_FAMILIES
+
 _TEMPLATE = """\
 # crispml project spec. Every field: `crispml schema`. Edit, then: crispml run {spec_name}
 name: {name}
@@ -36,8 +38,7 @@ fairness:
 
 search:
   time_budget_s: 60      # covers trials, ensemble and refit
-  families: [catboost, lightgbm, xgboost, extra_trees, random_forest, elastic_net,
-             hist_gradient_boosting]
+  families: [{families}]
   validation: auto       # auto | cv | holdout (auto: bagged 5-fold CV up to 12,000 rows)
   deterministic: false   # true: count the budget in trials (max_trials), bit-identical reruns
   max_trials: null
@@ -95,6 +96,7 @@ def render_spec_template(
         label = _scalar(positive_label)
         positive = f"  positive_label: {label}   # the class whose probability is scored\n"
     return _TEMPLATE.format(
+        families=", ".join(DEFAULT_FAMILIES),
         name=_scalar(name),
         source=_scalar(source),
         target=_scalar(target),
