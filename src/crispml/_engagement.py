@@ -21,13 +21,14 @@ from crispml import data as cdata
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
 from crispml.audit import audit_data
-from crispml.deploy import package_deployment
+from crispml.deploy import DeploymentResult, package_deployment
 from crispml.evaluate import (
-    LATENCY_CRITERIA,
     EngagementEvaluation,
+    EvaluationResult,
     HoldoutEvaluation,
+    Verdict,
     evaluate_engagement,
-    revise_verdict,
+    verdict,
 )
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
@@ -43,6 +44,9 @@ StepReporter = Callable[[str], contextlib.AbstractContextManager[Any]]
 @contextlib.contextmanager
 def _quiet(_title: str) -> Iterator[None]:
     yield
+
+
+_MSG_NO_PROBA = "{path} is a regression run: it has no class probabilities. Use Run.predict."
 
 
 class Project:
@@ -163,9 +167,9 @@ class Project:
             evaluation = evaluate_engagement(
                 folder, dataset=dataset, split=split, result=result, spec=spec
             )
-            holdout = evaluation.holdout
-            _write_evaluation(folder, spec, result, holdout, evaluation)
+            _write_leaderboard(folder, evaluation.holdout)
             _write_final_model(folder, dataset, result, evaluation)
+        deployed = None
         if spec.deployment.format == "onnx":
             with step("Exporting to ONNX and checking parity"):
                 deployed = package_deployment(
@@ -177,16 +181,19 @@ class Project:
                     test_frame=dataset.frame.iloc[split.test],
                     sla_ms=spec.deployment.latency_sla_ms.model_dump(),
                     run_id=folder.run_id,
-                    card=_card(spec, result, holdout),
+                    card=_card(spec, evaluation.result),
                     threshold=evaluation.threshold,
                 )
-                _revise_verdict(folder, spec, evaluation, deployed["latency"])
+        with step("Deciding the verdict"):
+            decision = decide_verdict(spec, evaluation.result, deployed)
+            folder.write_text(Verdict.FILE, decision.to_json())
+            folder.write_json("metrics.json", _metrics_record(spec, result, evaluation, decision))
         with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             write_report(folder.staging, manifest=manifest)
         with step("Sealing the run folder"):
             if tracker is not None:
-                tracker.log(_params(spec, result), _tracked_metrics(result, holdout))
+                tracker.log(_params(spec, result), _tracked_metrics(result, evaluation.result))
                 tracker.log_artifacts(folder.staging)
             path = folder.finish(manifest)
             cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
@@ -266,46 +273,48 @@ def _write_search(folder: RunFolder, dataset: cdata.Dataset, result: SearchResul
     folder.write_json("model/schema.json", _model_contract(dataset, result.best))
 
 
-def _revise_verdict(
-    folder: RunFolder,
-    spec: ProjectSpec,
-    evaluation: EngagementEvaluation,
-    latency: dict[str, Any],
-) -> None:
-    """Check latency criteria against what deployment measured; rewrite the verdict files."""
-    criteria = spec.problem.success_criteria
-    if not any(name in LATENCY_CRITERIA for name in criteria):
-        return
-    where = "http" if isinstance(latency.get("http"), dict) else "in_process"
-    single = (latency.get(where) or {}).get("single_row") or {}
-    measured = {
-        f"latency_{p}_ms": single[f"{p}_ms"] for p in ("p50", "p95", "p99") if f"{p}_ms" in single
-    }
-    decision = revise_verdict(evaluation.verdict, criteria, measured)
-    decision["latency_measured_on"] = f"{where} single_row"
-    evaluation.verdict.clear()
-    evaluation.verdict.update(decision)
-    evaluation.summary["verdict"] = decision["overall"]
-    folder.write_json("evaluation/verdict.json", decision)
-    record = json.loads(folder.path("metrics.json").read_text(encoding="utf-8"))
-    record.setdefault("evaluation", {})["verdict"] = decision["overall"]
-    folder.write_json("metrics.json", record)
+def decide_verdict(
+    spec: ProjectSpec, evaluation: EvaluationResult, deployed: DeploymentResult | None
+) -> Verdict:
+    """Decide the verdict once, from the evaluation's and the deployment's results.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        Its ``problem.success_criteria`` are checked.
+    evaluation : EvaluationResult
+        Test figures of the delivered model, ECE and parity gaps, with intervals.
+    deployed : DeploymentResult or None
+        The measured single-row latency (``None`` when the run did not deploy).
+
+    Returns
+    -------
+    Verdict
+    """
+    measured = {k: v.model_dump() for k, v in evaluation.measured().items()}
+    sources = {k: f"{EvaluationResult.FILE}: test.{k}" for k in evaluation.test}
+    if evaluation.ece is not None:
+        sources["ece"] = f"{EvaluationResult.FILE}: ece"
+    sources.update(
+        {k: f"{EvaluationResult.FILE}: fairness_gaps.{k}" for k in evaluation.fairness_gaps}
+    )
+    measured_on = None
+    if deployed is not None:
+        where = "http" if deployed.latency.http is not None else "in_process"
+        measured_on = f"{where} single_row"
+        for name, value in deployed.latency.criteria_figures().items():
+            measured[name] = {"estimate": value, "low": None, "high": None}
+            key = name.removeprefix("latency_")
+            sources[name] = f"{DeploymentResult.FILE}: latency.{where}.single_row.{key}"
+    return verdict(
+        spec.problem.success_criteria, measured, sources=sources, latency_measured_on=measured_on
+    )
 
 
-def _write_evaluation(
-    folder: RunFolder,
-    spec: ProjectSpec,
-    result: SearchResult,
-    holdout: HoldoutEvaluation,
-    evaluation: EngagementEvaluation | None = None,
-) -> None:
+def _write_leaderboard(folder: RunFolder, holdout: HoldoutEvaluation) -> None:
     board = holdout.leaderboard.to_csv(index=False)
     folder.write_text("search/leaderboard.csv", board)
     folder.write_text("leaderboard.csv", board)
-    record = _metrics_record(spec, result, holdout)
-    if evaluation is not None:
-        record["evaluation"] = evaluation.summary
-    folder.write_json("metrics.json", record)
 
 
 def _write_final_model(
@@ -317,7 +326,7 @@ def _write_final_model(
     """Replace the saved pipeline by the calibrated model when calibration was kept."""
     contract = _model_contract(dataset, result.best)
     contract["decision_threshold"] = evaluation.threshold
-    contract["calibration"] = getattr(evaluation.model, "method_", None)
+    contract["calibration"] = evaluation.result.calibration
     if evaluation.model is not result.best.pipeline:
         save_pipeline(evaluation.model, folder.path("model/pipeline.skops"))
     folder.write_json("model/schema.json", contract)
@@ -350,15 +359,27 @@ def _candidate_record(cand: Candidate) -> dict[str, Any]:
 
 
 def _metrics_record(
-    spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation
+    spec: ProjectSpec, result: SearchResult, evaluation: EngagementEvaluation, decision: Verdict
 ) -> dict[str, Any]:
+    """``metrics.json``: the delivered model's test figures (from the typed results)."""
+    figures = evaluation.result
     return {
         "task": spec.problem.task,
         "primary_metric": result.metric,
         "selected_model": result.best.name,
+        "delivered_model": figures.model,
+        "decision_threshold": figures.threshold,
         "valid": {result.metric: result.best.valid_score},
-        "test": holdout.metrics,
+        "test": {k: v.estimate for k, v in figures.test.items()},
+        "test_basis": dict(figures.basis),
+        "test_at_0_5": {k: v.estimate for k, v in figures.test_at_0_5.items()},
+        "verdict": decision.overall,
         "search": {"budget_s": result.budget_s, "elapsed_s": round(result.elapsed_s, 3)},
+        "sources": {
+            "test": EvaluationResult.FILE,
+            "predictions": figures.predictions,
+            "verdict": Verdict.FILE,
+        },
     }
 
 
@@ -375,14 +396,17 @@ def _model_contract(dataset: cdata.Dataset, best: Candidate) -> dict[str, Any]:
     }
 
 
-def _card(spec: ProjectSpec, result: SearchResult, holdout: HoldoutEvaluation) -> dict[str, Any]:
-    """Card summary served by ``/v1/metadata``."""
+def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
+    """Card summary served by ``/v1/metadata``: the delivered model's test figures."""
     return {
         "project": spec.name,
-        "model": result.best.name,
-        "family": result.best.family,
-        "primary_metric": result.metric,
-        "test_metrics": holdout.metrics,
+        "model": evaluation.selected_model,
+        "delivered_model": evaluation.model,
+        "primary_metric": evaluation.primary_metric,
+        "decision_threshold": evaluation.threshold,
+        "test_metrics": {k: v.estimate for k, v in evaluation.test.items()},
+        "test_metrics_basis": dict(evaluation.basis),
+        "test_metrics_source": EvaluationResult.FILE,
         "intended_use": spec.problem.intended_use,
         "out_of_scope": spec.problem.out_of_scope,
     }
@@ -395,8 +419,10 @@ def _params(spec: ProjectSpec, result: SearchResult) -> dict[str, Any]:
     return params
 
 
-def _tracked_metrics(result: SearchResult, holdout: HoldoutEvaluation) -> dict[str, float | None]:
-    out: dict[str, float | None] = {f"test_{k}": v for k, v in holdout.metrics.items()}
+def _tracked_metrics(
+    result: SearchResult, evaluation: EvaluationResult
+) -> dict[str, float | None]:
+    out: dict[str, float | None] = {f"test_{k}": v.estimate for k, v in evaluation.test.items()}
     out[f"valid_{result.metric}"] = result.best.valid_score
     out["search_elapsed_s"] = result.elapsed_s
     return out
@@ -457,6 +483,18 @@ class Run:
             return np.asarray(pipeline.predict(features), dtype=np.float64)
         return np.asarray(pipeline.predict_proba(features), dtype=np.float64)
 
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (n, k) of the delivered model for raw rows (scikit-learn's name).
+
+        Raises
+        ------
+        NotFittedError
+            If the run is a regression (it has no probabilities; use :meth:`predict`).
+        """
+        if self._contract["target"]["task"] == "regression":
+            raise NotFittedError(_MSG_NO_PROBA.format(path=self.path))
+        return self.predict_output(frame)
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predict raw rows: class labels (binary: at the decision threshold), or values."""
         output = self.predict_output(frame)
@@ -469,13 +507,14 @@ class Run:
         return encoding.decode(output.argmax(axis=1))
 
     @property
-    def verdict(self) -> dict[str, Any] | None:
+    def verdict(self) -> Verdict | None:
         """The success-criteria verdict (``evaluation/verdict.json``), if the run has one."""
-        path = self.path / "evaluation" / "verdict.json"
-        if not path.is_file():
-            return None
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return data
+        return Verdict.read_optional(self.path)
+
+    @property
+    def evaluation(self) -> EvaluationResult:
+        """The typed evaluation result (``evaluation/evaluation.json``)."""
+        return EvaluationResult.read(self.path)
 
     def _load(self) -> Any:
         if self._pipeline is None:

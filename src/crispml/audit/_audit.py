@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from crispml import data as cdata
 from crispml.audit._canary import canary_findings
 from crispml.audit._common import build_sample
-from crispml.audit._findings import AuditReport, Finding, make_report
+from crispml.audit._findings import AUDIT_FILE, AuditReport, Finding, make_report
 from crispml.audit._inventory import inventory_findings, row_hashes
 from crispml.audit._labels import label_findings
 from crispml.audit._leakage import leakage_findings
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from crispml.spec import ProjectSpec
 
 logger = logging.getLogger(__name__)
-AUDIT_FILE = "audit/audit.json"
 """Where the report goes in a run folder."""
 
 
@@ -125,7 +124,7 @@ def audit_data(
     findings += _unused_accepts(settings.accept, findings)
     report = make_report(findings, accept=settings.accept, summary=summary, timings_s=timings)
     if folder is not None:
-        folder.write_json(AUDIT_FILE, report.to_dict())
+        folder.write_text(AUDIT_FILE, report.to_json())
     if enforce:
         report.raise_if_blocked()
     return report

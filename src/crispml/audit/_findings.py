@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from crispml.exceptions import AuditBlockedError
+from crispml._utils._io import to_json
+from crispml.exceptions import AuditBlockedError, ReportError
 
 Severity = Literal["info", "warning", "blocking"]
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
@@ -16,6 +19,11 @@ SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
 
 AUDIT_SCHEMA_VERSION = 1
 """Version of the ``audit.json`` layout; bumped when a field changes meaning."""
+AUDIT_FILE = "audit/audit.json"
+_MSG_AUDIT_VERSION = (
+    "{path}: schema_version {found} is not {expected}, the version this crispml reads. "
+    "Open the run with the crispml version that wrote it (see manifest.json)."
+)
 
 _MSG_BLOCKED = (
     "the data audit found {n} blocking problem(s): {first}. Fix the data, or after review "
@@ -108,6 +116,34 @@ class AuditReport:
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
             "findings": [f.to_dict() for f in self.findings],
         }
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as stable, indented JSON (``audit/audit.json``)."""
+        return to_json(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "<text>") -> AuditReport:
+        """Read a report written by :meth:`to_json`.
+
+        Raises
+        ------
+        ReportError
+            If the text is of another schema version.
+        """
+        raw = json.loads(text)
+        found = raw.get("schema_version")
+        if found != AUDIT_SCHEMA_VERSION:
+            raise ReportError(
+                _MSG_AUDIT_VERSION.format(path=source, found=found, expected=AUDIT_SCHEMA_VERSION)
+            )
+        findings = tuple(Finding(**item) for item in raw["findings"])
+        return cls(findings, dict(raw["summary"]), dict(raw["timings_s"]))
+
+    @classmethod
+    def read(cls, run_dir: str | Path) -> AuditReport:
+        """Load ``audit/audit.json`` from a run folder."""
+        path = Path(run_dir) / AUDIT_FILE
+        return cls.from_json(path.read_text(encoding="utf-8"), source=str(path))
 
     def raise_if_blocked(self) -> None:
         """Raise :class:`AuditBlockedError` if a blocking finding is not accepted.

@@ -12,9 +12,15 @@ from crispml.deploy._export import export_onnx
 from crispml.deploy._latency import measure_latency, running_server
 from crispml.deploy._package import package_deployment, predict_file
 from crispml.deploy._parity import TOLERANCE, check_parity, edge_cases, frame_records
+from crispml.deploy._result import DeploymentResult, Latency, LatencyMode, Parity, Percentiles
 
 __all__ = [
     "TOLERANCE",
+    "DeploymentResult",
+    "Latency",
+    "LatencyMode",
+    "Parity",
+    "Percentiles",
     "build_contract",
     "check_parity",
     "contract_document",

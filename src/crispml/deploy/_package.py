@@ -8,12 +8,14 @@ from typing import Any
 
 import pandas as pd
 
+from crispml._utils._io import sha256_bytes
 from crispml.data import Schema, TargetEncoding
 from crispml.deploy._bundle import ArtifactWriter, write_bundle
 from crispml.deploy._contract import build_contract, contract_document
 from crispml.deploy._export import export_onnx
 from crispml.deploy._latency import measure_latency
 from crispml.deploy._parity import check_parity, frame_records
+from crispml.deploy._result import DeploymentResult, Latency, Parity
 from crispml.exceptions import DataError
 from crispml.serve import ContractViolation, ServingModel
 
@@ -35,12 +37,13 @@ def package_deployment(
     card: dict[str, Any] | None = None,
     http: bool = True,
     threshold: float | None = None,
-) -> dict[str, Any]:
+) -> DeploymentResult:
     """Export, certify, time and bundle the model; write every artifact into ``folder``.
 
     Writes ``model/model.onnx``, ``model/contract.json``, ``deploy/parity.json``,
-    ``deploy/latency.json`` and the bundle (``deploy/Dockerfile``,
-    ``deploy/requirements.txt``, ``deploy/start.sh``, ``deploy/runtime/``).
+    ``deploy/latency.json``, the typed result ``deploy/deployment.json`` and the bundle
+    (``deploy/Dockerfile``, ``deploy/requirements.txt``, ``deploy/start.sh``,
+    ``deploy/runtime/``).
 
     Parameters
     ----------
@@ -70,8 +73,8 @@ def package_deployment(
 
     Returns
     -------
-    dict
-        ``parity`` and ``latency`` reports.
+    DeploymentResult
+        The parity certificate and the measured latency.
 
     Raises
     ------
@@ -100,7 +103,14 @@ def package_deployment(
     folder.write_json("deploy/parity.json", parity)
     folder.write_json("deploy/latency.json", latency)
     write_bundle(folder, run_id=run_id)
-    return {"parity": parity, "latency": latency}
+    result = DeploymentResult(
+        onnx_sha256=sha256_bytes(data),
+        threshold=threshold,
+        parity=Parity.model_validate(parity),
+        latency=Latency.model_validate(latency),
+    )
+    folder.write_text(DeploymentResult.FILE, result.to_json())
+    return result
 
 
 def predict_file(

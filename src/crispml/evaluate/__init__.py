@@ -16,18 +16,39 @@ from crispml.evaluate._explain import explain_model, output_sources, reason_code
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
+from crispml.evaluate._result import (
+    PREDICTIONS_FILE,
+    Decisions,
+    Estimate,
+    EvaluationResult,
+    figures_from_predictions,
+    output_of,
+    predictions_frame,
+)
 from crispml.evaluate._slices import row_errors, slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
-from crispml.evaluate._verdict import LATENCY_CRITERIA, check_criterion, revise_verdict, verdict
+from crispml.evaluate._verdict import (
+    LATENCY_CRITERIA,
+    CriterionResult,
+    Verdict,
+    check_criterion,
+    verdict,
+)
 
 __all__ = [
     "LATENCY_CRITERIA",
     "METRICS",
+    "PREDICTIONS_FILE",
     "CalibratedModel",
+    "CriterionResult",
+    "Decisions",
     "EngagementEvaluation",
+    "Estimate",
+    "EvaluationResult",
     "HoldoutEvaluation",
     "Interval",
     "Metric",
+    "Verdict",
     "better",
     "bootstrap_metric",
     "calibration_summary",
@@ -41,13 +62,15 @@ __all__ = [
     "expected_calibration_error",
     "explain_model",
     "fairness_report",
+    "figures_from_predictions",
     "group_labels",
     "metrics_with_ci",
     "mitigation_report",
+    "output_of",
     "output_sources",
+    "predictions_frame",
     "price_of_interpretability",
     "reason_codes",
-    "revise_verdict",
     "row_errors",
     "score",
     "score_all",

@@ -5,15 +5,17 @@ Order (the test set is touched only in step 3):
 1. on validation: post-hoc calibration (kept if it lowers out-of-fold log loss), the
    decision threshold, the conformal scores, the slice finder's tree, ThresholdOptimizer;
 2. (ExponentiatedGradient, when asked, retrains on the training rows);
-3. on test: leaderboard, metrics with intervals, calibration, confusion matrix, coverage,
-   fairness, slices, explanations, price of interpretability, verdict.
+3. on test: the delivered model's predictions, saved to
+   ``evaluation/test_predictions.parquet``; every headline figure is computed from that
+   table (see :mod:`crispml.evaluate._result`); then calibration, confusion matrix,
+   coverage, fairness, slices, explanations and the price of interpretability. The
+   leaderboard's test columns score the other candidates too, as diagnostics only:
+   selection used validation.
 
-Files written under ``evaluation/`` of the run folder. Each JSON carries
-``schema_version`` (1); an interval is always ``{estimate, low, high, level, n}`` (95%
-percentile bootstrap, ``None`` where undefined):
+The typed :class:`EvaluationResult` is written to ``evaluation/evaluation.json``; the
+detailed reports beside it each carry ``schema_version`` (1); an interval is always
+``{estimate, low, high, level, n}`` (95% percentile bootstrap, ``None`` where undefined):
 
-- ``metrics_ci.json``: ``model``, ``n_resamples``, ``seed``, ``n_test``, ``metrics``:
-  name -> interval (every task metric, ``ece``, and the worst parity gaps);
 - ``calibration.json`` (classification): ``selection`` (``kept``, ``valid_log_loss`` per
   map, ``reason``), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
   ``bins`` [{low, high, predicted, observed, count}] on test;
@@ -28,19 +30,22 @@ percentile bootstrap, ``None`` where undefined):
 - ``slices.json``: see :func:`slice_report`;
 - ``importance.json``: see :func:`explain_model`;
 - ``interpretability.json``: see :func:`price_of_interpretability`;
-- ``verdict.json``: see :func:`verdict`;
 - plots: ``reliability.svg``, ``importance.svg``, ``fairness.svg``.
+
+The verdict is not decided here: the engagement decides it after deployment, from this
+result and the measured latency (:func:`crispml.evaluate.verdict`).
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
-from crispml.evaluate._bootstrap import metrics_with_ci
 from crispml.evaluate._calibration import (
     CalibratedModel,
     calibration_summary,
@@ -54,9 +59,16 @@ from crispml.evaluate._fairness import fairness_report, group_labels, mitigation
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._plots import plot_fairness, plot_importance
+from crispml.evaluate._result import (
+    PREDICTIONS_FILE,
+    Decisions,
+    Estimate,
+    EvaluationResult,
+    figures_from_predictions,
+    predictions_frame,
+)
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
-from crispml.evaluate._verdict import verdict
 from crispml.models import predict_output
 
 if TYPE_CHECKING:
@@ -76,23 +88,20 @@ class EngagementEvaluation:
     Attributes
     ----------
     holdout : HoldoutEvaluation
-        Leaderboard and test metrics of every candidate (uncalibrated pipelines).
+        Leaderboard of every candidate; its test columns are diagnostics.
     model : estimator
         The deployable model: a :class:`CalibratedModel` when calibration was kept,
         else the selected pipeline.
     threshold : float or None
         Decision threshold (binary), chosen on validation.
-    verdict : dict
-        The content of ``evaluation/verdict.json``.
-    summary : dict
-        Short figures for ``metrics.json`` (key ``evaluation``).
+    result : EvaluationResult
+        The typed result written to ``evaluation/evaluation.json``.
     """
 
     holdout: HoldoutEvaluation
     model: Any
     threshold: float | None
-    verdict: dict[str, Any]
-    summary: dict[str, Any] = field(default_factory=dict)
+    result: EvaluationResult
 
 
 def evaluate_engagement(
@@ -123,7 +132,7 @@ def evaluate_engagement(
     -------
     EngagementEvaluation
     """
-    task, metric = spec.problem.task, result.metric
+    task = spec.problem.task
     cfg, seed = spec.evaluation, spec.split.seed
     X_valid, y_valid = dataset.features(split.valid), dataset.y[split.valid]
     X_test, y_test = dataset.features(split.test), dataset.y[split.test]
@@ -136,7 +145,85 @@ def evaluate_engagement(
     if isinstance(model, CalibratedModel) and threshold is not None:
         model.set_params(threshold=threshold)
         model.threshold_ = threshold
-    # 2. the test set, once (conformal scores come from validation rows)
+    # 2. the test set, once: the delivered model's predictions, saved, then every figure
+    test_out = predict_output(model, X_test, task)
+    predictions = predictions_frame(
+        split.test_ids, y_test, test_out, encoding=dataset.target, threshold=threshold
+    )
+    folder.write_bytes(PREDICTIONS_FILE, _parquet(predictions))
+    test, basis, at_half = figures_from_predictions(
+        predictions, task, n_resamples=cfg.bootstrap, seed=seed
+    )
+    holdout = evaluate_holdout(result, X_test, y_test, task=task)
+    details = _details(
+        spec, dataset, split, result, model, (held_out, valid_out, test_out), threshold
+    )
+    ece = None
+    if task != "regression":
+        calib = _calibration_record(
+            cal_record, result, X_test, y_test, test_out, cfg.bootstrap, seed
+        )
+        ece = Estimate(
+            **calib["calibrated" if "calibrated" in calib else "uncalibrated"]["ece_ci"]
+        )
+        folder.write_json("evaluation/calibration.json", calib)
+        folder.write_bytes("evaluation/reliability.svg", plot_reliability(calib))
+    decisions = decisions_half = None
+    if threshold_record is not None:
+        costs = _costs(spec)
+        chosen = float(threshold_record["threshold"])
+        threshold_record["test"] = decision_report(y_test, test_out[:, 1], chosen, costs)
+        threshold_record["test_at_0_5"] = decision_report(y_test, test_out[:, 1], 0.5, costs)
+        decisions = _decisions(threshold_record["test"])
+        decisions_half = _decisions(threshold_record["test_at_0_5"])
+        folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
+    for name, content in details.items():
+        folder.write_json(f"evaluation/{name}.json", content)
+    if details["fairness"]["attributes"]:
+        folder.write_bytes("evaluation/fairness.svg", plot_fairness(details["fairness"]))
+    folder.write_bytes("evaluation/importance.svg", plot_importance(details["importance"]))
+    evaluation = EvaluationResult(
+        task=task,
+        primary_metric=result.metric,
+        selected_model=result.best.name,
+        model=_describe(model),
+        calibration=getattr(model, "method_", None),
+        threshold=threshold,
+        threshold_objective=threshold_record["objective"] if threshold_record else None,
+        n_test=len(y_test),
+        n_resamples=cfg.bootstrap,
+        seed=seed,
+        test=test,
+        basis=basis,
+        test_at_0_5=at_half,
+        decisions=decisions,
+        decisions_at_0_5=decisions_half,
+        ece=ece,
+        fairness_gaps=_worst_gaps(details["fairness"]),
+        valid={result.metric: result.best.valid_score},
+        conformal_nominal=details["conformal"].get("nominal"),
+        conformal_test=details["conformal"].get("empirical"),
+        candidates_on_test=_scored_on_test(holdout, result.metric),
+    )
+    folder.write_text(EvaluationResult.FILE, evaluation.to_json())
+    return EngagementEvaluation(holdout, model, threshold, evaluation)
+
+
+def _details(
+    spec: ProjectSpec,
+    dataset: Dataset,
+    split: Split,
+    result: SearchResult,
+    model: Any,
+    outputs: tuple[np.ndarray | None, np.ndarray, np.ndarray],
+    threshold: float | None,
+) -> dict[str, dict[str, Any]]:
+    """Compute the detailed reports: conformal, fairness, slices, importance, interpretability."""
+    task, metric = spec.problem.task, result.metric
+    cfg, seed = spec.evaluation, spec.split.seed
+    held_out, valid_out, test_out = outputs
+    X_valid, y_valid = dataset.features(split.valid), dataset.y[split.valid]
+    X_test, y_test = dataset.features(split.test), dataset.y[split.test]
     conformal = conformal_report(
         model,
         X_valid,
@@ -148,30 +235,7 @@ def evaluate_engagement(
         seed=seed,
         valid_output=valid_out if held_out is not None else None,
     )
-    holdout = evaluate_holdout(result, X_test, y_test, task=task)
-    test_out = predict_output(model, X_test, task)
-    n_boot = cfg.bootstrap
-    metrics_ci = metrics_with_ci(task, y_test, test_out, n_resamples=n_boot, seed=seed)
-    measured = {k: v.to_dict() for k, v in metrics_ci.items()}
-    folder.write_json("evaluation/conformal.json", conformal)
-    if task != "regression":
-        calib = _calibration_record(cal_record, result, X_test, y_test, test_out, n_boot, seed)
-        measured["ece"] = calib["calibrated" if "calibrated" in calib else "uncalibrated"][
-            "ece_ci"
-        ]
-        folder.write_json("evaluation/calibration.json", calib)
-        folder.write_bytes("evaluation/reliability.svg", plot_reliability(calib))
-    if threshold_record is not None:
-        costs = _costs(spec)
-        chosen = float(threshold_record["threshold"])
-        threshold_record["test"] = decision_report(y_test, test_out[:, 1], chosen, costs)
-        threshold_record["test_at_0_5"] = decision_report(y_test, test_out[:, 1], 0.5, costs)
-        folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)
-    folder.write_json("evaluation/fairness.json", fairness)
-    if fairness["attributes"]:
-        folder.write_bytes("evaluation/fairness.svg", plot_fairness(fairness))
-    measured.update(_worst_gaps(fairness))
     slices = slice_report(
         X_test,
         y_test,
@@ -182,33 +246,41 @@ def evaluate_engagement(
         output_valid=valid_out,
         threshold=threshold if threshold is not None else 0.5,
         ids=split.test_ids,
-        n_resamples=n_boot,
+        n_resamples=cfg.bootstrap,
         seed=seed,
     )
-    folder.write_json("evaluation/slices.json", slices)
     importance = explain_model(model, X_test, y_test, task=task, metric=metric, seed=seed)
-    folder.write_json("evaluation/importance.json", importance)
-    folder.write_bytes("evaluation/importance.svg", plot_importance(importance))
     interp = price_of_interpretability(
-        result, X_test, y_test, task=task, n_resamples=n_boot, seed=seed
+        result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
     )
-    folder.write_json("evaluation/interpretability.json", interp)
-    decision = verdict(spec.problem.success_criteria, measured)
-    folder.write_json("evaluation/verdict.json", decision)
-    folder.write_json(
-        "evaluation/metrics_ci.json",
-        {
-            "schema_version": SCHEMA_VERSION,
-            "model": _describe(model),
-            "level": 0.95,
-            "n_resamples": n_boot,
-            "seed": seed,
-            "n_test": len(y_test),
-            "metrics": measured,
-        },
+    return {
+        "conformal": conformal,
+        "fairness": fairness,
+        "slices": slices,
+        "importance": importance,
+        "interpretability": interp,
+    }
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _decisions(report: dict[str, Any]) -> Decisions:
+    fields = ("threshold", "precision", "recall", "f1", "accuracy", "selection_rate")
+    return Decisions(
+        **report["confusion"],
+        **{k: report[k] for k in fields},
+        mean_cost=report.get("mean_cost"),
     )
-    summary = _summary(model, threshold, metrics_ci, conformal, fairness, interp, decision)
-    return EngagementEvaluation(holdout, model, threshold, decision, summary)
+
+
+def _scored_on_test(holdout: HoldoutEvaluation, metric: str) -> int:
+    column = f"test_{metric}"
+    board = holdout.leaderboard
+    return int(board[column].notna().sum()) if column in board.columns else 0
 
 
 def _held_out_valid(result: SearchResult, n_valid: int) -> np.ndarray | None:
@@ -361,16 +433,17 @@ def _mitigate(
         return {"method": method, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _worst_gaps(fairness: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _worst_gaps(fairness: dict[str, Any]) -> dict[str, Estimate]:
     """Return the worst value of each parity gap over the protected attributes."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Estimate] = {}
     for report in fairness["attributes"].values():
         for name, interval in report.get("gaps", {}).items():
             if interval.get("estimate") is None:
                 continue
             sign = -1.0 if name.endswith("ratio") else 1.0  # a low ratio, a high difference
-            if name not in out or sign * interval["estimate"] > sign * out[name]["estimate"]:
-                out[name] = interval
+            worst = out.get(name)
+            if worst is None or sign * interval["estimate"] > sign * (worst.estimate or 0.0):
+                out[name] = Estimate(**{k: interval[k] for k in Estimate.model_fields})
     return out
 
 
@@ -378,28 +451,3 @@ def _describe(model: Any) -> str:
     if isinstance(model, CalibratedModel):
         return f"selected pipeline + {model.method_} calibration"
     return "selected pipeline"
-
-
-def _summary(
-    model: Any,
-    threshold: float | None,
-    metrics_ci: dict[str, Any],
-    conformal: dict[str, Any],
-    fairness: dict[str, Any],
-    interp: dict[str, Any],
-    decision: dict[str, Any],
-) -> dict[str, Any]:
-    gaps = {
-        col: {k: v["estimate"] for k, v in rep.get("gaps", {}).items()}
-        for col, rep in fairness["attributes"].items()
-    }
-    return {
-        "model": _describe(model),
-        "calibration": getattr(model, "method_", None),
-        "threshold": threshold,
-        "test_ci": {k: v.to_dict() for k, v in metrics_ci.items()},
-        "conformal_coverage": {"nominal": conformal["nominal"], "test": conformal["empirical"]},
-        "fairness_gaps": gaps,
-        "price_of_interpretability": (interp.get("price") or {}).get("estimate"),
-        "verdict": decision["overall"],
-    }

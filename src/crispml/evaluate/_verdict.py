@@ -3,22 +3,74 @@
 A criterion such as ``roc_auc: ">= 0.80"`` passes when the whole 95% interval satisfies
 it, fails when none of it does, and is inconclusive otherwise (the test set cannot tell).
 The engagement is a go only when every criterion passes.
+
+The verdict is its own step of the engagement, decided once after deployment from the
+evaluation's result (test figures of the delivered model, ECE, parity gaps) and the
+deployment's measured latency; nothing rewrites it afterwards.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
+from crispml._utils._result import PhaseResult
 from crispml.spec import parse_criterion
 
 SCHEMA_VERSION = 1
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 LATENCY_CRITERIA = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+RULE = "go when every criterion's 95% interval lies on the right side of its threshold"
 _MSG_UNKNOWN = (
     "success_criteria.{name}: crispml does not measure {name!r}. Known here: {known}. "
     "Rename the criterion or remove it."
 )
+_MSG_NO_LATENCY = "latency is measured at deployment, and this run has no deployment"
+Outcome = Literal["pass", "fail", "inconclusive"]
+
+
+class CriterionResult(BaseModel):
+    """One success criterion, the figure it was checked against, and the outcome."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    op: str
+    threshold: float
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    result: Outcome
+    source: str | None = None
+    note: str | None = None
+
+
+class Verdict(PhaseResult):
+    """The go / no-go decision over every success criterion (``evaluation/verdict.json``).
+
+    Attributes
+    ----------
+    criteria : list of CriterionResult
+        One row per criterion of the spec, in spec order.
+    counts : dict of str to int
+        How many criteria passed, failed, were inconclusive.
+    overall : str
+        ``go`` when every criterion passes, else ``no-go``.
+    rule : str
+        The decision rule, in words.
+    latency_measured_on : str or None
+        Which latency measurement the latency criteria used.
+    """
+
+    FILE = "evaluation/verdict.json"
+
+    criteria: list[CriterionResult]
+    counts: dict[str, int]
+    overall: Literal["go", "no-go"]
+    rule: str = RULE
+    latency_measured_on: str | None = None
 
 
 def _holds(op: str, value: float, threshold: float) -> bool:
@@ -30,7 +82,7 @@ def _holds(op: str, value: float, threshold: float) -> bool:
     }[op]
 
 
-def check_criterion(op: str, threshold: float, interval: Mapping[str, Any]) -> str:
+def check_criterion(op: str, threshold: float, interval: Mapping[str, Any]) -> Outcome:
     """Return pass / fail / inconclusive for one criterion and its interval.
 
     Parameters
@@ -71,8 +123,12 @@ def check_criterion(op: str, threshold: float, interval: Mapping[str, Any]) -> s
 
 
 def verdict(
-    criteria: Mapping[str, str], measured: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
+    criteria: Mapping[str, str],
+    measured: Mapping[str, Mapping[str, Any]],
+    *,
+    sources: Mapping[str, str] | None = None,
+    latency_measured_on: str | None = None,
+) -> Verdict:
     """Check every criterion against the measured intervals; overall go / no-go.
 
     Parameters
@@ -80,80 +136,57 @@ def verdict(
     criteria : mapping
         ``problem.success_criteria``: name -> ``"<op> <number>"``.
     measured : mapping
-        Name -> ``{estimate, low, high}`` (test metrics, ``ece``, fairness gaps...).
+        Name -> ``{estimate, low, high}`` (test metrics, ``ece``, fairness gaps, and
+        measured latency percentiles, which are point figures).
+    sources : mapping, optional
+        Name -> where the figure was read (artifact and field), recorded per criterion.
+    latency_measured_on : str, optional
+        Which latency measurement fed the latency criteria (``None``: not measured).
 
     Returns
     -------
-    dict
-        ``criteria`` (one entry per criterion: name, op, threshold, estimate, low, high,
-        result, note), ``overall`` (``go`` / ``no-go``), ``counts`` per result.
+    Verdict
 
     Examples
     --------
     >>> auc = {"estimate": 0.9, "low": 0.85, "high": 0.93}
-    >>> verdict({"roc_auc": ">= 0.8"}, {"roc_auc": auc})["overall"]
+    >>> verdict({"roc_auc": ">= 0.8"}, {"roc_auc": auc}).overall
+    'go'
+    >>> verdict({"latency_p99_ms": "<= 30"}, {"latency_p99_ms": {"estimate": 12.5}}).overall
     'go'
     """
+    sources = sources or {}
     rows = []
     for name, text in criteria.items():
         op, threshold = parse_criterion(text)
-        row: dict[str, Any] = {"name": name, "op": op, "threshold": threshold}
         if name in measured:
             interval = measured[name]
-            row.update({k: interval.get(k) for k in ("estimate", "low", "high")})
-            row["result"] = check_criterion(op, threshold, interval)
-        elif name in LATENCY_CRITERIA:
-            row.update(result=INCONCLUSIVE, note="latency is measured at deployment, not here")
+            rows.append(
+                CriterionResult(
+                    name=name,
+                    op=op,
+                    threshold=threshold,
+                    estimate=interval.get("estimate"),
+                    low=interval.get("low"),
+                    high=interval.get("high"),
+                    result=check_criterion(op, threshold, interval),
+                    source=sources.get(name),
+                )
+            )
+            continue
+        if name in LATENCY_CRITERIA:
+            note = _MSG_NO_LATENCY
         else:
-            known = ", ".join(sorted([*measured, *LATENCY_CRITERIA]))
-            row.update(result=INCONCLUSIVE, note=_MSG_UNKNOWN.format(name=name, known=known))
-        rows.append(row)
-    counts = {r: sum(1 for row in rows if row["result"] == r) for r in (PASS, FAIL, INCONCLUSIVE)}
-    go = all(row["result"] == PASS for row in rows)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "criteria": rows,
-        "counts": counts,
-        "overall": "go" if go else "no-go",
-        "rule": "go when every criterion's 95% interval lies on the right side of its threshold",
-    }
-
-
-def revise_verdict(
-    decision: Mapping[str, Any],
-    criteria: Mapping[str, str],
-    latency_ms: Mapping[str, float],
-) -> dict[str, Any]:
-    """Re-check a verdict once latency has been measured (at deployment, after evaluation).
-
-    Parameters
-    ----------
-    decision : mapping
-        A verdict from :func:`verdict` (``evaluation/verdict.json``).
-    criteria : mapping
-        ``problem.success_criteria``.
-    latency_ms : mapping
-        Measured single-row latency percentiles, keyed like the criteria
-        (``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``). Percentiles of
-        many requests are point figures: they pass or fail, never inconclusive.
-
-    Returns
-    -------
-    dict
-        The new verdict; criteria measured before keep their intervals.
-
-    Examples
-    --------
-    >>> first = verdict({"latency_p99_ms": "<= 30"}, {})
-    >>> first["overall"], revise_verdict(first, {"latency_p99_ms": "<= 30"},
-    ...                                  {"latency_p99_ms": 12.5})["overall"]
-    ('no-go', 'go')
-    """
-    measured: dict[str, dict[str, Any]] = {
-        row["name"]: {k: row.get(k) for k in ("estimate", "low", "high")}
-        for row in decision.get("criteria", [])
-        if row.get("estimate") is not None
-    }
-    for name, value in latency_ms.items():
-        measured[name] = {"estimate": float(value), "low": None, "high": None}
-    return verdict(criteria, measured)
+            known = ", ".join(sorted({*measured, *LATENCY_CRITERIA}))
+            note = _MSG_UNKNOWN.format(name=name, known=known)
+        rows.append(
+            CriterionResult(name=name, op=op, threshold=threshold, result=INCONCLUSIVE, note=note)
+        )
+    counts = {r: sum(1 for row in rows if row.result == r) for r in (PASS, FAIL, INCONCLUSIVE)}
+    go = all(row.result == PASS for row in rows)
+    return Verdict(
+        criteria=rows,
+        counts=counts,
+        overall="go" if go else "no-go",
+        latency_measured_on=latency_measured_on,
+    )
