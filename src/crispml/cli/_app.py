@@ -12,13 +12,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from crispml.exceptions import CrispError
+
+if TYPE_CHECKING:
+    from crispml.evaluate import EvaluationResult, Verdict
 
 app = typer.Typer(
     name="crispml",
@@ -248,8 +251,13 @@ def verify(
         typer.Option(help="Folder data.source is relative to (default: RUN_DIR/../..)."),
     ] = None,
 ) -> None:
-    """Re-hash every artifact against manifest.json; exit 1 if any differs."""
-    from crispml.report import replay_run, verify_run
+    """Re-hash every artifact against manifest.json and re-check every figure of the documents.
+
+    Exit 1 if a file differs, or a figure printed in the card or the report does not
+    match its recomputation from the saved test predictions.
+    """
+    from crispml._replay import replay_run
+    from crispml.report import verify_run
 
     result = verify_run(run_dir)
     for label, files in (
@@ -259,10 +267,16 @@ def verify(
     ):
         for name in files:
             console.print(f"[red]{label}:[/] {name}", highlight=False)
+    for mismatch in result.claim_mismatches:
+        console.print(f"[red]claim:[/] {mismatch}", highlight=False)
     if not result.ok:
-        console.print(f"[bold red]FAILED[/]: {run_dir} does not match its manifest.")
+        what = "its manifest" if not result.claim_mismatches else "its manifest and predictions"
+        console.print(f"[bold red]FAILED[/]: {run_dir} does not match {what}.")
         raise typer.Exit(1)
-    console.print(f"[green]OK[/]: {result.checked} artifacts match manifest.json.")
+    console.print(
+        f"[green]OK[/]: {result.checked} artifacts match manifest.json; "
+        f"{result.claims_checked} figures of the documents recomputed from the test predictions."
+    )
     if replay:
         _quiet_libraries()
         with console.status("Replaying the engagement..."):
@@ -342,7 +356,7 @@ def predict(
 def _summary(result: Any) -> None:
     board = result.leaderboard
     table = Table(
-        title="Leaderboard: selected on validation (*), scored once on the locked test set"
+        title="Leaderboard: selected on validation (*); test columns are diagnostics only"
     )
     columns = [c for c in board.columns if c.startswith(("valid_", "test_")) or c == "fit_s"]
     table.add_column("model")
@@ -362,23 +376,42 @@ def _summary(result: Any) -> None:
         counts = board.loc[~board.index.isin(shown.index), "status"].value_counts()
         what = ", ".join(f"{n} {status}" for status, n in counts.items())
         console.print(f"  {hidden} more trials ({what}) in search/leaderboard.csv")
-    _print_verdict(getattr(result, "verdict", None))
+    _print_delivered(result.evaluation)
+    _print_verdict(result.verdict)
     console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
 
 
-def _print_verdict(decision: dict[str, Any] | None) -> None:
-    if not decision:
+def _print_delivered(evaluation: EvaluationResult) -> None:
+    """Print the delivered model's test figures, as the documents print them."""
+    where = (
+        f", decisions at threshold {evaluation.threshold:.4f}"
+        if evaluation.threshold is not None
+        else ""
+    )
+    console.print(f"Delivered model: {evaluation.model}{where}. Test set, 95% CI:")
+    for name, est in evaluation.test.items():
+        ci = (
+            f" [{est.low:.4f}, {est.high:.4f}]"
+            if est.low is not None and est.high is not None
+            else ""
+        )
+        value = "n/a" if est.estimate is None else f"{est.estimate:.4f}"
+        console.print(f"  {name}: {value}{ci}")
+
+
+def _print_verdict(decision: Verdict | None) -> None:
+    if decision is None:
         return
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
-    for row in decision["criteria"]:
-        low, high = row.get("low"), row.get("high")
+    for row in decision.criteria:
+        low, high = row.low, row.high
         ci = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
-        est = f"{row['estimate']:.4f}" if row.get("estimate") is not None else "n/a"
+        est = f"{row.estimate:.4f}" if row.estimate is not None else "n/a"
         console.print(
-            f"  {row['name']} {row['op']} {row['threshold']:g}: {est}{ci} "
-            f"[{colour[row['result']]}]{row['result']}[/]"
+            f"  {row.name} {row.op} {row.threshold:g}: {est}{ci} "
+            f"[{colour[row.result]}]{row.result}[/]"
         )
-    overall = decision["overall"]
+    overall = decision.overall
     console.print(f"Verdict: [bold {'green' if overall == 'go' else 'red'}]{overall}[/]")
 
 

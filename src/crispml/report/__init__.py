@@ -1,6 +1,7 @@
 """Handoff documentation: model card, HTML report, compliance map, reproduce and verify.
 
-Nothing imports this package: it reads a run folder's files only, so
+Nothing imports this package but the engagement and the CLI: it reads a run folder's
+typed results only, so
 ``crispml report RUN`` rebuilds the documents from a finished run without retraining.
 
 Manifest policy. In ``crispml run`` the documents are written into the staged folder
@@ -17,21 +18,25 @@ from __future__ import annotations
 from crispml.exceptions import ReportError
 from crispml.report._build import HANDOFF_FILES, write_report
 from crispml.report._card import build_model_card, render_model_card_md
+from crispml.report._claims import CLAIMS_FILE, Claim, ClaimMismatch, Ledger, check_claims
 from crispml.report._compliance import build_compliance_map
 from crispml.report._record import RunRecord, read_run
-from crispml.report._verify import Replay, Verification, replay_run, verify_run
+from crispml.report._verify import Verification, verify_run
 
 __all__ = [
+    "CLAIMS_FILE",
     "HANDOFF_FILES",
-    "Replay",
+    "Claim",
+    "ClaimMismatch",
+    "Ledger",
     "ReportError",
     "RunRecord",
     "Verification",
     "build_compliance_map",
     "build_model_card",
+    "check_claims",
     "read_run",
     "render_model_card_md",
-    "replay_run",
     "verify_run",
     "write_report",
 ]

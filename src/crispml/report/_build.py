@@ -19,14 +19,15 @@ from crispml._runfolder import MANIFEST, read_manifest, seal_manifest
 from crispml._utils._io import atomic_write_text, sha256_file, to_json, write_json
 from crispml.exceptions import ReportError
 from crispml.report._card import build_model_card, render_model_card_md
+from crispml.report._claims import CLAIMS_FILE, Ledger
 from crispml.report._compliance import build_compliance_map
-from crispml.report._extract import verdict
 from crispml.report._html import render_html
 from crispml.report._record import read_run
 from crispml.report._reproduce import reproduce_script
 from crispml.report._verify import verify_run
 
 HANDOFF_FILES = (
+    "report/claims.json",
     "report/model_card.md",
     "report/model_card.json",
     "report/compliance.json",
@@ -40,7 +41,7 @@ _MSG_TAMPERED = (
 
 
 def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None) -> list[Path]:
-    """Write the model card, the HTML report, the compliance map and ``reproduce.sh``.
+    """Write the model card, the HTML report, the claims ledger, the compliance map, reproduce.sh.
 
     Parameters
     ----------
@@ -69,15 +70,15 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
     card = build_model_card(record)
     sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
     compliance = build_compliance_map(root, will_write=HANDOFF_FILES + sealed_later)
+    ledger = Ledger()
     texts = {
-        "report/model_card.md": render_model_card_md(card),
+        "report/model_card.md": render_model_card_md(card, record, ledger),
         "report/model_card.json": to_json(card),
         "report/compliance.json": to_json(compliance),
-        "report/report.html": render_html(
-            record, card=card, compliance=compliance, verdict=verdict(record)
-        ),
+        "report/report.html": render_html(record, card=card, compliance=compliance, ledger=ledger),
         "reproduce.sh": reproduce_script(record),
     }
+    texts[CLAIMS_FILE] = ledger.to_json(record.evaluation)
     written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
     os.chmod(root / "reproduce.sh", 0o755)
     if finished:

@@ -1,40 +1,27 @@
 """The model card (Mitchell et al., "Model Cards for Model Reporting", FAccT 2019).
 
-Built from the run record only; each section says what was not produced instead of
-leaving a gap.
+Built from the run's typed results. ``model_card.json`` holds the figures as numbers
+with the field each one was read from; ``model_card.md`` prints them through the claims
+ledger, so ``crispml verify`` can recompute each one from the saved test predictions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from crispml._utils._io import sha256_file
-from crispml.report._extract import (
-    findings,
-    fmt,
-    intervals,
-    latency_rows,
-    parity_summary,
-    scalars,
-    severity_counts,
-    tables,
-    verdict,
-)
-from crispml.report._record import RunRecord, dig
+from crispml.evaluate import EvaluationResult, Verdict
+from crispml.report._claims import Ledger, Source, decisions_source, fmt, metric_source
+from crispml.report._record import RunRecord
 
-CARD_VERSION = 1
+CARD_VERSION = 2
+DOCUMENT = "model_card"
 MODEL_FILES = ("model/pipeline.skops", "model/model.onnx", "model/schema.json")
-OPTIONAL_ARTIFACTS = {  # path: (short name, what it holds)
-    "audit/audit.json": ("data audit", "findings before modelling"),
-    "evaluation/": ("held-out evaluation", "CIs, calibration, fairness, slices, importance"),
-    "deploy/parity.json": ("ONNX parity", "native vs ONNX predictions certificate"),
-    "deploy/latency.json": ("latency vs SLA", "p50/p95/p99 against the spec's SLA"),
-    "search/budget.json": ("search budget", "planned vs actual time per stage"),
-}
 WHY_METRIC = {
     "roc_auc": "ranking quality independent of the decision threshold",
     "log_loss": "quality of the predicted probabilities themselves",
-    "accuracy": "share of correct decisions at the default threshold",
+    "accuracy": "share of correct decisions",
     "f1": "balance of precision and recall on the positive class",
     "brier": "calibration and sharpness of the probabilities",
     "macro_f1": "per-class quality weighting rare classes equally",
@@ -53,44 +40,83 @@ _SECTIONS = (
     ("ethical_considerations", "Ethical considerations"),
     ("caveats_and_recommendations", "Caveats and recommendations"),
 )
+_CELLS = ("tn", "fp", "fn", "tp", "precision", "recall", "selection_rate")
+Show = Callable[[Any, Source, str], str] | None
 
 
-def not_produced(record: RunRecord, *, short: bool = False) -> list[str]:
-    """List the optional artifacts of other phases that this run does not contain."""
-    missing = []
-    for rel, (name, what) in OPTIONAL_ARTIFACTS.items():
-        present = bool(record.evaluation) if rel.endswith("/") else (record.path / rel).is_file()
-        if not present:
-            missing.append(name if short else f"{rel} ({name}: {what})")
-    return missing
+def basis_text(evaluation: EvaluationResult, metric: str) -> str:
+    """Say what a test figure was computed on, naming the delivered threshold."""
+    basis = evaluation.basis[metric]
+    if basis == "decisions":
+        return f"decisions at the delivered threshold {fmt(evaluation.threshold)}"
+    if basis == "probabilities":
+        if evaluation.task == "multiclass" and metric != "log_loss":
+            return "most probable class"
+        return "delivered probabilities"
+    return "predicted values"
 
 
-def test_metric_rows(record: RunRecord) -> list[dict[str, Any]]:
-    """Every test metric with its 95% CI when the evaluation produced one."""
-    cis: dict[str, tuple[float | None, float | None]] = {}
-    for path, _value, low, high in intervals(record.section("metrics")):
-        for token in reversed(path.split(".")):
-            if token in record.test_metrics and token not in cis:
-                cis[token] = (low, high)
-                break
+def metric_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Every test figure of the delivered model with its interval and basis."""
+    ev = record.evaluation
     rows = []
-    for name, value in record.test_metrics.items():
-        low, high = cis.get(name, (None, None))
+    for name, est in ev.test.items():
         rows.append(
             {
                 "metric": name,
-                "value": value,
-                "ci_low": low,
-                "ci_high": high,
-                "primary": name == record.primary_metric,
+                "primary": name == ev.primary_metric,
+                "basis": basis_text(ev, name),
                 "why": WHY_METRIC.get(name, ""),
+                "estimate": est.estimate,
+                "low": est.low,
+                "high": est.high,
+                "sources": {
+                    s: metric_source(name, ev.basis[name], s) for s in ("estimate", "low", "high")
+                },
+            }
+        )
+    for name, est in ev.test_at_0_5.items():
+        rows.append(
+            {
+                "metric": f"{name} at 0.5",
+                "primary": False,
+                "basis": "decisions at the conventional 0.5 cut-off (comparison only)",
+                "why": WHY_METRIC.get(name, ""),
+                "estimate": est.estimate,
+                "low": est.low,
+                "high": est.high,
+                "sources": {
+                    s: metric_source(name, "decisions_at_0_5", s, at_half=True)
+                    for s in ("estimate", "low", "high")
+                },
             }
         )
     return rows
 
 
+def selection_note(record: RunRecord, show: Show = None) -> str:
+    """Say how the model was selected and what the leaderboard's test columns are."""
+    ev = record.evaluation
+    valid = ev.valid.get(ev.primary_metric)
+    field = f"valid.{ev.primary_metric}"
+    source = Source(EvaluationResult.FILE, field)
+    shown = show(valid, source, "validation score") if show else fmt(valid)
+    others = max(ev.candidates_on_test - 1, 0)
+    text = (
+        f"{ev.selected_model} was selected on validation ({ev.primary_metric} "
+        f"{shown}); the test set played no part in the selection, the calibration "
+        "or the threshold."
+    )
+    if others:
+        text += (
+            f" The leaderboard also scores {others} other candidate(s) on test: "
+            "these are diagnostics, not a second selection."
+        )
+    return text
+
+
 def build_model_card(record: RunRecord) -> dict[str, Any]:
-    """Fill the model card's sections from the run record.
+    """Fill the model card's sections from the run's typed results.
 
     Parameters
     ----------
@@ -100,55 +126,43 @@ def build_model_card(record: RunRecord) -> dict[str, Any]:
     Returns
     -------
     dict
-        One key per Mitchell et al. section, plus ``card_version``, ``run_id`` and
-        ``not_produced`` (optional artifacts the run lacks).
+        One key per Mitchell et al. section, plus ``card_version`` and ``run_id``.
     """
-    audit_rows = findings(record.audit)
-    card: dict[str, Any] = {
+    ev, spec = record.evaluation, record.spec
+    return {
         "card_version": CARD_VERSION,
         "run_id": record.run_id,
-        "not_produced": not_produced(record),
         "model_details": _details(record),
         "intended_use": {
-            "primary_uses": dig(record.spec, "problem", "intended_use"),
-            "out_of_scope": dig(record.spec, "problem", "out_of_scope"),
+            "primary_uses": spec.problem.intended_use,
+            "out_of_scope": spec.problem.out_of_scope,
         },
         "factors": {
-            "protected_attributes": record.protected,
-            "protected_used_as_features": bool(dig(record.spec, "fairness", "use_as_features")),
-            "segments_evaluated": [p for p, _ in tables(record.section("slices"))],
-            "groups_evaluated": [p for p, _ in tables(record.section("fairness"))],
+            "protected_attributes": list(spec.fairness.protected),
+            "protected_used_as_features": spec.fairness.use_as_features,
+            "slice_columns": sorted((record.detail("slices") or {}).get("segments", {})),
         },
         "metrics": {
-            "primary_metric": record.primary_metric,
-            "test": test_metric_rows(record),
-            "validation": record.metrics.get("valid") or {},
-            "decision_threshold": dict(scalars(record.section("threshold"))),
-            "verdict": verdict(record),
+            "primary_metric": ev.primary_metric,
+            "selection": selection_note(record),
+            "test": [{k: v for k, v in r.items() if k != "sources"} for r in metric_rows(record)],
+            "decision_threshold": _threshold(record),
+            "verdict": record.verdict.model_dump(mode="json"),
+            "source": EvaluationResult.FILE,
+            "predictions": ev.predictions,
         },
         "evaluation_data": _evaluation_data(record),
-        "training_data": {
-            **_data_inputs(record),
-            "train_rows": dig(record.split, "sizes", "train"),
-            "valid_rows": dig(record.split, "sizes", "valid"),
-            "roles": _roles(record),
-            "excluded_columns": record.schema.get("dropped", []),
-            "audit_summary": severity_counts(audit_rows),
-        },
+        "training_data": _training_data(record),
         "quantitative_analyses": {
-            "fairness": dict(tables(record.section("fairness"))),
-            "slices": {p: rows[:10] for p, rows in tables(record.section("slices"))},
+            "fairness": (record.detail("fairness") or {}).get("attributes", {}),
+            "worst_slices": (record.detail("slices") or {}).get("worst_slices", [])[:10],
         },
         "ethical_considerations": {
-            "audit_findings": [r for r in audit_rows if r["severity"] != "info"][:15],
-            "fairness_intervals": [
-                {"measure": p, "value": v, "ci_low": lo, "ci_high": hi}
-                for p, v, lo, hi in intervals(record.section("fairness"))
-            ],
+            "audit_findings": _audit_rows(record),
+            "fairness_gaps": {k: v.model_dump() for k, v in ev.fairness_gaps.items()},
         },
-        "caveats_and_recommendations": _caveats(record, audit_rows),
+        "caveats_and_recommendations": {"items": caveats(record)},
     }
-    return card
 
 
 def _details(record: RunRecord) -> dict[str, Any]:
@@ -157,14 +171,18 @@ def _details(record: RunRecord) -> dict[str, Any]:
     }
     board = record.leaderboard
     family = None
-    if "selected" in board.columns and "family" in board.columns and board["selected"].any():
+    if {"selected", "family"}.issubset(board.columns) and board["selected"].any():
         family = str(board.loc[board["selected"].astype(bool), "family"].iloc[0])
     packages = dict(sorted((record.manifest.get("packages") or {}).items()))
+    ev = record.evaluation
     return {
-        "name": record.spec.get("name"),
-        "task": record.task,
-        "target": dig(record.spec, "problem", "target"),
-        "selected_model": record.selected_model,
+        "name": record.spec.name,
+        "task": ev.task,
+        "target": record.spec.problem.target,
+        "selected_model": ev.selected_model,
+        "delivered_model": ev.model,
+        "calibration": ev.calibration,
+        "decision_threshold": ev.threshold,
         "family": family,
         "crispml_version": packages.get("crispml"),
         "run_id": record.run_id,
@@ -176,69 +194,115 @@ def _details(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def _data_inputs(record: RunRecord) -> dict[str, Any]:
-    data = dig(record.manifest, "inputs", "data") or {}
+def _threshold(record: RunRecord) -> dict[str, Any] | None:
+    ev = record.evaluation
+    if ev.decisions is None:
+        return None
+    detail = record.detail("threshold") or {}
     return {
-        "source": data.get("source") or dig(record.spec, "data", "source"),
+        "threshold": ev.threshold,
+        "objective": ev.threshold_objective,
+        "chosen_on": detail.get("chosen_on", "validation"),
+        "at_threshold": ev.decisions.model_dump(),
+        "at_0_5": ev.decisions_at_0_5.model_dump() if ev.decisions_at_0_5 else None,
+    }
+
+
+def _evaluation_data(record: RunRecord) -> dict[str, Any]:
+    ev = record.evaluation
+    return {
+        "description": "locked test set, split off before any modelling",
+        "test_rows": ev.n_test,
+        "strategy": record.spec.split.strategy,
+        "seed": record.spec.split.seed,
+        "split_sha256": record.split.get("sha256"),
+        "test_ids_sha256": (record.manifest.get("inputs") or {}).get("test_ids_sha256"),
+        "predictions": ev.predictions,
+        "bootstrap": f"{ev.n_resamples} resamples, seed {ev.seed}, 95% percentile intervals",
+    }
+
+
+def _training_data(record: RunRecord) -> dict[str, Any]:
+    data = (record.manifest.get("inputs") or {}).get("data") or {}
+    sizes = record.split.get("sizes") or {}
+    roles: dict[str, int] = {}
+    for col in record.schema.columns:
+        roles[col.role] = roles.get(col.role, 0) + 1
+    counts = {s: len(record.audit.by_severity(s)) for s in ("blocking", "warning", "info")}
+    return {
+        "source": data.get("source") or str(record.spec.data.source),
         "raw_sha256": data.get("raw_sha256"),
         "table_sha256": data.get("table_sha256"),
         "n_rows": data.get("n_rows"),
         "n_columns": data.get("n_columns"),
         "rows_without_target": data.get("rows_without_target"),
+        "train_rows": sizes.get("train"),
+        "valid_rows": sizes.get("valid"),
+        "roles": roles,
+        "excluded_columns": list(record.schema.dropped),
+        "audit_summary": counts if record.audit is not None else None,
     }
 
 
-def _evaluation_data(record: RunRecord) -> dict[str, Any]:
-    return {
-        "description": "locked test set, scored once after selection on validation",
-        "test_rows": dig(record.split, "sizes", "test"),
-        "strategy": dig(record.spec, "split", "strategy"),
-        "seed": dig(record.spec, "split", "seed"),
-        "split_sha256": record.split.get("sha256")
-        or dig(record.manifest, "inputs", "split_sha256"),
-        "test_ids_sha256": dig(record.manifest, "inputs", "test_ids_sha256"),
-    }
+def _audit_rows(record: RunRecord) -> list[dict[str, str]]:
+    if record.audit is None:
+        return []
+    return [
+        {"id": f.id, "severity": f.severity, "title": f.title, "action": f.action}
+        for f in record.audit.findings
+        if f.severity != "info"
+    ][:15]
 
 
-def _roles(record: RunRecord) -> dict[str, int]:
-    roles: dict[str, int] = {}
-    for col in record.schema.get("columns", []):
-        role = str(col.get("role", "unknown"))
-        roles[role] = roles.get(role, 0) + 1
-    return roles
+def caveats(record: RunRecord, show: Show = None) -> list[str]:
+    """List the limitations a reader must know, from the results (not boilerplate only)."""
 
+    def text(value: Any, source: Source, label: str) -> str:
+        return show(value, source, label) if show else fmt(value)
 
-def _caveats(record: RunRecord, audit_rows: list[dict[str, Any]]) -> dict[str, Any]:
     items = []
-    shift = [r for r in audit_rows if "shift" in f"{r['check']} {r['title']}".lower()]
-    if shift:
-        items.append(f"Distribution shift: {shift[0]['title']}")
+    shift = (
+        [] if record.audit is None else [f for f in record.audit.findings if f.check == "shift"]
+    )
+    warned = [f for f in shift if f.severity != "info"]
+    if warned:
+        items.append(f"Distribution shift between the split parts: {warned[0].title}.")
+    items.append(
+        "The test set is a split of the same data: monitor drift on live data "
+        "(crispml monitor) before trusting these figures there."
+    )
+    ev = record.evaluation
+    if ev.n_test < 1000:
+        rows = text(ev.n_test, Source(EvaluationResult.FILE, "n_test", {"kind": "count"}), "rows")
+        items.append(f"The test set has {rows} rows: read the intervals, not the point figures.")
+    if record.deployment is None:
+        items.append("The run did not export a deployable model: parity and latency untested.")
     else:
-        items.append(
-            "Distribution shift: the model was tested on a split of the same data; "
-            "monitor drift on live data before trusting the test metrics there."
-        )
-    for row in latency_rows(record):
-        if row["meets_sla"] is False:
-            items.append(f"Latency {row['measure']} = {fmt(row['ms'])} ms exceeds the SLA.")
-    parity = parity_summary(record.parity)
-    if parity and parity.get("passed") is False:
-        items.append("The ONNX export did not pass its parity check; do not serve it.")
-    saturation = [
-        (p, v) for p, v in scalars(record.evaluation) if "saturation" in p or "learning" in p
-    ]
-    if saturation:
-        items.append(f"Data saturation: {saturation[0][0]} = {fmt(saturation[0][1])}.")
-    return {"items": items, "not_tested": not_produced(record)}
+        lat, parity = record.deployment.latency, record.deployment.parity
+        items += [f"Latency SLA not met: {v}." for v in lat.violations]
+        if not parity.passed:
+            items.append("The ONNX export did not pass its parity check; do not serve it.")
+    for gap, est in ev.fairness_gaps.items():
+        if est.high is not None and gap.endswith("difference") and est.high > 0.1:
+            high = text(est.high, Source(EvaluationResult.FILE, f"fairness_gaps.{gap}.high"), gap)
+            items.append(
+                f"{gap} may reach {high} (upper end of its 95% interval): review "
+                "the fairness section before use."
+            )
+    return items
 
 
-def render_model_card_md(card: dict[str, Any]) -> str:
-    """Render the card as Markdown (one heading per Mitchell et al. section).
+def render_model_card_md(card: dict[str, Any], record: RunRecord, ledger: Ledger) -> str:
+    """Render the card as Markdown; every figure goes through ``ledger``.
 
     Parameters
     ----------
     card : dict
         From :func:`build_model_card`.
+    record : RunRecord
+        The run the card describes (figures are read from its typed results).
+    ledger : Ledger
+        Records each printed figure as a claim.
 
     Returns
     -------
@@ -246,75 +310,163 @@ def render_model_card_md(card: dict[str, Any]) -> str:
     """
     name = card["model_details"].get("name") or card["run_id"]
     lines = [f"# Model card: {name}", "", f"Run `{card['run_id']}`.", ""]
+
+    def show(value: Any, source: Source, label: str) -> str:
+        return ledger.show(value, source, document=DOCUMENT, label=label)
+
     for key, title in _SECTIONS:
         lines += [f"## {title}", ""]
-        lines += _md_section(key, card[key])
+        if key == "metrics":
+            lines += _md_metrics(record, show)
+        elif key == "quantitative_analyses":
+            lines += _md_quantitative(record, show)
+        elif key == "ethical_considerations":
+            lines += _md_ethics(record, show)
+        elif key == "caveats_and_recommendations":
+            lines += [f"- {item}" for item in caveats(record, show)]
+        else:
+            lines += [f"- **{k}**: {_md_value(v)}" for k, v in card[key].items()]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _md_section(key: str, body: dict[str, Any]) -> list[str]:
-    if key == "metrics":
-        return _md_metrics(body)
-    if key == "quantitative_analyses":
-        out = []
-        for group in ("fairness", "slices"):
-            for path, rows in body[group].items():
-                out += [f"**{group}: {path}**", "", *_md_table(rows), ""]
-        return out or ["No disaggregated results: the run has no fairness or slice evaluation."]
-    if key == "ethical_considerations":
-        out = [
-            f"- [{r['severity']}] {r['check']}: {r['title']}"
-            + (f" Action: {r['action']}" if r["action"] else "")
-            for r in body["audit_findings"]
-        ] or ["- No audit warnings (or no audit/audit.json was produced)."]
-        out += [
-            f"- {r['measure']}: {fmt(r['value'])} (95% CI {fmt(r['ci_low'])} to "
-            f"{fmt(r['ci_high'])})"
-            for r in body["fairness_intervals"]
-        ]
-        return out
-    if key == "caveats_and_recommendations":
-        out = [f"- {item}" for item in body["items"]]
-        return out + [f"- Not produced by this run: {m}" for m in body["not_tested"]]
-    return [f"- **{k}**: {_md_value(v)}" for k, v in body.items()]
-
-
-def _md_metrics(body: dict[str, Any]) -> list[str]:
-    rows = [
-        {
-            "metric": r["metric"] + (" (primary)" if r["primary"] else ""),
-            "test": fmt(r["value"]),
-            "95% CI": "—" if r["ci_low"] is None else f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
-            "why": r["why"],
-        }
-        for r in body["test"]
-    ]
-    v = body["verdict"]
-    out = [*_md_table(rows), "", f"Verdict: **{v['overall']}** (from {v['source']})."]
+def _md_metrics(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
+    ev = record.evaluation
+    out = [selection_note(record, show), ""]
+    rows = show(ev.n_test, Source(EvaluationResult.FILE, "n_test", {"kind": "count"}), "test rows")
     out += [
-        f"- {c['criterion']} {c['threshold']}: observed {fmt(c['observed'])} -> {c['result']}"
-        for c in v["criteria"]
+        f"Test figures of the delivered model ({ev.model}) on {rows} test rows, "
+        "with 95% bootstrap intervals:",
+        "",
+        "| metric | test | 95% CI | computed on | why |",
+        "|---|---|---|---|---|",
     ]
-    if body["decision_threshold"]:
-        out += ["", f"Decision threshold: {_md_value(body['decision_threshold'])}"]
+    for row in metric_rows(record):
+        src, metric = row["sources"], row["metric"]
+        value = show(row["estimate"], src["estimate"], f"test {metric}")
+        low = show(row["low"], src["low"], f"test {metric} CI low")
+        high = show(row["high"], src["high"], f"test {metric} CI high")
+        mark = " (primary)" if row["primary"] else ""
+        out.append(
+            f"| {metric}{mark} | {value} | [{low}, {high}] | {row['basis']} | {row['why']} |"
+        )
+    out += ["", *_md_threshold(record, show), "", *verdict_lines(record, show)]
     return out
 
 
-def _md_table(rows: list[dict[str, Any]]) -> list[str]:
-    if not rows:
+def _md_threshold(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
+    ev = record.evaluation
+    if ev.decisions is None:
         return []
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    thr = show(ev.threshold, Source(EvaluationResult.FILE, "threshold"), "decision threshold")
+    out = [
+        f"Decision threshold: {thr}, chosen on validation to optimise "
+        f"{ev.threshold_objective}. Confusion counts on the test set:",
+        "",
+        "| cut-off | TN | FP | FN | TP | precision | recall | selection rate |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for at_half, decisions, name in (
+        (False, ev.decisions, f"delivered {fmt(ev.threshold)}"),
+        (True, ev.decisions_at_0_5, "0.5 (comparison)"),
+    ):
+        if decisions is None:
+            continue
+        cells = [
+            show(getattr(decisions, c), decisions_source(c, at_half=at_half), f"{c} at {name}")
+            for c in _CELLS
+        ]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return out
+
+
+def verdict_lines(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
+    """Write the verdict and each criterion's figure, printed through ``show``."""
+    v = record.verdict
+    out = [f"Verdict: **{v.overall}** ({v.rule})."]
+    for i, c in enumerate(v.criteria):
+        stats = ("estimate", "low", "high") if c.low is not None else ("estimate",)
+        figures = [
+            show(getattr(c, stat), criterion_source(record, i, stat), f"criterion {c.name} {stat}")
+            for stat in stats
+        ]
+        ci = f", 95% CI [{figures[1]}, {figures[2]}]" if len(figures) == 3 else ""
+        where = f" from {c.source}" if c.source else ""
+        note = f" ({c.note})" if c.note else ""
+        out.append(
+            f"- {c.name} {c.op} {fmt(c.threshold)}: {figures[0]}{ci}{where} -> {c.result}{note}"
+        )
+    if not v.criteria:
+        out.append("- The spec sets no success criteria: nothing to pass or fail.")
+    return out
+
+
+def criterion_source(record: RunRecord, index: int, stat: str) -> Source:
+    """Source of a verdict criterion's figure; test metrics are checked like the table's."""
+    c = record.verdict.criteria[index]
+    ev = record.evaluation
+    check = None
+    if c.name in ev.test:
+        check = {"kind": "metric", "metric": c.name, "basis": ev.basis[c.name], "stat": stat}
+    return Source(Verdict.FILE, f"criteria.{index}.{stat}", check)
+
+
+def _md_quantitative(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
+    fairness = (record.detail("fairness") or {}).get("attributes", {})
+    out: list[str] = []
+    artifact = "evaluation/fairness.json"
+    for column, report in fairness.items():
+        out += [f"**Groups of {column}** (test set, 95% CI)", ""]
+        out += ["| group | rows | selection rate | TPR | FPR |", "|---|---|---|---|---|"]
+        for group, stats in report.get("by_group", {}).items():
+            path = f"attributes.{column}.by_group.{group}"
+            cells = [
+                interval_text(stats.get(k), artifact, f"{path}.{k}", f"{column}={group} {k}", show)
+                for k in ("selection_rate", "tpr", "fpr")
+            ]
+            out.append(f"| {group} | {stats.get('count')} | " + " | ".join(cells) + " |")
+        out.append("")
+    worst = (record.detail("slices") or {}).get("worst_slices", [])[:10]
+    if worst:
+        out += ["**Worst slices** (test set, error rate with 95% CI)", ""]
+        out += ["| slice | rows | error [95% CI] |", "|---|---|---|"]
+        for i, sl in enumerate(worst):
+            text = interval_text(
+                sl, "evaluation/slices.json", f"worst_slices.{i}", f"slice {sl['slice']}", show
+            )
+            out.append(f"| {sl['slice']} | {sl.get('size')} | {text} |")
+    return out or ["No protected attributes or slices were evaluated."]
+
+
+def interval_text(
+    interval: Any, artifact: str, path: str, label: str, show: Callable[[Any, Source, str], str]
+) -> str:
+    """``estimate [low, high]`` of an interval mapping, each figure through ``show``."""
+    if not isinstance(interval, dict):
+        return "—"
+    est = show(interval.get("estimate"), Source(artifact, f"{path}.estimate"), label)
+    if interval.get("low") is None:
+        return est
+    low = show(interval["low"], Source(artifact, f"{path}.low"), f"{label} CI low")
+    high = show(interval["high"], Source(artifact, f"{path}.high"), f"{label} CI high")
+    return f"{est} [{low}, {high}]"
+
+
+def _md_ethics(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
+    out = [
+        f"- [{r['severity']}] {r['title']}" + (f" Action: {r['action']}" if r["action"] else "")
+        for r in _audit_rows(record)
+    ] or ["- No audit warnings."]
+    for gap in record.evaluation.fairness_gaps:
+        est = record.evaluation.fairness_gaps[gap].model_dump()
+        text = interval_text(est, EvaluationResult.FILE, f"fairness_gaps.{gap}", gap, show)
+        out.append(f"- {gap} (worst over the protected attributes): {text}")
     return out
 
 
 def _md_value(value: Any) -> str:
     if isinstance(value, dict):
-        if not value:
-            return "—"
-        return "; ".join(f"{k}: {_md_value(v)}" for k, v in value.items())
-    if isinstance(value, list):
+        return "; ".join(f"{k}: {_md_value(v)}" for k, v in value.items()) if value else "—"
+    if isinstance(value, list | tuple):
         return ", ".join(_md_value(v) for v in value) if value else "—"
     return fmt(value)

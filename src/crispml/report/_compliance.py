@@ -12,8 +12,6 @@ from typing import Any
 
 import yaml
 
-from crispml.report._record import dig
-
 COMPLIANCE_VERSION = 1
 CARD = "report/model_card.md"
 REPORT = "report/report.html"
@@ -333,3 +331,12 @@ def _names(obj: Any, token: str) -> bool:
     if isinstance(obj, list):
         return any(_names(v, token) for v in obj)
     return isinstance(obj, str) and token in obj.lower()
+
+
+def dig(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...`` or ``None`` when any level is missing."""
+    for key in keys:
+        if not isinstance(obj, dict) or key not in obj:
+            return None
+        obj = obj[key]
+    return obj

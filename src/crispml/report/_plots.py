@@ -12,14 +12,12 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-from crispml.report._extract import is_number
+from crispml.evaluate import PREDICTIONS_FILE
 from crispml.report._record import IMAGE_SUFFIXES
 
 _BLUE, _ORANGE, _GREY, _RED = "#2563eb", "#f59e0b", "#9ca3af", "#dc2626"
-PREDICTION_FILES = ("evaluation/test_predictions.csv", "evaluation/predictions.csv")
-"""Where the report looks for per-row test predictions (``y_true`` + ``proba_*``/``y_pred``)."""
 
 
 def _svg(fig: Figure) -> str:
@@ -95,38 +93,22 @@ def bar_plot(
     return _svg(fig)
 
 
-def table_bars(rows: list[dict[str, Any]], title: str, top: int = 15) -> str | None:
-    """Bars of the first numeric column of a table against its first text column."""
-    if not rows:
-        return None
-    keys = list(rows[0])
-    label = next((k for k in keys if isinstance(rows[0][k], str)), None)
-    value = next((k for k in keys if is_number(rows[0][k]) and k != label), None)
-    if label is None or value is None:
-        return None
-    pairs = [(str(r[label]), float(r[value])) for r in rows if is_number(r.get(value))][:top]
-    return bar_plot([p[0] for p in pairs], [p[1] for p in pairs], f"{title}: {value}")
-
-
 def prediction_plots(root: Path, task: str) -> list[tuple[str, str]]:
     """ROC, precision-recall and reliability (binary) or residuals (regression).
 
-    Drawn from per-row test predictions when the evaluation stored them in one of
-    :data:`PREDICTION_FILES`; otherwise nothing.
+    Drawn from the delivered model's saved test predictions
+    (``evaluation/test_predictions.parquet``); multiclass runs get none.
     """
-    frame = next(
-        (pd.read_csv(root / rel) for rel in PREDICTION_FILES if (root / rel).is_file()), None
-    )
-    if frame is None or "y_true" not in frame.columns:
+    path = root / PREDICTIONS_FILE
+    if not path.is_file():
         return []
-    if task == "regression" and "y_pred" in frame.columns:
-        return [("Residuals", _residuals(frame["y_true"], frame["y_pred"]))]
-    proba = [c for c in frame.columns if c.startswith(("proba_", "p_"))]
-    if task != "binary" or not proba:
+    frame = pd.read_parquet(path)
+    if task == "regression":
+        return [("Residuals", _residuals(frame["y_true"], frame["prediction"]))]
+    if task != "binary":
         return []
-    y = frame["y_true"].to_numpy()
-    y = (y == y.max()) if y.dtype.kind not in "biu" else y.astype(int)
-    p = frame[proba[-1]].to_numpy(dtype=float)
+    y = frame["y_true"].to_numpy(dtype=int)
+    p = frame["probability"].to_numpy(dtype=float)
     return [("ROC and precision-recall", _roc_pr(y, p)), ("Reliability", _reliability(y, p))]
 
 
@@ -134,7 +116,7 @@ def _roc_pr(y: np.ndarray, p: np.ndarray) -> str:
     fig = Figure(figsize=(8, 3.4))
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     fpr, tpr, _ = roc_curve(y, p)
-    left.plot(fpr, tpr, color=_BLUE, label=f"AUC {roc_auc_score(y, p):.3f}")
+    left.plot(fpr, tpr, color=_BLUE, label="delivered model")
     left.plot([0, 1], [0, 1], color=_GREY, linestyle=":")
     left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
     left.legend(loc="lower right", fontsize=8)

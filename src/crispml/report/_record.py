@@ -1,9 +1,9 @@
-"""Reading a run folder defensively: every file the handoff documents are built from.
+"""Reading a run folder into the typed results the handoff documents are built from.
 
-The report reads files only (never the training code), so it works on a finished run
-folder alone. Files written by other phases may be absent or have fields this module
-does not know; each accessor returns ``None`` / empty rather than failing, and the
-documents say what was not produced.
+The documents read the phases' typed results (:class:`EvaluationResult`,
+:class:`Verdict`, :class:`DeploymentResult`, :class:`AuditReport`) and the detailed
+evaluation reports by their documented file names; nothing is found by guessing keys.
+A result of another schema version is refused with a message, not half-read.
 """
 
 from __future__ import annotations
@@ -15,33 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from crispml.audit import AUDIT_FILE, AuditReport
+from crispml.data import Schema
+from crispml.deploy import DeploymentResult
+from crispml.evaluate import EvaluationResult, Verdict
 from crispml.exceptions import ReportError
+from crispml.spec import ProjectSpec, load_spec
 
 _MSG_NOT_RUN = (
     "{path} is not a run folder (no {missing}). Pass the folder a run wrote, e.g. runs/<run-id>."
 )
-
-# Section keys, and the words that send an evaluation file (or one of its top-level
-# keys) to that section. The evaluation phase is written in parallel, so files are
-# matched by name rather than by a fixed schema; the first matching section wins.
-SECTION_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("verdict", ("verdict", "criteria", "go_no_go")),
-    ("interpretability", ("interpretab", "glass", "price")),
-    ("calibration", ("calibrat", "reliability", "ece")),
-    ("threshold", ("threshold", "confusion", "decision", "cost")),
-    ("curves", ("roc", "_pr", "precision_recall", "curve", "residual")),
-    ("fairness", ("fair", "group", "parity", "odds", "mitigat")),
-    ("slices", ("slice", "segment", "error", "worst")),
-    ("importance", ("importance", "explain", "shap", "reason")),
-    ("conformal", ("conformal", "coverage", "prediction_set", "interval")),
-    ("metrics", ("metric", "bootstrap", "ci", "score", "summary")),
-)
 IMAGE_SUFFIXES = {".svg": "image/svg+xml", ".png": "image/png"}
+DETAIL_FILES = ("calibration", "threshold", "conformal", "fairness", "slices", "importance")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunRecord:
     """Everything the handoff documents are built from, read from one run folder.
 
@@ -51,35 +40,43 @@ class RunRecord:
         The run folder (staged or finished).
     manifest : dict
         ``manifest.json`` (or the manifest about to be written, during a run).
-    spec : dict
-        ``spec.yaml`` as a plain mapping.
-    metrics : dict
-        ``metrics.json``.
+    spec : ProjectSpec
+        The resolved spec of the run.
+    evaluation : EvaluationResult
+        The delivered model's test figures.
+    verdict : Verdict
+        The success-criteria decision.
+    deployment : DeploymentResult or None
+        Parity and latency, when the run deployed.
+    audit : AuditReport or None
+        The data audit.
     leaderboard : pandas.DataFrame
-        ``leaderboard.csv`` (empty when missing).
-    schema, split : dict
-        ``data/schema.json`` and ``data/split.json`` (split without row positions).
-    audit, parity, latency, budget : dict or None
-        ``audit/audit.json``, ``deploy/parity.json``, ``deploy/latency.json`` and
-        ``search/budget.json`` when they exist.
-    evaluation : dict
-        Every ``evaluation/*.json``, by file stem.
+        ``leaderboard.csv``.
+    schema : Schema
+        The inferred input schema.
+    split : dict
+        ``data/split.json`` without row positions (``sizes``, ``sha256``...).
+    details : dict
+        The detailed evaluation reports (calibration, threshold, conformal,
+        fairness, slices, importance, interpretability) by file stem.
+    budget : dict or None
+        ``search/budget.json``.
     images : dict
-        Plots other phases wrote (``evaluation/``, ``audit/``, ``deploy/``), by path.
+        Plots other phases wrote, by run-folder path.
     """
 
     path: Path
     manifest: dict[str, Any]
-    spec: dict[str, Any]
-    metrics: dict[str, Any]
+    spec: ProjectSpec
+    evaluation: EvaluationResult
+    verdict: Verdict
+    deployment: DeploymentResult | None
+    audit: AuditReport | None
     leaderboard: pd.DataFrame
-    schema: dict[str, Any]
+    schema: Schema
     split: dict[str, Any]
-    audit: dict[str, Any] | None = None
-    parity: dict[str, Any] | None = None
-    latency: dict[str, Any] | None = None
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
     budget: dict[str, Any] | None = None
-    evaluation: dict[str, Any] = field(default_factory=dict)
     images: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -90,36 +87,11 @@ class RunRecord:
     @property
     def task(self) -> str:
         """binary, multiclass or regression."""
-        return str(self.metrics.get("task") or dig(self.spec, "problem", "task") or "unknown")
+        return self.evaluation.task
 
-    @property
-    def primary_metric(self) -> str:
-        """The metric the model was selected on."""
-        return str(self.metrics.get("primary_metric") or dig(self.spec, "problem", "metric"))
-
-    @property
-    def test_metrics(self) -> dict[str, float]:
-        """Point estimates of the selected model's test metrics."""
-        test = self.metrics.get("test") or {}
-        return {str(k): float(v) for k, v in test.items() if isinstance(v, int | float)}
-
-    @property
-    def selected_model(self) -> str:
-        """Name of the model chosen on validation."""
-        return str(self.metrics.get("selected_model") or "unknown")
-
-    @property
-    def protected(self) -> list[str]:
-        """Protected attributes named in the spec."""
-        return [str(c) for c in (dig(self.spec, "fairness", "protected") or [])]
-
-    def section(self, key: str) -> dict[str, Any]:
-        """Return the evaluation results routed to one section (see :data:`SECTION_KEYWORDS`)."""
-        return route_evaluation(self.evaluation).get(key, {})
-
-    def section_images(self, key: str) -> list[str]:
-        """Relative paths of the plots whose file name routes them to ``key``."""
-        return [rel for rel in sorted(self.images) if classify(Path(rel).stem) == key]
+    def detail(self, name: str) -> dict[str, Any] | None:
+        """One detailed evaluation report (``evaluation/<name>.json``), if written."""
+        return self.details.get(name)
 
 
 def read_run(path: str | Path, *, manifest: dict[str, Any] | None = None) -> RunRecord:
@@ -140,28 +112,30 @@ def read_run(path: str | Path, *, manifest: dict[str, Any] | None = None) -> Run
     Raises
     ------
     ReportError
-        If the folder lacks the files every run writes (spec.yaml, metrics.json).
+        If the folder lacks the results every run writes (spec, evaluation, verdict),
+        or one of them is of another schema version.
     """
     root = Path(path)
-    for name in ("spec.yaml", "metrics.json"):
+    for name in ("spec.yaml", EvaluationResult.FILE, Verdict.FILE):
         if not (root / name).is_file():
             raise ReportError(_MSG_NOT_RUN.format(path=root, missing=name))
     if manifest is None:
         manifest = _json(root / "manifest.json") or {}
     split = _json(root / "data/split.json") or {}
+    names = (*DETAIL_FILES, "interpretability")
     return RunRecord(
         path=root,
         manifest=manifest,
-        spec=_yaml(root / "spec.yaml"),
-        metrics=_json(root / "metrics.json") or {},
+        spec=load_spec(root / "spec.yaml"),
+        evaluation=EvaluationResult.read(root),
+        verdict=Verdict.read(root),
+        deployment=DeploymentResult.read_optional(root),
+        audit=AuditReport.read(root) if (root / AUDIT_FILE).is_file() else None,
         leaderboard=_csv(root / "leaderboard.csv"),
-        schema=_json(root / "data/schema.json") or {},
+        schema=Schema.from_dict(_json(root / "data/schema.json") or {"columns": []}),
         split={k: v for k, v in split.items() if k not in ("train", "valid", "test", "test_ids")},
-        audit=_json(root / "audit/audit.json"),
-        parity=_json(root / "deploy/parity.json"),
-        latency=_json(root / "deploy/latency.json"),
+        details={n: d for n in names if (d := _json(root / f"evaluation/{n}.json")) is not None},
         budget=_json(root / "search/budget.json"),
-        evaluation={p.stem: _json(p) for p in sorted((root / "evaluation").glob("*.json"))},
         images={
             p.relative_to(root).as_posix(): p
             for sub in ("evaluation", "audit", "deploy")
@@ -171,68 +145,16 @@ def read_run(path: str | Path, *, manifest: dict[str, Any] | None = None) -> Run
     )
 
 
-def classify(name: str) -> str | None:
-    """Return the section a file stem or JSON key belongs to, or ``None``."""
-    lowered = f"_{name.lower()}"
-    for key, words in SECTION_KEYWORDS:
-        if any(w in lowered for w in words):
-            return key
-    return None
-
-
-def route_evaluation(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Route evaluation files to report sections: by file name, else by top-level key."""
-    out: dict[str, dict[str, Any]] = {}
-    for stem, content in evaluation.items():
-        key = classify(stem)
-        if key is not None or not isinstance(content, dict):
-            out.setdefault(key or "other", {})[stem] = content
-            continue
-        for sub, value in content.items():
-            out.setdefault(classify(sub) or "other", {})[f"{stem}.{sub}"] = value
-    return out
-
-
-def dig(obj: Any, *keys: str) -> Any:
-    """``obj[k1][k2]...`` or ``None`` when any level is missing."""
-    for key in keys:
-        if not isinstance(obj, dict) or key not in obj:
-            return None
-        obj = obj[key]
-    return obj
-
-
-def first(obj: Any, *keys: str) -> Any:
-    """Return the value of the first of ``keys`` in the mapping ``obj``, else ``None``."""
-    if not isinstance(obj, dict):
-        return None
-    for key in keys:
-        if obj.get(key) is not None:
-            return obj[key]
-    return None
-
-
 def _json(path: Path) -> Any:
     if not path.is_file():
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-def _yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: not valid JSON ({exc}). Restore it from the run.") from None
 
 
 def _csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame()
-    try:
-        return pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        return pd.DataFrame()
+    return pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")))

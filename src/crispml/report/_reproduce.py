@@ -6,7 +6,7 @@ import shlex
 from pathlib import PurePosixPath
 from typing import Any
 
-from crispml.report._record import RunRecord, dig
+from crispml.report._record import RunRecord
 
 _HEADER = """#!/usr/bin/env bash
 # Re-run crispml engagement {run_id} from the raw data. Written by crispml; do not edit.
@@ -79,8 +79,8 @@ def reproduce_script(record: RunRecord) -> str:
 
 
 def _data_check(record: RunRecord) -> str:
-    data = dig(record.manifest, "inputs", "data") or {}
-    source = str(data.get("source") or dig(record.spec, "data", "source") or "")
+    data = (record.manifest.get("inputs") or {}).get("data") or {}
+    source = str(data.get("source") or record.spec.data.source or "")
     raw = data.get("raw_sha256")
     lines = ["", "# 2. Check that the raw data is the data the run used."]
     if raw and source:
