@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from crispml.report import write_report
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None and not os.environ.get("CI"):
@@ -69,10 +67,8 @@ def test_detector_sees_console_errors_and_external_requests(tmp_path):
     assert "http://example.invalid/a.png" in requests
 
 
-def test_report_loads_cleanly_and_renders(rich_run, tmp_path):
-    run, _ = rich_run
-    write_report(run)
-    console, requests, shot = open_in_chromium(run / "report/report.html", tmp_path)
+def test_report_loads_cleanly_and_renders(run_project, tmp_path):
+    console, requests, shot = open_in_chromium(run_project / "report/report.html", tmp_path)
     assert console == []
     assert requests == []
     pixels = mpimg.imread(shot)[..., :3]

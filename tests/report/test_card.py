@@ -1,15 +1,48 @@
+"""The documents of a real engagement: one model, one number, every figure in the ledger."""
+
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn import metrics as skm
+from typer.testing import CliRunner
 
-from crispml._runfolder import hash_tree, seal_manifest
+from crispml import Run
+from crispml._runfolder import hash_tree, read_manifest, seal_manifest
 from crispml._utils._io import write_json
+from crispml.cli._app import app
+from crispml.deploy import DeploymentResult
+from crispml.evaluate import EvaluationResult, Verdict
 from crispml.exceptions import ReportError
-from crispml.report import HANDOFF_FILES, read_run, verify_run, write_report
+from crispml.report import CLAIMS_FILE, HANDOFF_FILES, read_run, verify_run, write_report
 
 
 def _load(run, rel):
     return json.loads((run / rel).read_text())
+
+
+def _reseal(run):
+    """Re-hash every file into the manifest, as someone holding crispml's own code could."""
+    manifest = read_manifest(run)
+    manifest["artifacts"] = hash_tree(run)
+    write_json(run / "manifest.json", seal_manifest(manifest))
+
+
+def _by_hand(run):
+    """Brier, log loss, AUC, and accuracy / F1 at the delivered threshold, from the parquet."""
+    frame = pd.read_parquet(run / "evaluation/test_predictions.parquet")
+    threshold = _load(run, "model/schema.json")["decision_threshold"]
+    y, p = frame["y_true"].to_numpy(), frame["probability"].to_numpy()
+    decision = (p >= threshold).astype(int)
+    assert (decision == frame["decision"]).all()
+    return {
+        "roc_auc": skm.roc_auc_score(y, p),
+        "brier": skm.brier_score_loss(y, p),
+        "log_loss": skm.log_loss(y, np.column_stack([1 - p, p])),
+        "accuracy": skm.accuracy_score(y, decision),
+        "f1": skm.f1_score(y, decision),
+    }
 
 
 def test_engagement_writes_every_handoff_file_and_seals_them(run_project):
@@ -17,122 +50,135 @@ def test_engagement_writes_every_handoff_file_and_seals_them(run_project):
     for rel in HANDOFF_FILES:
         assert (run_project / rel).is_file()
         assert rel in manifest["artifacts"]
-    assert verify_run(run_project).ok
+    result = verify_run(run_project)
+    assert result.ok, result.claim_mismatches
+    assert result.claims_checked >= 20
 
 
-def test_card_holds_the_numbers_of_the_run_files(run_project):
-    card = _load(run_project, "report/model_card.json")
+def test_every_document_prints_the_delivered_models_figures(run_project):
+    hand = _by_hand(run_project)
+    evaluation = EvaluationResult.read(run_project)
     metrics = _load(run_project, "metrics.json")
-    manifest = _load(run_project, "manifest.json")
-    split = _load(run_project, "data/split.json")
-    by_name = {row["metric"]: row["value"] for row in card["metrics"]["test"]}
-    assert by_name == metrics["test"]
-    assert card["metrics"]["primary_metric"] == metrics["primary_metric"] == "roc_auc"
-    assert card["model_details"]["selected_model"] == metrics["selected_model"]
-    assert card["model_details"]["run_id"] == manifest["run_id"] == run_project.name
-    data = manifest["inputs"]["data"]
-    assert card["training_data"]["table_sha256"] == data["table_sha256"]
-    assert card["training_data"]["n_rows"] == data["n_rows"] == 569
-    assert card["training_data"]["train_rows"] == split["sizes"]["train"]
-    assert card["evaluation_data"]["test_rows"] == split["sizes"]["test"] == len(split["test"])
-    assert card["evaluation_data"]["split_sha256"] == split["sha256"]
-    assert card["intended_use"]["out_of_scope"] == "Any clinical use."
-    auc = metrics["test"]["roc_auc"]
-    assert card["metrics"]["verdict"]["overall"] == ("go" if auc >= 0.9 else "no-go")
+    served = _load(run_project, "model/contract.json")["card"]
+    card = _load(run_project, "report/model_card.json")
+    rows = {r["metric"]: r for r in card["metrics"]["test"]}
     md = (run_project / "report/model_card.md").read_text()
-    for title in (
-        "Model details",
-        "Intended use",
-        "Factors",
-        "Metrics",
-        "Evaluation data",
-        "Training data",
-        "Quantitative analyses",
-        "Ethical considerations",
-        "Caveats and recommendations",
-    ):
-        assert f"## {title}\n" in md
-    assert f"| roc_auc (primary) | {auc:.4f} |" in md
-    assert data["table_sha256"] in md
-
-
-def test_card_lists_what_other_phases_did_not_produce(run_project):
-    card = _load(run_project, "report/model_card.json")
-    missing = " ".join(card["not_produced"])
-    for rel in ("audit/audit.json", "evaluation/", "deploy/parity.json", "deploy/latency.json"):
-        produced = (run_project / rel).exists()
-        assert (rel in missing) != produced, rel
-
-
-def test_html_shows_metrics_leaderboard_and_lineage(run_project):
     html = (run_project / "report/report.html").read_text()
-    metrics = _load(run_project, "metrics.json")
+    for name, value in hand.items():
+        assert evaluation.test[name].estimate == pytest.approx(value, abs=1e-12), name
+        assert metrics["test"][name] == pytest.approx(value, abs=1e-12), name
+        assert served["test_metrics"][name] == pytest.approx(value, abs=1e-12), name
+        assert rows[name]["estimate"] == pytest.approx(value, abs=1e-12), name
+        assert f"{value:.4f}" in md and f"{value:.4f}" in html, name
+    thr = evaluation.threshold
+    assert metrics["decision_threshold"] == served["decision_threshold"] == thr
+    assert f"decisions at the delivered threshold {thr:.4f}" in md
+    assert "diagnostics" in md and "selected on validation" in md
+
+
+def test_saved_predictions_are_the_delivered_models(run_project):
+    frame = pd.read_parquet(run_project / "evaluation/test_predictions.parquet")
+    table = pd.read_csv(run_project.parent.parent / "loans.csv").set_index(np.arange(1200))
+    rows = table.iloc[frame["row_id"].astype(int)]
+    proba = Run(run_project).predict_proba(rows)
+    np.testing.assert_allclose(proba[:, 1], frame["probability"], atol=1e-12)
+
+
+def test_every_interval_belongs_to_the_same_model(run_project):
+    evaluation = EvaluationResult.read(run_project)
+    for name, est in evaluation.test.items():
+        assert est.low <= est.estimate <= est.high, name
+        assert est.n == evaluation.n_test
+    claims = _load(run_project, CLAIMS_FILE)
+    checked = [c for c in claims["claims"] if c["check"]]
+    assert {c["check"]["stat"] for c in checked if c["check"]["kind"] == "metric"} == {
+        "estimate",
+        "low",
+        "high",
+    }
+    assert {c["document"] for c in checked} == {"model_card", "report"}
+
+
+def test_verdict_is_decided_once_after_deployment(run_project):
+    verdict = Verdict.read(run_project)
+    deployed = DeploymentResult.read(run_project)
+    rows = {c.name: c for c in verdict.criteria}
+    assert rows["latency_p99_ms"].estimate == deployed.latency.checked_single_row.p99_ms
+    assert rows["latency_p99_ms"].source.startswith("deploy/deployment.json")
+    assert rows["roc_auc"].source == "evaluation/evaluation.json: test.roc_auc"
+    assert _load(run_project, "metrics.json")["verdict"] == verdict.overall
+    assert deployed.parity.passed and deployed.parity.max_abs_prob_diff < 1e-4
+
+
+def test_a_planted_mismatch_fails_verify_naming_the_claim(run_copy):
+    claims = _load(run_copy, CLAIMS_FILE)
+    target = next(
+        c
+        for c in claims["claims"]
+        if c["document"] == "model_card" and c["label"] == "test brier"
+    )
+    md = run_copy / "report/model_card.md"
+    wrong = f"{target['value'] + 0.01:.4f}"
+    md.write_text(md.read_text().replace(f"| {target['shown']} |", f"| {wrong} |", 1))
+    target.update(shown=wrong, value=target["value"] + 0.01)
+    write_json(run_copy / CLAIMS_FILE, claims)
+    _reseal(run_copy)
+    result = verify_run(run_copy)
+    assert not result.differing and not result.ok
+    assert [m.label for m in result.claim_mismatches] == ["test brier"]
+    out = CliRunner().invoke(app, ["verify", str(run_copy)])
+    assert out.exit_code == 1
+    assert "'test brier' shows" in out.output
+
+
+def test_a_figure_missing_from_its_document_fails_verify(run_copy):
+    html = run_copy / "report/report.html"
+    claims = _load(run_copy, CLAIMS_FILE)
+    target = next(c for c in claims["claims"] if c["label"] == "headline roc_auc")
+    html.write_text(html.read_text().replace(target["shown"], "0.9999"))
+    _reseal(run_copy)
+    reasons = {m.reason for m in verify_run(run_copy).claim_mismatches}
+    assert reasons == {"is not in"}
+
+
+def test_typed_results_round_trip_and_refuse_other_versions(run_project, tmp_path):
+    for kind in (EvaluationResult, Verdict, DeploymentResult):
+        text = (run_project / kind.FILE).read_text()
+        assert kind.from_json(text).to_json() == text
+        raw = json.loads(text)
+        raw["schema_version"] = 99
+        with pytest.raises(ReportError, match="schema_version 99 is not 1"):
+            kind.from_json(json.dumps(raw))
+        raw["schema_version"] = 1
+        raw["surprise"] = 1
+        with pytest.raises(ReportError, match="surprise"):
+            kind.from_json(json.dumps(raw))
+
+
+def test_html_sections_come_from_the_run(run_project):
+    html = (run_project / "report/report.html").read_text()
     manifest = _load(run_project, "manifest.json")
-    for value in metrics["test"].values():
-        assert f"{value:.4f}" in html
-    assert f"test roc_auc = {metrics['test']['roc_auc']:.4f}" in html  # first fact
     assert manifest["inputs"]["data"]["table_sha256"] in html
     assert manifest["inputs"]["split_sha256"] in html
-    assert html.count("<svg") >= 1  # leaderboard plot, inline
+    for section in ('id="threshold"', 'id="calibration"', 'id="fairness"', 'id="latency"'):
+        assert section in html
+    assert "Groups of group" in (run_project / "report/model_card.md").read_text()
     assert 'http-equiv="Content-Security-Policy"' in html
     assert html.index("Verdict:") < html.index('id="leaderboard"') < html.index('id="lineage"')
 
 
-def test_report_rebuild_shows_other_phases_outputs_by_value(rich_run):
-    run, outputs = rich_run
-    write_report(run)
-    card = _load(run, "report/model_card.json")
-    html = (run / "report/report.html").read_text()
-    evaluation = outputs["evaluation/metrics.json"]
-    rows = {r["metric"]: r for r in card["metrics"]["test"]}
-    for name, ci in evaluation.items():
-        assert rows[name]["ci_low"] == pytest.approx(ci["ci_low"])
-        assert rows[name]["ci_high"] == pytest.approx(ci["ci_high"])
-        assert f"{ci['ci_low']:.4f} to {ci['ci_high']:.4f}" in html
-    assert card["training_data"]["audit_summary"] == {"blocking": 1, "warning": 1, "info": 1}
-    assert card["ethical_considerations"]["audit_findings"][0]["check"] == "leakage"
-    fair = card["quantitative_analyses"]["fairness"]["fairness.by_group"]
-    assert {r["name"]: r["selection_rate"] for r in fair} == {"group_a": 0.3141, "group_b": 0.4271}
-    for number in (
-        "0.3141",
-        "0.4271",
-        "0.1130",
-        "0.0417",
-        "0.1843",
-        "0.8123",
-        "0.4321",
-        "0.0345",
-        "61.7",
-        "12.3456",
-        "2.10e-07",
-    ):
-        assert number in html, number
-    assert "<td>row 1</td><td>2</td><td>48</td>" in html  # the confusion matrix
-    assert "AUC 0.9987" in html and "Cramer" in html
-    assert "Data audit: 1 blocking and 1 warning finding(s)." in html
-    caveats = card["caveats_and_recommendations"]["items"]
-    assert "Latency single_row.p99_ms = 61.7000 ms exceeds the SLA." in caveats
-    assert "single_row.p99_ms: 61.7000 ms, OVER the SLA of 50.0000 ms." in html
-    assert "data:image/svg+xml;base64," in html  # the evaluation's own plot, embedded
-    assert ">ROC and precision-recall</h3>" in html  # drawn from test_predictions.csv
-    # every phase's output exists now that the search writes search/budget.json
-    assert card["not_produced"] == [
-        entry for entry in card["not_produced"] if not (run / entry.split(" ")[0]).exists()
-    ]
-    assert (run / "search/budget.json").exists() == (
-        "search/budget.json" not in " ".join(card["not_produced"])
-    )
-
-
-def test_report_rebuild_reseals_the_manifest_and_records_it(rich_run):
-    run, _ = rich_run
-    before = (run / "report/report.html").read_bytes()
-    write_report(run)
-    manifest = _load(run, "manifest.json")
-    assert (run / "report/report.html").read_bytes() != before
-    assert manifest["report_rebuilds"][-1]["by"] == "crispml report"
-    assert "report/report.html" in manifest["report_rebuilds"][-1]["changed"]
-    assert verify_run(run).ok
+def test_report_rebuild_is_deterministic_and_recorded(run_copy):
+    before = (run_copy / "report/report.html").read_bytes()
+    (run_copy / "report/report.html").write_text("stale")
+    write_report(run_copy)
+    manifest = _load(run_copy, "manifest.json")
+    assert (run_copy / "report/report.html").read_bytes() == before
+    assert manifest["report_rebuilds"][-1] | {"at": None} == {
+        "at": None,
+        "by": "crispml report",
+        "changed": [],
+    }
+    assert verify_run(run_copy).ok
 
 
 def test_report_refuses_a_run_whose_results_were_altered(run_copy):
@@ -145,84 +191,3 @@ def test_report_refuses_a_run_whose_results_were_altered(run_copy):
 def test_read_run_rejects_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(ReportError, match=r"is not a run folder \(no spec.yaml\)"):
         read_run(tmp_path)
-
-
-def test_evaluation_verdict_replaces_the_point_estimate_check(rich_run):
-    run, _ = rich_run
-    (run / "evaluation/verdict.json").write_text(
-        json.dumps(
-            {
-                "overall": "no-go",
-                "criteria": [
-                    {
-                        "name": "roc_auc",
-                        "threshold": ">= 0.995",
-                        "observed": 0.9871,
-                        "result": "fail",
-                    }
-                ],
-            }
-        )
-    )
-    from crispml.report._extract import verdict
-
-    result = verdict(read_run(run))
-    assert result["overall"] == "no-go"
-    assert result["source"] == "evaluation/verdict"
-    assert result["criteria"][0]["observed"] == 0.9871
-
-
-ODD_CONTENTS = [
-    None,
-    42,
-    "text only",
-    [],
-    [1, 2, 3],
-    [[1, 2], [3]],
-    {"a": None, "b": {"c": [None, {"d": "x"}]}},
-    {"value": "not a number", "ci": [None, "x"]},
-    {"findings": "not a list", "overall": {"verdict": None}},
-    {"findings": [None, 3, {"severity": None}], "criteria": {"x": 1}},
-    {"g1": {"rate": {"value": 0.5, "ci": [0.4, 0.6]}}, "g2": {"rate": {"value": 0.7}}},
-    {"single_row": {"p99_ms": "fast"}, "max_abs_diff": None, "passed": "maybe"},
-]
-
-
-@pytest.mark.parametrize("content", ODD_CONTENTS, ids=range(len(ODD_CONTENTS)))
-def test_unexpected_shapes_from_other_phases_never_break_the_documents(run_copy, content):
-    for rel in (
-        "audit/audit.json",
-        "evaluation/verdict.json",
-        "evaluation/fairness.json",
-        "evaluation/summary.json",
-        "deploy/latency.json",
-        "deploy/parity.json",
-        "search/budget.json",
-    ):
-        (run_copy / rel).parent.mkdir(parents=True, exist_ok=True)
-        (run_copy / rel).write_text(json.dumps(content))
-    (run_copy / "evaluation/broken.json").write_text("{not json")
-    manifest = _load(run_copy, "manifest.json")  # accept the odd files, as if a phase wrote them
-    manifest["artifacts"] = hash_tree(run_copy)
-    write_json(run_copy / "manifest.json", seal_manifest(manifest))
-    write_report(run_copy)
-    html = (run_copy / "report/report.html").read_text()
-    assert "Verdict:" in html and "</html>" in html
-    assert verify_run(run_copy).ok
-
-
-def test_latency_rows_are_measurements_not_the_sla():
-    from crispml.report._extract import latency_rows, parity_summary
-    from crispml.report._record import RunRecord
-
-    record = RunRecord.__new__(RunRecord)
-    record.spec = {"deployment": {"latency_sla_ms": {"p99": 50.0}}}
-    record.latency = {
-        "http": {"single_row": {"p50_ms": 2.5, "p99_ms": 3.5}},
-        "sla_ms": {"p50": None, "p99": 50.0},
-    }
-    rows = latency_rows(record)
-    assert [r["measure"] for r in rows] == ["http.single_row.p50_ms", "http.single_row.p99_ms"]
-    assert rows[1]["ms"] == 3.5 and rows[1]["sla_ms"] == 50.0 and rows[1]["meets_sla"]
-    parity = {"max_abs_prob_diff": 1.8e-07, "decision_agreement": 1.0, "passed": True}
-    assert parity_summary(parity)["max_abs_diff"] == 1.8e-07

@@ -11,8 +11,8 @@ from sklearn.datasets import load_breast_cancer
 from typer.testing import CliRunner
 
 from crispml import Project
+from crispml._replay import replay_run
 from crispml.cli._app import app
-from crispml.report import replay_run
 from crispml.spec import spec_from_dict
 
 pytestmark = pytest.mark.slow

@@ -89,7 +89,8 @@ def verify_run(run_dir: str | Path) -> Verification:
     if stored_seal is not None and seal_manifest(manifest)["manifest_sha256"] != stored_seal:
         differing.insert(0, MANIFEST)
     missing = sorted(rel for rel in listed if rel not in actual)
-    claims, mismatches = (0, []) if missing else check_claims(root)
+    sealed = not (missing or differing)  # claims are checked on the files as sealed
+    claims, mismatches = check_claims(root) if sealed else (0, [])
     return Verification(
         checked=len(listed),
         differing=differing,
