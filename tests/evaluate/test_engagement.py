@@ -14,7 +14,8 @@ from crispml.models import load_pipeline
 from crispml.spec import spec_from_dict
 
 EVALUATION_FILES = {
-    "metrics_ci.json",
+    "evaluation.json",
+    "test_predictions.parquet",
     "calibration.json",
     "threshold.json",
     "conformal.json",
@@ -70,8 +71,8 @@ def test_engagement_writes_every_evaluation_file(tmp_path):
         assert json.loads((run.path / "evaluation" / name).read_text())["schema_version"] == 1
     record = json.loads((run.path / "metrics.json").read_text())
     assert {"task", "primary_metric", "selected_model", "valid", "test", "search"} <= set(record)
-    assert record["evaluation"]["verdict"] == "go"
-    assert run.verdict["overall"] == "go"
+    assert record["verdict"] == "go"
+    assert run.verdict.overall == "go"
     threshold = json.loads((run.path / "evaluation/threshold.json").read_text())
     assert threshold["objective"] == "cost" and threshold["chosen_on"] == "validation"
     contract = json.loads((run.path / "model/schema.json").read_text())
@@ -143,5 +144,9 @@ def test_regression_engagement_reports_intervals_and_coverage(tmp_path):
     conformal = json.loads((run.path / "evaluation/conformal.json").read_text())
     assert conformal["kind"] == "intervals" and conformal["nominal"] == 0.8
     assert not (run.path / "evaluation/calibration.json").exists()
-    results = {r["name"]: r["result"] for r in run.verdict["criteria"]}
+    results = {r.name: r.result for r in run.verdict.criteria}
     assert results == {"rmse": "pass", "r2": "fail"}
+    frame = pd.read_parquet(run.path / "evaluation/test_predictions.parquet")
+    rmse = float(np.sqrt(np.mean((frame["y_true"] - frame["prediction"]) ** 2)))
+    assert run.evaluation.test["rmse"].estimate == pytest.approx(rmse, rel=1e-12)
+    assert run.evaluation.basis["rmse"] == "values"

@@ -7,19 +7,20 @@ import json
 import pytest
 
 from crispml import Project
-from crispml.evaluate import revise_verdict, verdict
+from crispml.evaluate import verdict
 from crispml.spec import spec_from_dict
 from tests.conftest import make_binary
 
 
-def test_revise_keeps_intervals_and_decides_latency():
+def test_latency_is_a_point_figure_and_intervals_are_kept():
     criteria = {"roc_auc": ">= 0.7", "latency_p99_ms": "<= 20"}
-    first = verdict(criteria, {"roc_auc": {"estimate": 0.8, "low": 0.75, "high": 0.85}})
-    assert first["overall"] == "no-go"  # latency unknown at evaluation time
-    slow = revise_verdict(first, criteria, {"latency_p99_ms": 35.0})
-    fast = revise_verdict(first, criteria, {"latency_p99_ms": 4.0})
-    assert [r["result"] for r in slow["criteria"]] == ["pass", "fail"]
-    assert fast["overall"] == "go" and fast["criteria"][0]["low"] == 0.75
+    auc = {"estimate": 0.8, "low": 0.75, "high": 0.85}
+    unmeasured = verdict(criteria, {"roc_auc": auc})
+    assert unmeasured.overall == "no-go"  # a run that did not deploy cannot pass latency
+    slow = verdict(criteria, {"roc_auc": auc, "latency_p99_ms": {"estimate": 35.0}})
+    fast = verdict(criteria, {"roc_auc": auc, "latency_p99_ms": {"estimate": 4.0}})
+    assert [r.result for r in slow.criteria] == ["pass", "fail"]
+    assert fast.overall == "go" and fast.criteria[0].low == 0.75
 
 
 @pytest.mark.slow
@@ -49,5 +50,6 @@ def test_run_decides_latency_criteria_from_the_deployment(tmp_path):
     assert rows["latency_p99_ms"]["result"] == "pass"
     assert rows["latency_p50_ms"]["result"] == "fail"
     assert rows["latency_p99_ms"]["estimate"] == latency["http"]["single_row"]["p99_ms"]
-    assert json.loads((run.path / "metrics.json").read_text())["evaluation"]["verdict"] == "no-go"
-    assert run.verdict["overall"] == "no-go"
+    assert json.loads((run.path / "metrics.json").read_text())["verdict"] == "no-go"
+    assert run.verdict.overall == "no-go"
+    assert decision["latency_measured_on"] == "http single_row"

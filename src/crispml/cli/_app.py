@@ -154,7 +154,7 @@ def run(
         resume=resume,
     )
     _summary(result)
-    if strict and (result.verdict or {}).get("overall") == "no-go":
+    if strict and result.verdict is not None and result.verdict.overall == "no-go":
         raise typer.Exit(3)
 
 

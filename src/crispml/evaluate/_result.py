@@ -202,9 +202,21 @@ def predictions_frame(
 def output_of(frame: pd.DataFrame, task: str, basis: Basis = "probabilities") -> np.ndarray:
     """Rebuild the model output a metric reads from the predictions table.
 
-    ``decisions`` turns the saved decisions into hard probabilities (0 or 1), so
-    accuracy and F1 of :data:`crispml.evaluate.METRICS` score the decisions at the
-    delivered threshold; ``decisions_at_0_5`` does the same at 0.5.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The predictions table (see :func:`predictions_frame`).
+    task : str
+        binary, multiclass or regression.
+    basis : str, default="probabilities"
+        ``decisions`` turns the saved decisions into hard probabilities (0 or 1), so
+        accuracy and F1 of :data:`crispml.evaluate.METRICS` score the decisions at the
+        delivered threshold; ``decisions_at_0_5`` does the same at 0.5.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities (n, k) or regression values.
     """
     if task == "regression":
         return np.asarray(frame["prediction"], dtype=np.float64)
