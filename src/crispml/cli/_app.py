@@ -376,6 +376,9 @@ def _summary(result: Any) -> None:
         counts = board.loc[~board.index.isin(shown.index), "status"].value_counts()
         what = ", ".join(f"{n} {status}" for status, n in counts.items())
         console.print(f"  {hidden} more trials ({what}) in search/leaderboard.csv")
+    console.print(
+        "  (test columns: each candidate uncalibrated, decisions at 0.5; diagnostics only)"
+    )
     _print_delivered(result.evaluation)
     _print_verdict(result.verdict)
     console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)

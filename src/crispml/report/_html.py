@@ -172,7 +172,8 @@ def _calibration_block(record: RunRecord, show: Show) -> Block | None:
     sel = calib["selection"]
     block = Block("calibration on validation, checked on test")
     block.facts.append(("map kept", str(sel.get("kept") or "none")))
-    block.facts.append(("why", str(sel.get("reason", ""))))
+    if sel.get("reason"):
+        block.facts.append(("why", str(sel["reason"])))
     for name, value in (sel.get("valid_log_loss") or {}).items():
         block.facts.append(
             (
@@ -364,7 +365,11 @@ def _leaderboard_table(record: RunRecord, show: Show) -> Table | None:
                 cells.append(fmt(None if pd.isna(value) else value))
         rows.append(cells)
     header = [c.replace("test_", "diagnostic test_") for c in cols]
-    caption = f"leaderboard, first {len(rows)} of {len(board)} (test columns are diagnostics)"
+    caption = (
+        f"leaderboard, first {len(rows)} of {len(board)}. Diagnostic test columns score each "
+        "candidate's own uncalibrated probabilities, decisions at 0.5; the delivered model's "
+        "figures are under Metrics."
+    )
     return _table(caption, header, rows)
 
 
