@@ -124,7 +124,7 @@ def audit_data(
     findings += _unused_accepts(settings.accept, findings)
     report = make_report(findings, accept=settings.accept, summary=summary, timings_s=timings)
     if folder is not None:
-        folder.write_text(AUDIT_FILE, report.to_json())
+        folder.write_json(AUDIT_FILE, report.to_dict())  # the text of report.to_json()
     if enforce:
         report.raise_if_blocked()
     return report
