@@ -34,7 +34,7 @@ from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
 from crispml.report import write_report
 from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
-from crispml.spec import ProjectSpec, load_spec, spec_to_yaml
+from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
 
 StepReporter = Callable[[str], contextlib.AbstractContextManager[Any]]
@@ -292,6 +292,10 @@ def decide_verdict(
     Verdict
     """
     measured = {k: v.model_dump() for k, v in evaluation.measured().items()}
+    if evaluation.fairness_underpowered:
+        reason = "too few positives or negatives: " + "; ".join(evaluation.fairness_underpowered)
+        for name in set(FAIRNESS_CRITERIA) & set(measured):
+            measured[name]["inconclusive"] = reason
     sources = {k: f"{EvaluationResult.FILE}: test.{k}" for k in evaluation.test}
     if evaluation.ece is not None:
         sources["ece"] = f"{EvaluationResult.FILE}: ece"
@@ -306,9 +310,8 @@ def decide_verdict(
             measured[name] = {"estimate": value, "low": None, "high": None}
             key = name.removeprefix("latency_")
             sources[name] = f"{DeploymentResult.FILE}: latency.{where}.single_row.{key}"
-    return verdict(
-        spec.problem.success_criteria, measured, sources=sources, latency_measured_on=measured_on
-    )
+    criteria = {**spec.problem.success_criteria, **spec.fairness.criteria}
+    return verdict(criteria, measured, sources=sources, latency_measured_on=measured_on)
 
 
 def _write_leaderboard(folder: RunFolder, holdout: HoldoutEvaluation) -> None:

@@ -34,6 +34,10 @@ def draft_spec(
         table.frame, ProblemSpec(task=task, target=target)
     )  # raises on a bad target
     positive = cdata.guess_positive_label(table.frame[target]) if task == "binary" else None
+    negative = None
+    if task == "binary":
+        labels = table.frame[target].dropna().unique().tolist()
+        negative = next((v for v in labels if str(v) != str(positive)), None)
     protected = [
         str(c) for c in table.frame.columns if _PROTECTED_NAMES.match(str(c)) and c != target
     ]
@@ -45,6 +49,7 @@ def draft_spec(
         task=task,
         metric=DEFAULT_METRIC[task],
         positive_label=positive,
+        negative_label=negative,
         protected=protected,
         spec_name=spec_name,
     )

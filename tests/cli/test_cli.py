@@ -172,7 +172,9 @@ def test_init_binary_guesses_positive_and_protected(tmp_path, monkeypatch):
     assert runner.invoke(app, ["init", "loans.csv", "-t", "y"]).exit_code == 0
     spec = yaml.safe_load(Path("crispml.yaml").read_text())
     assert spec["problem"]["positive_label"] == "yes"
+    assert spec["problem"]["favourable_label"] == "no"
     assert spec["fairness"]["protected"] == ["sex"]
+    assert spec["fairness"]["criteria"] == {"adverse_impact_ratio": ">= 0.8"}
 
 
 def test_schema_prints_json_schema():

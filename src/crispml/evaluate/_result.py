@@ -102,7 +102,11 @@ class EvaluationResult(PhaseResult):
     ece : Estimate or None
         Expected calibration error of the delivered probabilities.
     fairness_gaps : dict of str to Estimate
-        The worst value of each parity gap over the protected attributes.
+        The worst value of each parity gap over the protected attributes (the adverse
+        impact ratio is on the favourable outcome).
+    fairness_underpowered : list of str
+        Groups with too few positives or negatives on test to decide a fairness
+        criterion (criteria on the gaps are then inconclusive).
     valid : dict of str to float
         The selected candidate's validation score (the basis of the selection).
     conformal_nominal, conformal_test : float or None
@@ -133,6 +137,7 @@ class EvaluationResult(PhaseResult):
     decisions_at_0_5: Decisions | None
     ece: Estimate | None
     fairness_gaps: dict[str, Estimate]
+    fairness_underpowered: list[str]
     valid: dict[str, float | None]
     conformal_nominal: float | None
     conformal_test: float | None

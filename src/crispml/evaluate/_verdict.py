@@ -137,7 +137,8 @@ def verdict(
         ``problem.success_criteria``: name -> ``"<op> <number>"``.
     measured : mapping
         Name -> ``{estimate, low, high}`` (test metrics, ``ece``, fairness gaps, and
-        measured latency percentiles, which are point figures).
+        measured latency percentiles, which are point figures). An entry with a
+        ``inconclusive`` reason (e.g. a group too small to tell) is inconclusive.
     sources : mapping, optional
         Name -> where the figure was read (artifact and field), recorded per criterion.
     latency_measured_on : str, optional
@@ -161,6 +162,7 @@ def verdict(
         op, threshold = parse_criterion(text)
         if name in measured:
             interval = measured[name]
+            reason = interval.get("inconclusive")
             rows.append(
                 CriterionResult(
                     name=name,
@@ -169,8 +171,9 @@ def verdict(
                     estimate=interval.get("estimate"),
                     low=interval.get("low"),
                     high=interval.get("high"),
-                    result=check_criterion(op, threshold, interval),
+                    result=INCONCLUSIVE if reason else check_criterion(op, threshold, interval),
                     source=sources.get(name),
+                    note=reason,
                 )
             )
             continue

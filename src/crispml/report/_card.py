@@ -412,19 +412,35 @@ def criterion_source(record: RunRecord, index: int, stat: str) -> Source:
 
 
 def _md_quantitative(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
-    fairness = (record.detail("fairness") or {}).get("attributes", {})
+    fairness_doc = record.detail("fairness") or {}
+    fairness = fairness_doc.get("attributes", {})
     out: list[str] = []
     artifact = "evaluation/fairness.json"
     for column, report in fairness.items():
-        out += [f"**Groups of {column}** (test set, 95% CI)", ""]
-        out += ["| group | rows | selection rate | TPR | FPR |", "|---|---|---|---|---|"]
+        favourable = fairness_doc.get("favourable_label")
+        out += [
+            f"**Groups of {column}** (test set, decisions at the delivered threshold, 95% CI; "
+            f"favourable outcome: {favourable})",
+            "",
+            "| group | rows | positives | favourable rate | selection rate | TPR | FPR |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for group, stats in report.get("by_group", {}).items():
             path = f"attributes.{column}.by_group.{group}"
             cells = [
                 interval_text(stats.get(k), artifact, f"{path}.{k}", f"{column}={group} {k}", show)
-                for k in ("selection_rate", "tpr", "fpr")
+                for k in ("favourable_rate", "selection_rate", "tpr", "fpr")
             ]
-            out.append(f"| {group} | {stats.get('count')} | " + " | ".join(cells) + " |")
+            head = f"| {group} | {stats.get('count')} | {stats.get('positives')} | "
+            out.append(head + " | ".join(cells) + " |")
+        out += ["", "| gap | value [95% CI] |", "|---|---|"]
+        for name, gap in report.get("gaps", {}).items():
+            text = interval_text(gap, artifact, f"attributes.{column}.gaps.{name}", name, show)
+            out.append(f"| {name} | {text} |")
+        out += [
+            "",
+            *[f"- Too small to decide a criterion: {n}" for n in report.get("underpowered", [])],
+        ]
         out.append("")
     worst = (record.detail("slices") or {}).get("worst_slices", [])[:10]
     if worst:

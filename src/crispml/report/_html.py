@@ -195,17 +195,20 @@ def _fairness_block(record: RunRecord, show: Show) -> Block | None:
     if not attributes:
         return None
     art = "evaluation/fairness.json"
-    block = Block(f"groups at the delivered threshold {fmt(fairness.get('threshold'))}")
+    block = Block(
+        f"groups at the delivered threshold {fmt(fairness.get('threshold'))}; favourable "
+        f"outcome: {fairness.get('favourable_label')}"
+    )
     for column, report in attributes.items():
         rows = []
         for group, stats in report.get("by_group", {}).items():
             path = f"attributes.{column}.by_group.{group}"
             cells = [
                 interval_text(stats.get(k), art, f"{path}.{k}", f"{column}={group} {k}", show)
-                for k in ("selection_rate", "tpr", "fpr")
+                for k in ("favourable_rate", "selection_rate", "tpr", "fpr")
             ]
-            rows.append([str(group), fmt(stats.get("count")), *cells])
-        cols = ["group", "rows", "selection rate", "TPR", "FPR"]
+            rows.append([str(group), fmt(stats.get("count")), fmt(stats.get("positives")), *cells])
+        cols = ["group", "rows", "positives", "favourable rate", "selection rate", "TPR", "FPR"]
         block.tables.append(_table(f"{column}: rates with 95% CI (test set)", cols, rows))
         gaps = [
             [name, interval_text(v, art, f"attributes.{column}.gaps.{name}", name, show)]
@@ -213,6 +216,7 @@ def _fairness_block(record: RunRecord, show: Show) -> Block | None:
         ]
         block.tables.append(_table(f"{column}: gaps with 95% CI", ["gap", "value"], gaps))
         block.facts += [(f"{column} warning", str(w)) for w in report.get("warnings", [])]
+        block.facts += [(f"{column} too small", str(w)) for w in report.get("underpowered", [])]
     block.images += _images(record, "evaluation/fairness.svg")
     return block
 

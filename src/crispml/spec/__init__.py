@@ -6,6 +6,7 @@ from crispml.spec._io import load_spec, save_spec, spec_from_dict, spec_json_sch
 from crispml.spec._model import (
     DEFAULT_FAMILIES,
     DEFAULT_METRIC,
+    FAIRNESS_CRITERIA,
     METRICS_BY_TASK,
     AuditSpec,
     CostSpec,
@@ -26,6 +27,7 @@ from crispml.spec._template import render_spec_template
 __all__ = [
     "DEFAULT_FAMILIES",
     "DEFAULT_METRIC",
+    "FAIRNESS_CRITERIA",
     "METRICS_BY_TASK",
     "AuditSpec",
     "CostSpec",

@@ -87,6 +87,10 @@ class ProblemSpec(CrispModel):
     costs: CostSpec | None = None
     threshold_objective: Literal["cost", "f1", "precision_at"] | None = None
     min_precision: float | None = Field(default=None, gt=0, lt=1)
+    favourable_label: str | int | float | bool | None = None
+    """The outcome that benefits the person scored (binary). Fairness ratios (the adverse
+    impact ratio) compare its rate across groups. Default: the class that is not
+    ``positive_label``, as when the model predicts an adverse event (deny, default)."""
 
     @field_validator("success_criteria")
     @classmethod
@@ -155,12 +159,40 @@ class SplitSpec(CrispModel):
         return self
 
 
+FAIRNESS_CRITERIA: tuple[str, ...] = (
+    "adverse_impact_ratio",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+)
+"""Fairness figures a criterion may name (binary): the worst over the protected columns."""
+
+
 class FairnessSpec(CrispModel):
-    """Protected attributes: audited and evaluated, not used as features by default."""
+    """Protected attributes: audited and evaluated, not used as features by default.
+
+    ``criteria`` are decided on the 95% interval like ``problem.success_criteria``, e.g.
+    ``{adverse_impact_ratio: ">= 0.8", equalized_odds_difference: "<= 0.1"}``; a
+    criterion is inconclusive when a group has too few positives or negatives.
+    """
 
     protected: tuple[str, ...] = ()
     use_as_features: bool = False
     mitigate: Literal["threshold_optimizer", "exponentiated_gradient"] | None = None
+    criteria: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("criteria")
+    @classmethod
+    def _criteria_known(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if name not in FAIRNESS_CRITERIA:
+                known = ", ".join(FAIRNESS_CRITERIA)
+                raise ValueError(f"criteria.{name}: unknown fairness figure; use one of {known}")
+            try:
+                parse_criterion(text)
+            except ValueError as exc:
+                raise ValueError(f"criteria.{name}: {exc}") from None
+        return value
 
 
 class AuditSpec(CrispModel):
@@ -214,6 +246,9 @@ class EvaluationSpec(CrispModel):
     coverage: float = Field(default=0.9, gt=0, lt=1)
     bootstrap: int = Field(default=1000, ge=0)
     min_group_size: int = Field(default=30, ge=1)
+    min_group_class_size: int = Field(default=10, ge=1)
+    """Fewest positives and negatives a group needs on test before a fairness criterion
+    is decided; below it the criterion is inconclusive."""
 
 
 class LatencySLA(CrispModel):
@@ -286,6 +321,18 @@ class ProjectSpec(CrispModel):
                 "split": self.split.model_copy(update={"strategy": strategy}),
             }
         )
+
+    @model_validator(mode="after")
+    def _fairness_criteria_need_groups(self) -> ProjectSpec:
+        if self.fairness.criteria and not self.fairness.protected:
+            raise ValueError(
+                "fairness.criteria needs fairness.protected: name the protected columns"
+            )
+        if self.fairness.criteria and self.problem.task != "binary":
+            raise ValueError("fairness.criteria are decided for binary tasks only; remove them")
+        if self.problem.favourable_label is not None and self.problem.task != "binary":
+            raise ValueError("problem.favourable_label applies to binary tasks only; remove it")
+        return self
 
     @model_validator(mode="after")
     def _target_not_dropped(self) -> ProjectSpec:

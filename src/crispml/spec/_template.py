@@ -15,7 +15,7 @@ name: {name}
 problem:
   task: {task}            # binary | multiclass | regression (inferred from the target)
   target: {target}
-{positive}  metric: {metric}          # primary metric, used to select the model
+{positive}{favourable}  metric: {metric}          # primary metric, used to select the model
   success_criteria:       # checked on the locked test set
     {metric}: "{criterion}"
   # intended_use: "who uses the predictions, for what decision"
@@ -35,7 +35,7 @@ split:
 fairness:
   protected: {protected}  # audited and evaluated per group, not used as features
   use_as_features: false
-
+{fairness_criteria}
 search:
   time_budget_s: 60      # covers trials, ensemble and refit
   families: [{families}]
@@ -62,6 +62,7 @@ def render_spec_template(
     task: str,
     metric: str,
     positive_label: object | None = None,
+    negative_label: object | None = None,
     protected: Sequence[str] = (),
     spec_name: str = "crispml.yaml",
 ) -> str:
@@ -75,6 +76,9 @@ def render_spec_template(
         The inferred task and its default metric.
     positive_label : object, optional
         The positive class of a binary target.
+    negative_label : object, optional
+        The other class; proposed as the favourable outcome when protected columns are
+        found (with a default adverse impact ratio criterion).
     protected : sequence of str
         Columns that look like protected attributes.
     spec_name : str
@@ -91,10 +95,20 @@ def render_spec_template(
     >>> yaml.safe_load(text)["problem"]["positive_label"]
     'yes'
     """
-    positive = ""
+    positive = favourable = criteria = ""
     if positive_label is not None:
         label = _scalar(positive_label)
         positive = f"  positive_label: {label}   # the class whose probability is scored\n"
+    if task == "binary" and protected:
+        criteria = (
+            "  criteria:               # decided on the 95% CI; inconclusive for small groups\n"
+            '    adverse_impact_ratio: ">= 0.8"   # four-fifths rule, on the favourable outcome\n'
+        )
+        if negative_label is not None:
+            favourable = (
+                f"  favourable_label: {_scalar(negative_label)}   "
+                "# the outcome that benefits the person scored: check it\n"
+            )
     return _TEMPLATE.format(
         families=", ".join(DEFAULT_FAMILIES),
         name=_scalar(name),
@@ -104,6 +118,8 @@ def render_spec_template(
         metric=metric,
         criterion=_CRITERIA.get(metric, ">= 0"),
         positive=positive,
+        favourable=favourable,
+        fairness_criteria=criteria,
         strategy="random" if task == "regression" else "stratified",
         protected="[" + ", ".join(_scalar(p) for p in protected) + "]",
         spec_name=spec_name,
