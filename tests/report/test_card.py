@@ -191,3 +191,28 @@ def test_report_refuses_a_run_whose_results_were_altered(run_copy):
 def test_read_run_rejects_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(ReportError, match=r"is not a run folder \(no spec.yaml\)"):
         read_run(tmp_path)
+
+
+def test_fairness_evidence_out_of_fold_calibration_and_tradeoff(run_project):
+    fairness = _load(run_project, "evaluation/fairness.json")
+    report = fairness["attributes"]["group"]
+    split = _load(run_project, "data/split.json")
+    oof = report["out_of_fold"]
+    assert "out-of-fold" in oof["basis"]
+    n_fit = len(split["train"]) + len(split["valid"])
+    assert sum(g["count"] for g in oof["by_group"].values()) == n_fit
+    assert sum(g["count"] for g in report["by_group"].values()) == len(split["test"])
+    assert "adverse_impact_ratio" in report["gaps"] and "adverse_impact_ratio" in oof["gaps"]
+    frame = pd.read_parquet(run_project / "evaluation/test_predictions.parquet")
+    table = pd.read_csv(run_project.parent.parent / "loans.csv")
+    groups = table["group"].to_numpy()[frame["row_id"].astype(int)]
+    for group, stats in report["calibration_by_group"].items():
+        rows = groups == group
+        assert stats["mean_predicted"] == pytest.approx(frame["probability"][rows].mean())
+        assert stats["observed"] == pytest.approx(frame["y_true"][rows].mean())
+    delivered = [r for r in report["tradeoff"] if r["delivered"]]
+    assert len(delivered) == 1
+    assert delivered[0]["threshold"] == pytest.approx(fairness["threshold"], abs=1e-4)
+    html = (run_project / "report/report.html").read_text()
+    assert "what each threshold would give" in html and "(delivered)" in html
+    assert "calibration in the large" in html

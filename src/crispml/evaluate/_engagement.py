@@ -55,7 +55,12 @@ from crispml.evaluate._calibration import (
 )
 from crispml.evaluate._conformal import conformal_report
 from crispml.evaluate._explain import explain_model
-from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
+from crispml.evaluate._fairness_phase import (
+    fairness_phase,
+    group_evidence,
+    oof_output,
+    worst_gaps,
+)
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._plots import plot_fairness, plot_importance
@@ -69,7 +74,6 @@ from crispml.evaluate._result import (
 )
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_report
-from crispml.exceptions import DataError
 from crispml.models import predict_output
 
 if TYPE_CHECKING:
@@ -80,10 +84,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
-_MSG_FAVOURABLE = (
-    "problem.favourable_label = {label!r} is not a class of the target ({shown}). "
-    "Name the outcome that benefits the person scored."
-)
 
 
 @dataclass
@@ -204,7 +204,7 @@ def evaluate_engagement(
         decisions=decisions,
         decisions_at_0_5=decisions_half,
         ece=ece,
-        fairness_gaps=_worst_gaps(details["fairness"]),
+        fairness_gaps=worst_gaps(details["fairness"]),
         fairness_underpowered=[
             f"{column}: {note}"
             for column, report in details["fairness"]["attributes"].items()
@@ -245,7 +245,10 @@ def _details(
         seed=seed,
         valid_output=valid_out if held_out is not None else None,
     )
-    fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)
+    fairness = fairness_phase(spec, dataset, split, model, y_test, test_out, threshold, metric)
+    if task == "binary":
+        oof = oof_output(result, model, split)
+        group_evidence(fairness, spec, dataset, split, oof, threshold)
     slices = slice_report(
         X_test,
         y_test,
@@ -374,108 +377,6 @@ def _calibration_record(
             "ece_ci": ece_interval(y_test, test_out, n_resamples=n_boot, seed=seed),
         }
     return record
-
-
-def _fairness(
-    spec: ProjectSpec,
-    dataset: Dataset,
-    split: Split,
-    model: Any,
-    y_test: np.ndarray,
-    test_out: np.ndarray,
-    threshold: float | None,
-    metric: str,
-) -> dict[str, Any]:
-    cfg = spec.evaluation
-    favourable = _favourable_code(dataset.target, spec.problem.favourable_label)
-    out: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "protected": list(spec.fairness.protected),
-        "used_as_features": spec.fairness.use_as_features,
-        "min_group_size": cfg.min_group_size,
-        "min_group_class_size": cfg.min_group_class_size,
-        "threshold": threshold,
-        "favourable_label": _favourable_label(dataset, favourable),
-        "attributes": {},
-    }
-    for column in spec.fairness.protected:
-        groups = group_labels(dataset.frame[column].iloc[split.test])
-        report = fairness_report(
-            y_test,
-            test_out,
-            groups,
-            task=spec.problem.task,
-            metric=metric,
-            threshold=threshold if threshold is not None else 0.5,
-            min_group_size=cfg.min_group_size,
-            n_resamples=cfg.bootstrap,
-            seed=spec.split.seed,
-            favourable=favourable,
-            min_class_size=cfg.min_group_class_size,
-        )
-        if spec.fairness.mitigate and spec.problem.task == "binary":
-            report["mitigation"] = _mitigate(spec, dataset, split, model, column, threshold)
-        out["attributes"][column] = report
-    return out
-
-
-def _favourable_code(encoding: Any, label: Any) -> int:
-    """Return the encoded favourable class: ``label``'s, else the negative class (0)."""
-    if encoding.task != "binary" or label is None:
-        return 0
-    for code, cls in enumerate(encoding.classes):
-        if str(cls) == str(label) or str(cls).lower() == str(label).lower():
-            return code
-    shown = ", ".join(map(str, encoding.classes))
-    raise DataError(_MSG_FAVOURABLE.format(label=label, shown=shown))
-
-
-def _favourable_label(dataset: Dataset, code: int) -> Any:
-    classes = dataset.target.classes
-    return str(classes[code]) if dataset.target.task == "binary" else None
-
-
-def _mitigate(
-    spec: ProjectSpec,
-    dataset: Dataset,
-    split: Split,
-    model: Any,
-    column: str,
-    threshold: float | None,
-) -> dict[str, Any]:
-    method = spec.fairness.mitigate or ""
-    fit_rows = split.valid if method == "threshold_optimizer" else split.train
-    try:
-        return mitigation_report(
-            method,
-            model,
-            X_fit=dataset.features(fit_rows),
-            y_fit=dataset.y[fit_rows],
-            groups_fit=group_labels(dataset.frame[column].iloc[fit_rows]),
-            X_test=dataset.features(split.test),
-            y_test=dataset.y[split.test],
-            groups_test=group_labels(dataset.frame[column].iloc[split.test]),
-            threshold=threshold if threshold is not None else 0.5,
-            min_group_size=spec.evaluation.min_group_size,
-            seed=spec.split.seed,
-        )
-    except Exception as exc:  # reported in fairness.json; the engagement goes on
-        logger.warning("fairness mitigation %s failed: %s", method, exc)
-        return {"method": method, "error": f"{type(exc).__name__}: {exc}"}
-
-
-def _worst_gaps(fairness: dict[str, Any]) -> dict[str, Estimate]:
-    """Return the worst value of each parity gap over the protected attributes."""
-    out: dict[str, Estimate] = {}
-    for report in fairness["attributes"].values():
-        for name, interval in report.get("gaps", {}).items():
-            if interval.get("estimate") is None:
-                continue
-            sign = -1.0 if name.endswith("ratio") else 1.0  # a low ratio, a high difference
-            worst = out.get(name)
-            if worst is None or sign * interval["estimate"] > sign * (worst.estimate or 0.0):
-                out[name] = Estimate(**{k: interval[k] for k in Estimate.model_fields})
-    return out
 
 
 def _describe(model: Any) -> str:

@@ -441,7 +441,7 @@ def _md_quantitative(record: RunRecord, show: Callable[[Any, Source, str], str])
             "",
             *[f"- Too small to decide a criterion: {n}" for n in report.get("underpowered", [])],
         ]
-        out.append("")
+        out += [*_md_group_evidence(report, column, show), ""]
     worst = (record.detail("slices") or {}).get("worst_slices", [])[:10]
     if worst:
         out += ["**Worst slices** (test set, error rate with 95% CI)", ""]
@@ -452,6 +452,25 @@ def _md_quantitative(record: RunRecord, show: Callable[[Any, Source, str], str])
             )
             out.append(f"| {sl['slice']} | {sl.get('size')} | {text} |")
     return out or ["No protected attributes or slices were evaluated."]
+
+
+def _md_group_evidence(
+    report: dict[str, Any], column: str, show: Callable[[Any, Source, str], str]
+) -> list[str]:
+    """Out-of-fold gaps and calibration in the large of one protected column."""
+    art, out = "evaluation/fairness.json", []
+    oof = report.get("out_of_fold")
+    if oof:
+        out += ["", f"Out of fold ({oof['basis']}):", ""]
+        for name, gap in oof.get("gaps", {}).items():
+            path = f"attributes.{column}.out_of_fold.gaps.{name}"
+            out.append(f"- {name}: {interval_text(gap, art, path, f'{name} oof', show)}")
+    for group, stats in (report.get("calibration_by_group") or {}).items():
+        path = f"attributes.{column}.calibration_by_group.{group}"
+        mean = show(stats["mean_predicted"], Source(art, f"{path}.mean_predicted"), "mean p")
+        observed = show(stats["observed"], Source(art, f"{path}.observed"), "observed")
+        out.append(f"- {column}={group}: mean prediction {mean}, observed rate {observed}")
+    return out
 
 
 def interval_text(

@@ -6,14 +6,13 @@ figure goes through the claims ledger (see :mod:`crispml.report._claims`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 import pandas as pd
 
 from crispml.evaluate import EvaluationResult
+from crispml.report._blocks import MAX_ROWS, Block, Show, Table, images, table
 from crispml.report._card import (
     caveats,
     criterion_source,
@@ -22,6 +21,7 @@ from crispml.report._card import (
     selection_note,
 )
 from crispml.report._claims import Ledger, Source, decisions_source, fmt
+from crispml.report._fairness_html import fairness_block
 from crispml.report._plots import (
     bar_plot,
     data_uri,
@@ -32,9 +32,6 @@ from crispml.report._plots import (
 from crispml.report._record import RunRecord
 
 DOCUMENT = "report"
-_MAX_ROWS = 25
-Show = Callable[[Any, Source, str], str]
-Table = tuple[str, list[str], list[list[str]]]
 # (section key, title, what the section answers) in reading order after the metrics.
 EVALUATION_SECTIONS = (
     ("threshold", "Decision threshold and confusion matrix", "What happens at the cut-off?"),
@@ -46,27 +43,6 @@ EVALUATION_SECTIONS = (
     ("interpretability", "Price of interpretability", "What does a glass-box model cost?"),
     ("conformal", "Prediction intervals / sets", "How certain is each prediction?"),
 )
-
-
-@dataclass
-class Block:
-    """One titled piece of a section: plots, tables and key/value facts."""
-
-    title: str
-    svgs: list[str] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    facts: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _table(caption: str, cols: list[str], rows: list[list[str]]) -> Table:
-    if len(rows) > _MAX_ROWS:
-        caption = f"{caption} (first {_MAX_ROWS} of {len(rows)})"
-    return caption, cols, rows[:_MAX_ROWS]
-
-
-def _images(record: RunRecord, *names: str) -> list[str]:
-    return [data_uri(record.images[rel]) for rel in names if rel in record.images]
 
 
 def three_facts(record: RunRecord, show: Show) -> list[str]:
@@ -117,7 +93,7 @@ def criteria_rows(record: RunRecord, show: Show) -> list[dict[str, str]]:
     return rows
 
 
-def _metric_table(record: RunRecord, show: Show) -> tuple[list[dict[str, Any]], str | None]:
+def _metrictable(record: RunRecord, show: Show) -> tuple[list[dict[str, Any]], str | None]:
     rows, plot = [], []
     for r in metric_rows(record):
         src, name = r["sources"], r["metric"]
@@ -160,7 +136,7 @@ def _threshold_block(record: RunRecord, show: Show) -> Block | None:
                     for c in cells
                 ]
             )
-    block.tables.append(_table("confusion counts on the test set", ["cut-off", *cells], body))
+    block.tables.append(table("confusion counts on the test set", ["cut-off", *cells], body))
     return block
 
 
@@ -185,39 +161,7 @@ def _calibration_block(record: RunRecord, show: Show) -> Block | None:
         if part in calib:
             text = interval_text(calib[part]["ece_ci"], art, f"{part}.ece_ci", f"ECE {part}", show)
             block.facts.append((f"test ECE, {part} [95% CI]", text))
-    block.images += _images(record, "evaluation/reliability.svg")
-    return block
-
-
-def _fairness_block(record: RunRecord, show: Show) -> Block | None:
-    fairness = record.detail("fairness") or {}
-    attributes = fairness.get("attributes") or {}
-    if not attributes:
-        return None
-    art = "evaluation/fairness.json"
-    block = Block(
-        f"groups at the delivered threshold {fmt(fairness.get('threshold'))}; favourable "
-        f"outcome: {fairness.get('favourable_label')}"
-    )
-    for column, report in attributes.items():
-        rows = []
-        for group, stats in report.get("by_group", {}).items():
-            path = f"attributes.{column}.by_group.{group}"
-            cells = [
-                interval_text(stats.get(k), art, f"{path}.{k}", f"{column}={group} {k}", show)
-                for k in ("favourable_rate", "selection_rate", "tpr", "fpr")
-            ]
-            rows.append([str(group), fmt(stats.get("count")), fmt(stats.get("positives")), *cells])
-        cols = ["group", "rows", "positives", "favourable rate", "selection rate", "TPR", "FPR"]
-        block.tables.append(_table(f"{column}: rates with 95% CI (test set)", cols, rows))
-        gaps = [
-            [name, interval_text(v, art, f"attributes.{column}.gaps.{name}", name, show)]
-            for name, v in report.get("gaps", {}).items()
-        ]
-        block.tables.append(_table(f"{column}: gaps with 95% CI", ["gap", "value"], gaps))
-        block.facts += [(f"{column} warning", str(w)) for w in report.get("warnings", [])]
-        block.facts += [(f"{column} too small", str(w)) for w in report.get("underpowered", [])]
-    block.images += _images(record, "evaluation/fairness.svg")
+    block.images += images(record, "evaluation/reliability.svg")
     return block
 
 
@@ -234,7 +178,7 @@ def _slices_block(record: RunRecord, show: Show) -> Block | None:
         for i, s in enumerate(worst)
     ]
     cols = ["slice", "rows", "error [95% CI]"]
-    return Block("worst slices", tables=[_table("test set", cols, rows)])
+    return Block("worst slices", tables=[table("test set", cols, rows)])
 
 
 def _importance_block(record: RunRecord, show: Show) -> Block | None:
@@ -245,14 +189,14 @@ def _importance_block(record: RunRecord, show: Show) -> Block | None:
     ranked = imp.get("importance", [])
     rows = [
         [str(r["column"]), show(r["importance"], Source(art, f"importance.{i}"), r["column"])]
-        for i, r in enumerate(ranked[:_MAX_ROWS])
+        for i, r in enumerate(ranked[:MAX_ROWS])
     ]
     block = Block(f"{imp.get('method', '')} on {fmt(imp.get('n_rows'))} test rows")
     caption = f"importance by input column (top {len(rows)} of {len(ranked)})"
-    block.tables.append(_table(caption, ["column", "importance"], rows))
+    block.tables.append(table(caption, ["column", "importance"], rows))
     if imp.get("note"):
         block.facts.append(("note", str(imp["note"])))
-    block.images += _images(record, "evaluation/importance.svg")
+    block.images += images(record, "evaluation/importance.svg")
     return block
 
 
@@ -289,7 +233,7 @@ def evaluation_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
     builders = {
         "threshold": _threshold_block,
         "calibration": _calibration_block,
-        "fairness": _fairness_block,
+        "fairness": fairness_block,
         "slices": _slices_block,
         "importance": _importance_block,
         "interpretability": _interpretability_block,
@@ -334,7 +278,7 @@ def latency_block(record: RunRecord, show: Show) -> Block | None:
                 labels.append(f"{mode} p99")
                 values.append(pct.p99_ms)
     cols = ["measure", "p50 ms", "p95 ms", "p99 ms", "p99 SLA ms"]
-    block.tables.append(_table(f"latency (SLA checked on {lat.checked})", cols, rows))
+    block.tables.append(table(f"latency (SLA checked on {lat.checked})", cols, rows))
     if svg := bar_plot(labels, values, "single-row p99 (ms)", limit=lat.sla_ms.get("p99")):
         block.svgs.append(svg)
     parity = dep.parity
@@ -348,13 +292,13 @@ def latency_block(record: RunRecord, show: Show) -> Block | None:
     return block
 
 
-def _leaderboard_table(record: RunRecord, show: Show) -> Table | None:
+def _leaderboardtable(record: RunRecord, show: Show) -> Table | None:
     board = record.leaderboard
     if board.empty:
         return None
     cols = [c for c in board.columns if c not in ("selected", "family")]
     rows = []
-    for i, row in board.head(_MAX_ROWS).iterrows():
+    for i, row in board.head(MAX_ROWS).iterrows():
         mark = " *" if bool(row.get("selected", False)) else ""
         cells = []
         for c in cols:
@@ -374,7 +318,7 @@ def _leaderboard_table(record: RunRecord, show: Show) -> Table | None:
         "candidate's own uncalibrated probabilities, decisions at 0.5; the delivered model's "
         "figures are under Metrics."
     )
-    return _table(caption, header, rows)
+    return table(caption, header, rows)
 
 
 def render_html(
@@ -409,7 +353,7 @@ def render_html(
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = fmt
-    metric_table, metric_svg = _metric_table(record, show)
+    metric_table, metric_svg = _metrictable(record, show)
     audit = record.audit
     return env.get_template("report.html.j2").render(
         record=record,
@@ -420,7 +364,7 @@ def render_html(
         criteria=criteria_rows(record, show),
         selection=selection_note(record, show),
         leaderboard_svg=leaderboard_plot(record.leaderboard, record.evaluation.primary_metric),
-        leaderboard=_leaderboard_table(record, show),
+        leaderboard=_leaderboardtable(record, show),
         audit_rows=[] if audit is None else list(audit.findings),
         audit_counts={}
         if audit is None

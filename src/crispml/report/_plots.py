@@ -148,3 +148,24 @@ def data_uri(path: Path) -> str:
     """Return a plot file of another phase as a ``data:`` URI (no external request)."""
     mime = IMAGE_SUFFIXES[path.suffix.lower()]
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def tradeoff_plot(rows: list[dict[str, Any]], column: str) -> str | None:
+    """Adverse impact ratio and group error rates across thresholds, delivered one marked."""
+    if not rows:
+        return None
+    fig, ax = _figure(6.4, 3.4)
+    thresholds = [r["threshold"] for r in rows]
+    ax.plot(thresholds, [r["adverse_impact_ratio"] for r in rows], color=_BLUE, lw=2.2,
+            label="adverse impact ratio")  # fmt: skip
+    for key in (k for k in rows[0] if k.endswith((": fpr", ": fnr"))):
+        style = "--" if key.endswith("fpr") else ":"
+        ax.plot(thresholds, [r[key] for r in rows], linestyle=style, label=key)
+    ax.axhline(0.8, color=_GREY, lw=1, label="four-fifths line")
+    delivered = [r["threshold"] for r in rows if r["delivered"]]
+    for t in delivered:
+        ax.axvline(t, color=_RED, lw=1.2, label=f"delivered threshold {t:.3g}")
+    ax.set(xlabel="decision threshold", ylabel="rate / ratio", ylim=(0, 1.05))
+    ax.set_title(f"{column}: fairness across thresholds (test set)", fontsize=10)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return _svg(fig)

@@ -33,6 +33,9 @@ class Candidate:
     valid_output : numpy.ndarray or None
         Predictions (probabilities or values) for the rows of the validation split, made
         by models that did not see them.
+    oof_output : numpy.ndarray or None
+        In cv mode, the out-of-fold predictions for every row of train + valid (train
+        rows first), kept for group evidence with more rows than the test set.
     fit_s : float
         Wall time of the fit (all folds).
     info : dict
@@ -48,6 +51,7 @@ class Candidate:
     pipeline: Any = None
     valid_score: float | None = None
     valid_output: np.ndarray | None = field(default=None, repr=False)
+    oof_output: np.ndarray | None = field(default=None, repr=False)
     fit_s: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
     baseline: bool = False

@@ -157,6 +157,7 @@ def search_models(
     release_far(candidates, best, metric)
     for cand in candidates:
         if cand.valid_output is not None and len(cand.valid_output) == len(y):
+            cand.oof_output = cand.valid_output
             cand.valid_output = cand.valid_output[plan.valid]
     record = budget.record(candidates)
     return SearchResult(
