@@ -33,6 +33,7 @@ MIN_LEVEL_ROWS = 20
 TOP_DRIVERS = 5
 """A column is a top driver when it is among this many largest by the quick model's gain."""
 _MAX_RANGES = 16
+_TREE_ROWS = 5_000
 _FEW_VALUES = 10
 _OTHER = "__other__"
 _MSG_ACTION = (
@@ -145,7 +146,9 @@ def _ranges(
         max_leaf_nodes=_MAX_RANGES, min_samples_leaf=MIN_LEVEL_ROWS, random_state=seed
     )
     x = values[present]
-    leaves = tree.fit(x.reshape(-1, 1), y[present]).apply(x.reshape(-1, 1))
+    fit_rows = np.random.default_rng(seed).permutation(len(x))[:_TREE_ROWS]
+    tree.fit(x[fit_rows].reshape(-1, 1), y[present][fit_rows])
+    leaves = tree.apply(x.reshape(-1, 1))  # cut on a subsample, counted on every row
     ids = sorted(np.unique(leaves), key=lambda leaf: float(x[leaves == leaf].min()))
     n_classes = int(y.max()) + 1
     rates = [np.bincount(y[present][leaves == leaf], minlength=n_classes) for leaf in ids]

@@ -217,7 +217,7 @@ def _numeric_role(series: pd.Series, values: pd.Series, n_unique: int) -> tuple[
         if values.is_monotonic_increasing or values.is_monotonic_decreasing:
             return "id", "distinct integers in order"
         if _is_sequence(values):
-            return "id", "distinct integers filling a range (a shuffled sequence)"
+            return "id", "distinct integers filling most of a range, in any order"
         if name_looks_id:
             return "id", "distinct integers named like an id"
     return "numeric", ""
