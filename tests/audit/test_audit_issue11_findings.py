@@ -75,6 +75,16 @@ def test_near_deterministic_level_and_range_on_top_drivers_are_warnings():
     assert amount[0]["level"].startswith("in [1")  # the non-zero amounts, not the zeros
 
 
+def test_level_with_outcome_rate_below_0_1_is_found_too():
+    frame = lender_frame()
+    frame["y"] = frame["y"].map({"yes": "no", "no": "yes"})  # 85% positive; the flag ~7%
+    dataset, _, sample = _sample(frame, make_spec())
+    found = {f.id: f for f in outcome_level_findings(dataset, sample, exclude=set())}
+    level = found["outcome-level:mi_denied"].evidence["levels"][0]
+    assert level["outcome"] == "no" and 1 - level["rate"] <= 0.1
+    assert found["outcome-level:mi_denied"].severity == "warning"
+
+
 def test_level_on_a_column_the_model_does_not_lean_on_is_info(monkeypatch):
     monkeypatch.setattr(levels, "TOP_DRIVERS", 0)
     dataset, _, sample = _sample(lender_frame(), make_spec())
@@ -189,6 +199,8 @@ def test_sequential_and_id_named_columns_are_flagged_and_not_features(clean):
     assert found["identifier:applicant_id"].severity == "warning"
     assert "data.keep_ids: [ref]" in found["identifier:ref"].action
     assert "identifier:amount" not in found
+    excluded = found["inventory:overview"].evidence["excluded_from_features"]
+    assert {"applicant_id", "ref"} <= set(excluded) and "amount" not in excluded
 
 
 def test_keep_ids_keeps_the_column_as_a_feature_and_says_so(clean):

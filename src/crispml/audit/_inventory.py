@@ -88,7 +88,7 @@ def _overview(dataset: Dataset) -> Finding:
         "columns": frame.shape[1],
         "roles": roles,
         "memory_mb": round(memory_mb, 1),
-        "excluded_from_features": list(schema.dropped),
+        "excluded_from_features": list(schema.dropped) + schema.names("id"),
         "rows_without_target": dataset.n_missing_target,
         "per_column": {
             c.name: {
