@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from crispml.audit._audit import AUDIT_FILE, audit_data, audit_spec
+from crispml.audit._audit import audit_data, audit_spec
 from crispml.audit._canary import canary_findings
 from crispml.audit._findings import (
+    AUDIT_FILE,
     AUDIT_SCHEMA_VERSION,
     SEVERITIES,
     AuditReport,

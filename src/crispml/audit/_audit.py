@@ -101,8 +101,8 @@ def audit_data(
             dataset, split, sample, hashes, time_column=time_column, seed=seed
         ),
     )
-    timed("labels", lambda: label_findings(dataset, sample, seed))
     protected = tuple(spec.fairness.protected)
+    timed("labels", lambda: label_findings(dataset, sample, seed, protected))
     threshold = settings.proxy_threshold
     timed(
         "proxies",

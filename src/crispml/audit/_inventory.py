@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from crispml.audit._findings import Finding, Severity
-from crispml.data import Dataset, Schema
+from crispml.data import ColumnInfo, Dataset, Schema
 
 NUMERIC_SENTINELS = frozenset({-999999, -99999, -9999, -999, -99, 999, 9999, 99999, 999999})
 """Numbers commonly used to mean "missing" when they sit at the edge of a column's range."""
@@ -45,7 +45,7 @@ def row_hashes(frame: pd.DataFrame, schema: Schema) -> RowHashes:
 
 
 def inventory_findings(dataset: Dataset, hashes: RowHashes) -> list[Finding]:
-    """Overview, missingness, constants, cardinality, duplicates, types, sentinels, outliers.
+    """Overview, missingness, constants, identifiers, cardinality, duplicates, types, etc.
 
     Parameters
     ----------
@@ -64,6 +64,7 @@ def inventory_findings(dataset: Dataset, hashes: RowHashes) -> list[Finding]:
     findings += _constants(frame, schema)
     findings += _duplicate_rows(frame, schema, hashes)
     findings += _duplicate_columns(frame, schema)
+    findings += [f for col in schema.columns if (f := _identifier(col)) is not None]
     for col in schema.columns:
         if col.role == "target":
             continue
@@ -87,7 +88,7 @@ def _overview(dataset: Dataset) -> Finding:
         "columns": frame.shape[1],
         "roles": roles,
         "memory_mb": round(memory_mb, 1),
-        "excluded_from_features": list(schema.dropped),
+        "excluded_from_features": list(schema.dropped) + schema.names("id"),
         "rows_without_target": dataset.n_missing_target,
         "per_column": {
             c.name: {
@@ -233,6 +234,26 @@ def _duplicate_columns(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
         else:
             seen[digest] = col.name
     return out
+
+
+def _identifier(col: ColumnInfo) -> Finding | None:
+    """Report a column taken for an identifier (not a feature), or kept by data.keep_ids."""
+    if "data.keep_ids" in col.note:
+        title = (
+            f"column {col.name!r} looks like an identifier; data.keep_ids keeps it as a feature"
+        )
+        evidence = {"column": col.name, "distinct": col.n_unique, "role": col.role}
+        return Finding(f"identifier:{col.name}", "inventory", "info", title, evidence)
+    if col.role != "id" or col.note == "data.id_column":
+        return None
+    title = f"column {col.name!r} looks like an identifier ({col.note}); kept out of the features"
+    evidence = {"column": col.name, "distinct": col.n_unique, "reason": col.note}
+    action = (
+        f"If {col.name!r} only numbers or names the rows, nothing to do (set data.id_column: "
+        f"{col.name} to name test rows by it). If it is a real measurement, list it in "
+        f"data.keep_ids: [{col.name}] to use it as a feature."
+    )
+    return Finding(f"identifier:{col.name}", "inventory", "warning", title, evidence, action)
 
 
 def _cardinality(name: str, role: str, n_unique: int, n_rows: int) -> list[Finding]:

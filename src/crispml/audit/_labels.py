@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from cleanlab.filter import find_label_issues
 from cleanlab.regression.rank import get_label_quality_scores
+from scipy.stats import chi2_contingency
 
 from crispml.audit._common import AuditSample, audit_score, oof_output, quick_model
 from crispml.audit._findings import Finding, Severity
+from crispml.audit._proxies import MIN_GROUP_ROWS, as_groups
 from crispml.data import Dataset
 
 LABEL_WARNING = 0.05
 """Share of rows flagged as likely mislabelled above which the finding is a warning."""
 RELIABLE_SCORE = 0.85
 """Out-of-fold ROC AUC of the quick model below which flags mostly mark hard rows, not errors."""
+GROUP_FLAG_RATIO = 0.8
+"""Ratio of the lowest to the highest per-group flag rate below which (with p < 0.05)
+the flags are reported as concentrated in some protected groups."""
 _EXAMPLES = 10
+_MSG_ACTION = (
+    "Review the top flagged rows with a domain expert and correct confirmed errors at the "
+    "source; do not drop flagged rows wholesale, and read the flag rates per protected group "
+    "first. crispml flags rows only and trains on the data as given."
+)
+_MSG_GROUPS_ACTION = (
+    "Flags concentrated in some groups of {name!r} usually mean the quick model fits those "
+    "groups worse or their outcomes were decided differently, not that their labels are "
+    "wrong. Do not drop or relabel rows of one group on this basis: it would hide the very "
+    "disparity the fairness evaluation must measure. Review a sample of flagged rows from "
+    "every group with a domain expert, and compare per-group error rates in the evaluation."
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +74,9 @@ def find_label_problems(sample: AuditSample, seed: int = 0) -> LabelIssues:
     return LabelIssues(sample.positions[ranked], probs)
 
 
-def label_findings(dataset: Dataset, sample: AuditSample, seed: int = 0) -> list[Finding]:
+def label_findings(
+    dataset: Dataset, sample: AuditSample, seed: int = 0, protected: tuple[str, ...] = ()
+) -> list[Finding]:
     """Count and show the rows whose label disagrees confidently with the data.
 
     Parameters
@@ -63,12 +84,15 @@ def label_findings(dataset: Dataset, sample: AuditSample, seed: int = 0) -> list
     dataset : Dataset
     sample : AuditSample
     seed : int, default=0
+    protected : tuple of str, default=()
+        Protected columns: the share of flagged rows is reported per group of each, a
+        warning when the shares differ.
 
     Returns
     -------
     list of Finding
         For regression, cleanlab's label quality scores rank the rows instead
-        (confident learning needs classes).
+        (confident learning needs classes), and there are no per-group rates.
     """
     if sample.task == "regression":
         return [_regression_labels(sample, seed)]
@@ -106,11 +130,63 @@ def label_findings(dataset: Dataset, sample: AuditSample, seed: int = 0) -> list
     title = f"{n_flagged:,} row(s) ({share:.1%}) look mislabelled (cleanlab)"
     if not reliable:
         title += f"; the quick model is weak (AUC {quality:.2f}), so most are hard cases"
-    action = (
-        "Review the top flagged rows with a domain expert; relabel or drop them knowingly. "
-        "crispml flags rows only and trains on the data as given."
+    main = Finding("labels:issues", "labels", severity, title, evidence, _MSG_ACTION)
+    flagged = np.isin(sample.positions, issues.positions)
+    by_group = [
+        _flags_by_group(name, dataset.frame[name].iloc[sample.positions], flagged)
+        for name in protected
+        if name in dataset.frame.columns
+    ]
+    return [main, *by_group]
+
+
+def _flags_by_group(name: str, values: pd.Series, flagged: np.ndarray) -> Finding:
+    """Share of rows flagged in each group of a protected column, and whether they differ."""
+    groups = as_groups(values)
+    table = pd.DataFrame({"group": groups, "flagged": flagged}).groupby("group")["flagged"]
+    counts, hits = table.size(), table.sum()
+    by_group = {
+        str(g): {
+            "rows": int(counts[g]),
+            "flagged": int(hits[g]),
+            "rate": _rate(hits[g], counts[g]),
+        }
+        for g in counts.index
+    }
+    big = counts[counts >= MIN_GROUP_ROWS].index
+    rates = hits[big] / counts[big]
+    ratio: float | None = None
+    p_value: float | None = None
+    if len(big) >= 2 and rates.max() > 0:
+        ratio = float(rates.min() / rates.max())
+        contingency = np.array([hits[big], counts[big] - hits[big]], dtype=np.int64)
+        if contingency.sum(axis=1).all():  # someone is flagged, someone is not
+            p_value = float(chi2_contingency(contingency)[1])
+    differ = (
+        ratio is not None and p_value is not None and ratio < GROUP_FLAG_RATIO and p_value < 0.05
     )
-    return [Finding("labels:issues", "labels", severity, title, evidence, action)]
+    shown = ", ".join(
+        f"{by_group[str(g)]['rate']:.1%} of {name} = {g} (n={int(counts[g])})"
+        for g in rates.sort_values(ascending=False).index[:6]
+    )
+    title = f"cleanlab flags {shown}" if shown else f"no group of {name!r} is large enough"
+    if differ:
+        title += f"; the rates differ (p = {p_value:.2g})"
+    evidence: dict[str, Any] = {
+        "protected": name,
+        "by_group": by_group,
+        "min_max_ratio": None if ratio is None else round(ratio, 4),
+        "p_value": None if p_value is None else round(p_value, 6),
+        "test": "chi-square test of independence of group and flag, groups of "
+        f">= {MIN_GROUP_ROWS} rows; a warning when the ratio < {GROUP_FLAG_RATIO} and p < 0.05",
+    }
+    severity: Severity = "warning" if differ else "info"
+    action = _MSG_GROUPS_ACTION.format(name=name) if differ else ""
+    return Finding(f"labels:groups:{name}", "labels", severity, title, evidence, action)
+
+
+def _rate(hits: Any, rows: Any) -> float:
+    return round(float(hits) / float(rows), 4) if rows else 0.0
 
 
 def _regression_labels(sample: AuditSample, seed: int) -> Finding:

@@ -13,6 +13,7 @@ from crispml.audit._common import (
 )
 from crispml.audit._findings import Finding, Severity
 from crispml.audit._inventory import RowHashes
+from crispml.audit._levels import outcome_level_findings
 from crispml.data import Dataset, Split
 
 LEAK_BLOCKING = 0.99
@@ -39,7 +40,10 @@ def leakage_findings(
     time_column: str | None = None,
     seed: int = 0,
 ) -> list[Finding]:
-    """Univariate near-perfect predictors, functions of the target, ids with signal, etc.
+    """Find features that give the answer away before any model is trained.
+
+    Univariate near-perfect predictors, functions of the target, near-deterministic
+    levels, ids with signal, dates later than the label, rows repeated across the split.
 
     Parameters
     ----------
@@ -64,6 +68,8 @@ def leakage_findings(
     findings = _univariate(scores, task)
     flagged = {f.evidence["column"] for f in findings if f.severity != "info"}
     findings += _functions_of_target(sample, exclude=flagged)
+    flagged |= {f.evidence["column"] for f in findings if f.severity == "blocking"}
+    findings += outcome_level_findings(dataset, sample, exclude=flagged, seed=seed)
     findings += _id_signal(dataset, sample, seed)
     findings += _later_than_label(dataset, time_column)
     findings += _across_split(dataset, split, hashes)

@@ -24,7 +24,10 @@ from crispml.audit._findings import Finding, Severity
 from crispml.data import Dataset
 
 PREDICTABILITY_WARNING = 0.8
-"""ROC AUC at which a feature (or all features together) predicts a protected column."""
+"""ROC AUC at which a single feature is reported as a proxy of a protected column."""
+JOINT_PROXY_WARNING = 0.7
+"""ROC AUC at which all features together predicting a protected column is a warning: the
+model can then tell the groups apart well enough to treat them differently."""
 DISPARITY_WARNING = 0.8
 """Ratio of lowest to highest group base rate below which it is a warning (four-fifths)."""
 MIN_GROUP_ROWS = 30
@@ -141,15 +144,17 @@ def _association_summary(
 ) -> Finding:
     top = dict(sorted(rows.items(), key=lambda kv: -(kv[1]["cramers_v"] or 0.0))[:10])
     severity: Severity = (
-        "warning" if joint is not None and joint >= PREDICTABILITY_WARNING else "info"
+        "warning" if joint is not None and joint >= JOINT_PROXY_WARNING else "info"
     )
     title = f"all features together predict protected {name!r} with ROC AUC {_fmt(joint)}"
     evidence: dict[str, Any] = {"protected": name, "groups": [str(g) for g in levels]}
     evidence["joint_roc_auc"] = joint
     evidence["features"] = top
+    evidence["warning_at"] = JOINT_PROXY_WARNING
     action = (
-        "The features jointly encode the protected attribute: leaving it out does not make "
-        "the model blind to it. Evaluate fairness per group."
+        f"The features jointly encode {name!r} (AUC {_fmt(joint)} >= {JOINT_PROXY_WARNING}): "
+        "leaving it out does not make the model blind to it. Evaluate error rates and "
+        "calibration per group, and compare with a model without the strongest proxies."
         if severity == "warning"
         else ""
     )

@@ -93,6 +93,7 @@ def prepare_dataset(
         id_column=spec.data.id_column,
         drop=tuple(spec.data.drop),
         exclude=exclude,
+        keep=tuple(spec.data.keep_ids),
     )
     if not [c for c in schema.features if c not in schema.dropped]:
         raise SpecError(
@@ -109,6 +110,7 @@ def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:
         ("split.group_column", spec.split.group_column),
         ("split.time_column", spec.split.time_column),
         *[("data.drop", c) for c in spec.data.drop],
+        *[("data.keep_ids", c) for c in spec.data.keep_ids],
         *[("fairness.protected", c) for c in spec.fairness.protected],
     ]
     for field, column in named:

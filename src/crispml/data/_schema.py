@@ -23,6 +23,12 @@ _BOOL_PAIRS = [
 _ID_NAME = re.compile(r"(^|_)(id|uuid|key|index)$|^id_|identifier", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?")
 _TEXT_MIN_WORDS = 4.0
+_MIN_ID_ROWS = 20
+_SEQUENCE_FILL = 2 / 3
+"""Share of the slots between the smallest and largest distinct integer that must be
+taken for the column to count as a (shuffled, gappy) sequence such as 1..n."""
+KEPT_ID_NOTE = "looks like an identifier; kept as a feature (data.keep_ids)"
+"""The note of a column that looks like an id but the spec keeps as a feature."""
 MISSING_LEVEL = "__missing__"
 """The level a missing categorical value becomes (its own category, as a string)."""
 
@@ -120,6 +126,7 @@ def infer_schema(
     id_column: str | None = None,
     drop: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
 ) -> Schema:
     """Infer the role of every column of ``frame``.
 
@@ -136,6 +143,10 @@ def infer_schema(
     exclude : tuple of str
         Columns kept in the table but not used as features (e.g. protected attributes);
         they keep their inferred role and are listed in ``dropped``.
+    keep : tuple of str
+        Columns that look like identifiers (every value distinct and in sequence or
+        named like an id) but are real features: they get the numeric or categorical
+        role instead of ``id``.
 
     Returns
     -------
@@ -158,6 +169,8 @@ def infer_schema(
             columns.append(_describe(frame[name], "id", "data.id_column"))
         else:
             role, note = infer_role(frame[name])
+            if role == "id" and name in keep:
+                role, note = _kept_role(frame[name]), KEPT_ID_NOTE
             columns.append(_describe(frame[name], role, note))
     dropped = tuple(d for d in drop if d in frame.columns) + tuple(exclude)
     return Schema(columns=tuple(columns), target=target, n_rows=len(frame), dropped=dropped)
@@ -178,7 +191,10 @@ def infer_role(series: pd.Series) -> tuple[Role, str]:
     text = values.astype(str)
     if n_unique == 2 and {v.strip().lower() for v in text.unique()} in _BOOL_PAIRS:
         return "boolean", "two yes/no-like values"
-    if pd.to_numeric(text, errors="coerce").notna().mean() > 0.98:
+    numbers = pd.to_numeric(text, errors="coerce")
+    if numbers.notna().mean() > 0.98:
+        if _numeric_role(series, numbers.dropna(), n_unique)[0] == "id":
+            return "id", "distinct integers stored as text"
         return "numeric", "numbers stored as text"
     if text.str.match(_DATE_LIKE).mean() > 0.95:
         return "datetime", "ISO-like dates"
@@ -197,11 +213,28 @@ def _numeric_role(series: pd.Series, values: pd.Series, n_unique: int) -> tuple[
         return "boolean", "0/1 values"
     is_int = pd.api.types.is_integer_dtype(series) or bool((values == values.round()).all())
     name_looks_id = bool(_ID_NAME.search(str(series.name)))
-    if is_int and n_unique == len(values) and len(values) > 20:
-        ordered = values.is_monotonic_increasing or values.is_monotonic_decreasing
-        if name_looks_id or ordered:
-            return "id", "distinct integers" + (" in order" if ordered else " named like an id")
+    if is_int and n_unique == len(values) and len(values) > _MIN_ID_ROWS:
+        if values.is_monotonic_increasing or values.is_monotonic_decreasing:
+            return "id", "distinct integers in order"
+        if _is_sequence(values):
+            return "id", "distinct integers filling most of a range, in any order"
+        if name_looks_id:
+            return "id", "distinct integers named like an id"
     return "numeric", ""
+
+
+def _is_sequence(values: pd.Series) -> bool:
+    """Tell whether distinct integers take most slots of an arithmetic range (ids 1..n)."""
+    ordered = np.sort(values.to_numpy(dtype=np.float64))
+    step = float(np.diff(ordered).min())
+    span = (ordered[-1] - ordered[0]) / step + 1
+    return bool(len(ordered) >= _SEQUENCE_FILL * span)
+
+
+def _kept_role(series: pd.Series) -> Role:
+    """Return the role of an id-like column the spec keeps as a feature."""
+    numbers = pd.to_numeric(series.dropna().astype(str), errors="coerce")
+    return "numeric" if numbers.notna().all() else "categorical"
 
 
 def _describe(series: pd.Series, role: Role, note: str) -> ColumnInfo:

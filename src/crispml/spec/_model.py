@@ -134,6 +134,19 @@ class DataSpec(CrispModel):
     source: str = Field(min_length=1)
     id_column: str | None = None
     drop: tuple[str, ...] = ()
+    keep_ids: tuple[str, ...] = ()
+    """Columns that look like identifiers (distinct per row, in sequence or named like an
+    id) but are real features; without this they are kept out of the features."""
+
+    @model_validator(mode="after")
+    def _keep_ids_not_the_id(self) -> DataSpec:
+        clash = [c for c in self.keep_ids if c == self.id_column or c in self.drop]
+        if clash:
+            raise ValueError(
+                f"data.keep_ids lists {clash[0]!r}, which is also data.id_column or in "
+                "data.drop; name it in one place only"
+            )
+        return self
 
 
 class SplitSpec(CrispModel):
