@@ -134,6 +134,8 @@ class DataSpec(CrispModel):
     source: str = Field(min_length=1)
     id_column: str | None = None
     drop: tuple[str, ...] = ()
+    snapshot_max_mb: float = Field(default=100.0, ge=0)
+    """Copy the data into the run folder when it is at most this size (0: never)."""
 
 
 class SplitSpec(CrispModel):
