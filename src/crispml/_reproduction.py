@@ -225,14 +225,21 @@ def _data_origin(snapshot: Snapshot, base_dir: Path) -> tuple[Path | None, str]:
 
 
 def _own_metadata() -> tuple[str, str, str]:
-    """Version, METADATA text and entry points of the installed crispml distribution."""
+    """Version, METADATA text and entry points of the installed crispml distribution.
+
+    An ``.egg-info`` found first on ``sys.path`` (a source checkout) has ``PKG-INFO``
+    instead of ``METADATA``; without either, a minimal METADATA is written.
+    """
+    version = str(getattr(crispml, "__version__", "0"))
+    entry_points = "[console_scripts]\ncrispml = crispml.cli:main\n"
     try:
         dist = metadata.distribution("crispml")
     except metadata.PackageNotFoundError:  # run from a source tree on sys.path
-        version = getattr(crispml, "__version__", "0")
-        meta = f"Metadata-Version: 2.1\nName: crispml\nVersion: {version}\n"
-        return version, meta, "[console_scripts]\ncrispml = crispml.cli:main\n"
-    return dist.version, dist.read_text("METADATA") or "", dist.read_text("entry_points.txt") or ""
+        dist = None
+    meta = (dist.read_text("METADATA") or dist.read_text("PKG-INFO")) if dist else None
+    if dist is None or not meta or "\nName: crispml" not in f"\n{meta}":
+        return version, f"Metadata-Version: 2.1\nName: crispml\nVersion: {version}\n", entry_points
+    return dist.version, meta, dist.read_text("entry_points.txt") or entry_points
 
 
 def _direct_url(dist: metadata.Distribution) -> dict[str, Any] | None:
