@@ -85,3 +85,18 @@ def test_public_key_to_pin_from_public_or_private_pem(tmp_path):
     (tmp_path / "junk.pem").write_text("not a key")
     with pytest.raises(SigningError, match="not an ed25519 public key"):
         load_public_key(tmp_path / "junk.pem")
+
+
+def test_a_run_with_an_unusable_key_stops_at_once_in_one_line(tmp_project, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from crispml.cli._app import app
+
+    (tmp_path / "junk.pem").write_text("not a key")
+    monkeypatch.setenv("CRISPML_SIGNING_KEY", str(tmp_path / "junk.pem"))
+    result = CliRunner().invoke(app, ["run", str(tmp_project)])
+    assert result.exit_code == 2
+    assert "junk.pem: not an unencrypted ed25519 private key" in result.output
+    assert "Traceback" not in result.output
+    runs = tmp_project.parent / "runs"
+    assert not runs.exists() or not any(runs.iterdir())

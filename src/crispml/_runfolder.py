@@ -66,6 +66,12 @@ class RunFolder:
         The parent folder (``<project>/runs``).
     run_id : str
         The run's id; the final folder name.
+
+    Raises
+    ------
+    SigningError
+        If the signing key (:func:`crispml._signing.signing_key`) is unusable: checked
+        here, before any work, as the key signs the manifest at the end.
     """
 
     def __init__(self, runs_dir: Path, run_id: str) -> None:
@@ -74,6 +80,7 @@ class RunFolder:
         self.staging = runs_dir / f".staging-{run_id}"
         if self.final.exists():
             raise FileExistsError(f"run folder {self.final} already exists")
+        self._key = signing_key()  # an unusable key stops the run before any work
         self.staging.mkdir(parents=True)
 
     def path(self, relative: str) -> Path:
@@ -95,12 +102,11 @@ class RunFolder:
     def finish(self, manifest: dict[str, Any]) -> Path:
         """Hash every staged file into ``manifest.json``, sign it, move the folder into place.
 
-        The signing key is read again here; ``manifest["signing"]`` is set to its identity.
+        The key read when the folder was created signs; ``manifest["signing"]`` names it.
         """
-        key = signing_key()
-        body = {**manifest, "signing": signer_identity(key)}
+        body = {**manifest, "signing": signer_identity(self._key)}
         self.write_json(MANIFEST, seal_manifest({**body, "artifacts": hash_tree(self.staging)}))
-        sign_run(self.staging, key)
+        sign_run(self.staging, self._key)
         os.replace(self.staging, self.final)
         return self.final
 
