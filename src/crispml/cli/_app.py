@@ -284,9 +284,14 @@ def verify(
             f"[red]signature:[/] {result.signature.problem}", highlight=False, soft_wrap=True
         )
     if not result.ok:
-        what = "its manifest" if not result.claim_mismatches else "its manifest and predictions"
-        what = what if result.signature.valid else f"{what} or its signature"
-        console.print(f"[bold red]FAILED[/]: {run_dir} does not match {what}.", soft_wrap=True)
+        failed = [
+            "its files against manifest.json" if result.differing or result.missing else "",
+            "files the manifest does not list" if result.extra else "",
+            "the documents' figures" if result.claim_mismatches else "",
+            "the manifest's signature" if not result.signature.valid else "",
+        ]
+        what = ", ".join(f for f in failed if f)
+        console.print(f"[bold red]FAILED[/]: {run_dir} fails on {what}.", soft_wrap=True)
         raise typer.Exit(1)
     console.print(
         f"[green]OK[/]: {result.checked} artifacts match manifest.json; "
