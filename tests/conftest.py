@@ -12,6 +12,19 @@ import pytest
 import yaml
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _signing_key_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs sign with a key made in a temporary config folder, never the user's own.
+
+    Session-scoped and autouse, so it is set before any session fixture runs an engagement.
+    """
+    folder = tmp_path_factory.mktemp("crispml-config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CRISPML_CONFIG_DIR", str(folder))
+        patch.delenv("CRISPML_SIGNING_KEY", raising=False)
+        yield folder
+
+
 @pytest.fixture(autouse=True)
 def _crisp_warnings_are_errors() -> Iterator[None]:
     """Our own warnings are errors in tests; third-party ones are not."""

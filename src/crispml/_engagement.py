@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
+from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
 from crispml.audit import audit_data
@@ -190,6 +191,7 @@ class Project:
             folder.write_json("metrics.json", _metrics_record(spec, result, evaluation, decision))
         with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
+            manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
             write_report(folder.staging, manifest=manifest)
         with step("Sealing the run folder"):
             if tracker is not None:

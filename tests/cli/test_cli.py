@@ -19,6 +19,10 @@ from tests.conftest import binary_spec, make_binary, make_regression, write_proj
 runner = CliRunner()
 EXPECTED = {
     "manifest.json",
+    "signature.json",
+    "public_key.pem",
+    "env/lock.json",
+    "env/requirements.txt",
     "spec.yaml",
     "metrics.json",
     "leaderboard.csv",
@@ -53,7 +57,8 @@ def test_run_writes_a_complete_hashed_folder(tmp_path):
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert files >= EXPECTED
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert set(manifest["artifacts"]) == files - {"manifest.json"}
+    signed = {"manifest.json", "signature.json", "public_key.pem"}  # written after hashing
+    assert set(manifest["artifacts"]) == files - signed
     for rel, digest in manifest["artifacts"].items():
         assert sha256_file(folder / rel) == digest, rel
     assert manifest["inputs"]["data"]["raw_sha256"] == sha256_file(tmp_project.parent / "data.csv")

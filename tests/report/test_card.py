@@ -113,9 +113,7 @@ def test_verdict_is_decided_once_after_deployment(run_project):
 def test_a_planted_mismatch_fails_verify_naming_the_claim(run_copy):
     claims = _load(run_copy, CLAIMS_FILE)
     target = next(
-        c
-        for c in claims["claims"]
-        if c["document"] == "model_card" and c["label"] == "test brier"
+        c for c in claims["claims"] if c["document"] == "model_card" and c["label"] == "test brier"
     )
     md = run_copy / "report/model_card.md"
     wrong = f"{target['value'] + 0.01:.4f}"
@@ -173,10 +171,13 @@ def test_report_rebuild_is_deterministic_and_recorded(run_copy):
     write_report(run_copy)
     manifest = _load(run_copy, "manifest.json")
     assert (run_copy / "report/report.html").read_bytes() == before
+    signer = manifest["signing"]["public_key_fingerprint"]
     assert manifest["report_rebuilds"][-1] | {"at": None} == {
         "at": None,
         "by": "crispml report",
         "changed": [],
+        "signed_by": signer,
+        "previously_signed_by": signer,
     }
     assert verify_run(run_copy).ok
 

@@ -255,16 +255,21 @@ def verify(
         Path | None,
         typer.Option(help="Folder data.source is relative to (default: RUN_DIR/../..)."),
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Require the manifest be signed by this public key (PEM)."),
+    ] = None,
 ) -> None:
-    """Re-hash every artifact against manifest.json and re-check every figure of the documents.
+    """Re-hash every artifact against manifest.json, check its signature and every figure.
 
-    Exit 1 if a file differs, or a figure printed in the card or the report does not
-    match its recomputation from the saved test predictions.
+    Exit 1 if a file differs, the ed25519 signature of manifest.json does not hold (or
+    is not by --key), or a figure printed in the card or the report does not match its
+    recomputation from the saved test predictions; exit 2 on an unreadable --key.
     """
     from crispml._replay import replay_run
     from crispml.report import verify_run
 
-    result = verify_run(run_dir)
+    result = verify_run(run_dir, key=key)
     for label, files in (
         ("differs", result.differing),
         ("missing", result.missing),
@@ -274,14 +279,26 @@ def verify(
             console.print(f"[red]{label}:[/] {name}", highlight=False)
     for mismatch in result.claim_mismatches:
         console.print(f"[red]claim:[/] {mismatch}", highlight=False)
+    if result.signature.problem:
+        console.print(
+            f"[red]signature:[/] {result.signature.problem}", highlight=False, soft_wrap=True
+        )
     if not result.ok:
-        what = "its manifest" if not result.claim_mismatches else "its manifest and predictions"
-        console.print(f"[bold red]FAILED[/]: {run_dir} does not match {what}.")
+        failed = [
+            "its files against manifest.json" if result.differing or result.missing else "",
+            "files the manifest does not list" if result.extra else "",
+            "the documents' figures" if result.claim_mismatches else "",
+            "the manifest's signature" if not result.signature.valid else "",
+        ]
+        what = ", ".join(f for f in failed if f)
+        console.print(f"[bold red]FAILED[/]: {run_dir} fails on {what}.", soft_wrap=True)
         raise typer.Exit(1)
     console.print(
         f"[green]OK[/]: {result.checked} artifacts match manifest.json; "
         f"{result.claims_checked} figures of the documents recomputed from the test predictions."
     )
+    pin = "the pinned key" if result.signature.pinned else "pin it with --key"
+    console.print(f"Signed by {result.signature.signer} ({pin}).", highlight=False, soft_wrap=True)
     if replay:
         _quiet_libraries()
         with console.status("Replaying the engagement..."):

@@ -5,7 +5,8 @@ are written into the staged folder before the manifest, so the manifest hashes t
 like every other artifact. ``crispml report RUN`` on a finished folder first checks
 that every other artifact still matches the manifest, rewrites the documents, then
 updates the manifest's entries for exactly those files, records the rebuild under
-``report_rebuilds`` and re-seals the manifest.
+``report_rebuilds``, re-seals the manifest and signs it again with the key of whoever
+rebuilt (:mod:`crispml._signing`; the card then names that key).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crispml._runfolder import MANIFEST, read_manifest, seal_manifest
+from crispml._signing import sign_run, signer_identity, signing_key
 from crispml._utils._io import atomic_write_text, sha256_file, to_json, write_json
 from crispml.exceptions import ReportError
 from crispml.report._card import build_model_card, render_model_card_md
@@ -25,6 +27,9 @@ from crispml.report._html import render_html
 from crispml.report._record import read_run
 from crispml.report._reproduce import reproduce_script
 from crispml.report._verify import verify_run
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 HANDOFF_FILES = (
     "report/claims.json",
@@ -37,6 +42,10 @@ HANDOFF_FILES = (
 _MSG_TAMPERED = (
     "{path}: these artifacts no longer match manifest.json: {files}. The documents would "
     "describe altered results; run crispml verify {path} and restore the run folder first."
+)
+_MSG_UNSIGNED = (
+    "{path}: {problem}. Re-signing would vouch for a manifest nobody can account for; "
+    "restore the run folder as delivered (crispml verify {path} must pass) first."
 )
 
 
@@ -64,8 +73,10 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
     """
     root = Path(run_dir)
     finished = manifest is None
-    if finished:
+    key = signing_key() if finished else None
+    if key is not None:
         _check_sources(root)
+        manifest = {**read_manifest(root), "signing": signer_identity(key)}
     record = read_run(root, manifest=manifest)
     card = build_model_card(record)
     sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
@@ -81,20 +92,26 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
     texts[CLAIMS_FILE] = ledger.to_json(record.evaluation)
     written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
     os.chmod(root / "reproduce.sh", 0o755)
-    if finished:
-        _reseal(root)
+    if key is not None:
+        _reseal(root, key)
     return written
 
 
 def _check_sources(root: Path) -> None:
+    """Refuse a folder whose sources changed, or whose manifest is not validly signed.
+
+    Re-signing a manifest someone re-sealed without the key would launder the edit.
+    """
     result = verify_run(root)
     bad = [f for f in result.differing + result.missing if f not in HANDOFF_FILES]
     if bad:
         raise ReportError(_MSG_TAMPERED.format(path=root, files=", ".join(bad)))
+    if not result.signature.valid:
+        raise ReportError(_MSG_UNSIGNED.format(path=root, problem=result.signature.problem))
 
 
-def _reseal(root: Path) -> None:
-    """Update the manifest's hashes of the rewritten documents and record the rebuild."""
+def _reseal(root: Path, key: Ed25519PrivateKey) -> None:
+    """Update the manifest's hashes of the rewritten documents, record the rebuild, re-sign."""
     manifest = read_manifest(root)
     artifacts = dict(manifest.get("artifacts") or {})
     changed = []
@@ -109,7 +126,16 @@ def _reseal(root: Path) -> None:
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "by": "crispml report",
             "changed": changed,
+            "signed_by": signer_identity(key)["public_key_fingerprint"],
+            "previously_signed_by": (manifest.get("signing") or {}).get("public_key_fingerprint"),
         }
     )
-    manifest.update({"artifacts": dict(sorted(artifacts.items())), "report_rebuilds": rebuilds})
+    manifest.update(
+        {
+            "artifacts": dict(sorted(artifacts.items())),
+            "report_rebuilds": rebuilds,
+            "signing": signer_identity(key),
+        }
+    )
     write_json(root / MANIFEST, seal_manifest(manifest))
+    sign_run(root, key)

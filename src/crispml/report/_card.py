@@ -189,6 +189,9 @@ def _details(record: RunRecord) -> dict[str, Any]:
         "created_at": record.manifest.get("created_at"),
         "seed": record.manifest.get("seed"),
         "spec_sha256": record.manifest.get("spec_sha256"),
+        "signing_key_fingerprint": (record.manifest.get("signing") or {}).get(
+            "public_key_fingerprint"
+        ),
         "artifact_sha256": hashes,
         "packages": packages,
     }

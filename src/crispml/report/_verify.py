@@ -1,4 +1,4 @@
-"""``crispml verify``: re-hash a run folder against its manifest and re-check its claims.
+"""``crispml verify``: re-hash a run folder against its manifest, check its signature and claims.
 
 Replaying the engagement is the engagement's own business (:mod:`crispml._replay`).
 """
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crispml._runfolder import MANIFEST, hash_tree, seal_manifest
+from crispml._signing import SignatureCheck, check_signature, load_public_key
 from crispml.exceptions import ReportError
 from crispml.report._claims import ClaimMismatch, check_claims
 
@@ -17,6 +18,8 @@ _MSG_NO_MANIFEST = (
     "{path} has no manifest.json, so there is nothing to verify against. "
     "Pass a finished run folder (runs/<run-id>)."
 )
+
+_NOT_CHECKED = SignatureCheck(False, None, False, "manifest.json cannot be read")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class Verification:
     claim_mismatches : list of ClaimMismatch
         Claims whose recomputed value differs beyond rounding, or whose text is not in
         its document.
+    signature : SignatureCheck
+        The ed25519 signature of ``manifest.json`` (``signature.json``).
+
+        .. versionadded:: 0.1
     """
 
     checked: int
@@ -44,20 +51,31 @@ class Verification:
     extra: list[str] = field(default_factory=list)
     claims_checked: int = 0
     claim_mismatches: list[ClaimMismatch] = field(default_factory=list)
+    signature: SignatureCheck = field(default_factory=lambda: _NOT_CHECKED)
 
     @property
     def ok(self) -> bool:
-        """True when every file matches, nothing is missing or extra, every claim holds."""
-        return not (self.differing or self.missing or self.extra or self.claim_mismatches)
+        """True when every file matches, nothing is missing or extra, every claim holds.
+
+        The manifest's signature must hold too.
+        """
+        files_ok = not (self.differing or self.missing or self.extra or self.claim_mismatches)
+        return files_ok and self.signature.valid
 
 
-def verify_run(run_dir: str | Path) -> Verification:
+def verify_run(run_dir: str | Path, *, key: str | Path | None = None) -> Verification:
     """Re-hash every artifact of a run folder, compare with ``manifest.json``, check claims.
+
+    The signature of ``manifest.json`` is checked with the folder's ``public_key.pem``,
+    or with ``key`` when given (pinning the signer).
 
     Parameters
     ----------
     run_dir : str or Path
         A finished run folder.
+    key : str or Path, optional
+        PEM file of the key the manifest must be signed with (the signer's
+        ``public_key.pem``, or a private key whose public half is used).
 
     Returns
     -------
@@ -67,6 +85,8 @@ def verify_run(run_dir: str | Path) -> Verification:
     ------
     ReportError
         If the folder has no ``manifest.json``.
+    SigningError
+        If ``key`` cannot be read or holds no ed25519 key.
 
     Examples
     --------
@@ -78,6 +98,7 @@ def verify_run(run_dir: str | Path) -> Verification:
     root = Path(run_dir)
     if not (root / MANIFEST).is_file():
         raise ReportError(_MSG_NO_MANIFEST.format(path=root))
+    pinned = load_public_key(key) if key is not None else None
     try:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         listed: dict[str, str] = dict(manifest["artifacts"])
@@ -98,4 +119,5 @@ def verify_run(run_dir: str | Path) -> Verification:
         extra=sorted(rel for rel in actual if rel not in listed),
         claims_checked=claims,
         claim_mismatches=mismatches,
+        signature=check_signature(root, manifest, pinned=pinned),
     )

@@ -134,6 +134,8 @@ class DataSpec(CrispModel):
     source: str = Field(min_length=1)
     id_column: str | None = None
     drop: tuple[str, ...] = ()
+    snapshot_max_mb: float = Field(default=100.0, ge=0)
+    """Copy the data into the run folder when it is at most this size (0: never)."""
     keep_ids: tuple[str, ...] = ()
     """Columns that look like identifiers (distinct per row, in sequence or named like an
     id) but are real features; without this they are kept out of the features."""
