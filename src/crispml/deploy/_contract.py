@@ -18,7 +18,13 @@ import pandas as pd
 from crispml.data import Schema, TargetEncoding
 from crispml.serve import ColumnContract, InputContract
 
-_KINDS = {"numeric": "number", "categorical": "category", "boolean": "category", "text": "text"}
+_KINDS = {
+    "numeric": "number",
+    "datetime": "datetime",
+    "categorical": "category",
+    "boolean": "category",
+    "text": "text",
+}
 
 
 def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
@@ -54,7 +60,7 @@ def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
             continue
         kind = _KINDS[col.role]
         values = X_train[col.name]
-        if kind == "number":
+        if kind in ("number", "datetime"):  # dates: epoch seconds after conform
             finite = values.dropna()
             reference: Any = float(finite.median()) if len(finite) else 0.0
             columns.append(

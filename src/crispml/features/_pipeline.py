@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from crispml.data import Schema
+from crispml.features._dates import DateFeatures
 
 Flavour = Literal["tree", "linear"]
 
@@ -30,7 +31,14 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
       missing-indicator and standardised for linear models;
     - categorical and boolean: (missing is already its own level) one-hot encoding of the
       ``MAX_LEVELS`` most frequent levels (unseen levels map to the infrequent column);
+    - datetime (epoch seconds after :func:`crispml.data.conform`): calendar parts,
+      cyclical encodings, days before the training reference date, missing indicators
+      and days elapsed between date columns (:class:`DateFeatures`; imputed and
+      standardised for linear models);
     - text: TF-IDF over the ``MAX_TEXT_TERMS`` most frequent terms.
+
+    .. versionchanged:: 0.2
+       Datetime columns are used (they were dropped).
 
     Parameters
     ----------
@@ -56,10 +64,13 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
     used = [c for c in schema.features if c not in schema.dropped]
     numeric = [c for c in schema.names("numeric") if c in used]
     categorical = [c for c in schema.names("categorical", "boolean") if c in used]
+    dates = [c for c in schema.names("datetime") if c in used]
     text = [c for c in schema.names("text") if c in used]
     steps: list[tuple[str, object, object]] = []
-    if numeric:
+    if numeric:  # first: the LightGBM export reads the numeric passthrough prefix
         steps.append(("numeric", _numeric_step(flavour), numeric))
+    if dates:
+        steps.append(("dates", _date_step(flavour), dates))
     if categorical:
         steps.append(("categorical", _categorical_step(), categorical))
     for column in text:
@@ -81,6 +92,12 @@ def _numeric_step(flavour: Flavour) -> object:
             ("scale", StandardScaler()),
         ]
     )
+
+
+def _date_step(flavour: Flavour) -> DateFeatures:
+    # For linear models DateFeatures imputes and standardises itself: one step whose ONNX
+    # graph stays in double until its output, and whose outputs map to their columns.
+    return DateFeatures(linear=flavour == "linear")
 
 
 def _categorical_step() -> OneHotEncoder:
