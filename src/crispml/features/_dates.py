@@ -111,7 +111,7 @@ def _mod(x: np.ndarray, m: float) -> np.ndarray:
     return out
 
 
-class DateFeatures(TransformerMixin, BaseEstimator):
+class DateFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Calendar parts, elapsed time and missingness of date columns given as epoch seconds.
 
     For each input column: year, month, day of month, day of week, day of year, the
@@ -256,9 +256,11 @@ class DateFeatures(TransformerMixin, BaseEstimator):
 
     def _part(self, seconds: np.ndarray, parts: dict[str, np.ndarray], part: str) -> np.ndarray:
         if part == "days_before_reference":
-            return (self.reference_s_ - seconds) / SECONDS_PER_DAY
+            days: np.ndarray = (self.reference_s_ - seconds) / SECONDS_PER_DAY
+            return days
         if part == "missing":
-            return np.isnan(seconds).astype(np.float64)
+            flags: np.ndarray = np.isnan(seconds).astype(np.float64)
+            return flags
         unit, _, fn = part.rpartition("_")
         if fn in ("sin", "cos"):
             source, _, first = CYCLES[unit]

@@ -58,14 +58,14 @@ class _Emitter:
     def const(self, value: float, dtype: int = TensorProto.DOUBLE) -> str:
         key = (float(value), dtype)
         if key not in self._consts:
-            name = self.scope.get_unique_variable_name("date_c")
+            name: str = self.scope.get_unique_variable_name("date_c")
             self.container.add_initializer(name, dtype, [], [float(value)])
             self._consts[key] = name
         return self._consts[key]
 
     def op(self, op_type: str, *inputs: str | float, **attrs: Any) -> str:
         names = [self.const(v) if isinstance(v, float) else v for v in inputs]
-        out = self.scope.get_unique_variable_name(f"date_{op_type.lower()}")
+        out: str = self.scope.get_unique_variable_name(f"date_{op_type.lower()}")
         self.container.add_node(
             op_type, names, [out], name=self.scope.get_unique_operator_name(op_type), **attrs
         )
@@ -178,13 +178,13 @@ def _convert(scope: Any, operator: Any, container: Any) -> None:
 
 
 def _row(e: _Emitter, values: np.ndarray) -> str:
-    name = e.scope.get_unique_variable_name("date_row")
+    name: str = e.scope.get_unique_variable_name("date_row")
     row = np.asarray(values, dtype=np.float64).reshape(1, -1)
     e.container.add_initializer(name, TensorProto.DOUBLE, list(row.shape), row.ravel().tolist())
     return name
 
 
 def _ints(e: _Emitter, value: int) -> str:
-    name = e.scope.get_unique_variable_name("date_i")
+    name: str = e.scope.get_unique_variable_name("date_i")
     e.container.add_initializer(name, TensorProto.INT64, [1], [value])
     return name
