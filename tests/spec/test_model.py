@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from crispml.exceptions import SpecError
-from crispml.spec import ProjectSpec, load_spec, parse_criterion, spec_from_dict, spec_to_yaml
+from crispml.spec import (
+    ProjectSpec,
+    SplitSpec,
+    load_spec,
+    parse_criterion,
+    spec_from_dict,
+    spec_to_yaml,
+)
 
 BASE = {"name": "p", "problem": {"task": "binary", "target": "y"}, "data": {"source": "d.csv"}}
 
@@ -93,3 +101,21 @@ def test_load_spec_errors(tmp_path):
     listy.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(SpecError, match="must be a YAML mapping"):
         load_spec(listy)
+
+
+def test_gap_needs_a_time_split():
+    with pytest.raises(ValidationError, match=r"gap_days = 3 needs split\.strategy: time"):
+        SplitSpec(strategy="random", gap_days=3)
+    assert SplitSpec(strategy="time", time_column="t", gap_days=3).gap_days == 3
+
+
+def test_time_split_resolves_to_holdout_validation():
+    spec = ProjectSpec(
+        name="t",
+        problem={"task": "binary", "target": "y"},
+        data={"source": "d.csv"},
+        split={"strategy": "time", "time_column": "when"},
+    )
+    assert spec.resolved().search.validation == "holdout"
+    cv = spec.model_copy(update={"search": spec.search.model_copy(update={"validation": "cv"})})
+    assert cv.resolved().search.validation == "cv"  # an explicit choice is kept

@@ -133,14 +133,33 @@ class DataSpec(CrispModel):
 
 
 class SplitSpec(CrispModel):
-    """How the locked test set (and the validation set) are carved out."""
+    """How the locked test set (and the validation set) are carved out.
+
+    ``strategy: time`` puts the latest rows in the test set and the next latest in
+    validation; ``gap_days`` then leaves out (embargoes) the rows that fall less than
+    that many days before each held-out part, so that the model is tested on a later
+    period than it learnt from, as in production.
+
+    .. versionchanged:: 0.2
+       ``gap_days`` added.
+    """
 
     test_size: float = Field(default=0.2, gt=0, lt=1)
     valid_size: float = Field(default=0.2, gt=0, lt=1)
     strategy: Literal["stratified", "random", "group", "time"] | None = None
     group_column: str | None = None
     time_column: str | None = None
+    gap_days: float = Field(default=0.0, ge=0)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _gap_needs_time(self) -> SplitSpec:
+        if self.gap_days > 0 and self.strategy != "time":
+            raise ValueError(
+                f"split.gap_days = {self.gap_days:g} needs split.strategy: time "
+                "(and split.time_column); remove gap_days for other strategies"
+            )
+        return self
 
     @model_validator(mode="after")
     def _group_needs_column(self) -> SplitSpec:
@@ -276,14 +295,22 @@ class ProjectSpec(CrispModel):
         return self
 
     def resolved(self) -> ProjectSpec:
-        """Return a copy with every 'auto' choice made explicit (metric, split strategy)."""
+        """Return a copy with every 'auto' choice made explicit.
+
+        The metric, the split strategy, and the search's validation (``holdout`` for a
+        time split: cross-validation folds would mix periods).
+        """
         strategy = self.split.strategy or (
             "random" if self.problem.task == "regression" else "stratified"
         )
+        validation = self.search.validation
+        if strategy == "time" and validation == "auto":
+            validation = "holdout"  # shuffled folds would train on the future
         return self.model_copy(
             update={
                 "problem": self.problem.model_copy(update={"metric": self.problem.primary_metric}),
                 "split": self.split.model_copy(update={"strategy": strategy}),
+                "search": self.search.model_copy(update={"validation": validation}),
             }
         )
 
