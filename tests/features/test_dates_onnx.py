@@ -15,7 +15,10 @@ from sklearn.pipeline import Pipeline
 
 from crispml.data import conform, infer_schema
 from crispml.deploy import build_contract, export_onnx
+from crispml.deploy._contract import _serving_reads_dates
+from crispml.exceptions import DeploymentError
 from crispml.features import DateFeatures, build_preprocessor, register_date_converter
+from crispml.serve import ColumnContract, InputContract
 
 PARITY = 1e-5
 
@@ -71,6 +74,24 @@ def _onnx_inputs(X: pd.DataFrame, contract) -> dict[str, np.ndarray]:
     return out
 
 
+def _contract(schema) -> InputContract:
+    """The graph's inputs as build_contract declares them (without the serving check)."""
+    kinds = {"numeric": "number", "datetime": "datetime", "categorical": "category"}
+    return InputContract(tuple(ColumnContract(n, kinds[schema[n].role]) for n in schema.features))
+
+
+def test_contract_declares_dates_only_where_serving_reads_them():
+    frame = _date_frame(n=50)
+    schema = infer_schema(frame, target="y")
+    X = conform(frame, schema)
+    if _serving_reads_dates():
+        kinds = [c.kind for c in build_contract(schema, X).columns]
+        assert kinds == ["number", "datetime", "datetime", "category"]
+    else:  # a clear error before anything is exported, not an onnxruntime type error
+        with pytest.raises(DeploymentError, match="column 'opened' is a date"):
+            build_contract(schema, X)
+
+
 MODELS = {
     "lightgbm": (lambda: LGBMClassifier(n_estimators=40, n_jobs=1, verbose=-1), "tree"),
     "hist_gradient_boosting": (lambda: HistGradientBoostingClassifier(max_iter=40), "tree"),
@@ -87,8 +108,7 @@ def test_exported_pipeline_with_dates_keeps_parity(name):
     make, flavour = MODELS[name]
     pipeline = Pipeline([("features", build_preprocessor(schema, flavour=flavour)), ("m", make())])
     pipeline.fit(X, y)
-    contract = build_contract(schema, X)
-    assert [c.kind for c in contract.columns] == ["number", "datetime", "datetime", "category"]
+    contract = _contract(schema)
     graph = export_onnx(pipeline, contract, task="binary", n_classes=2, threshold=0.5)
     assert [i.type.tensor_type.elem_type for i in graph.graph.input][:3] == [11, 11, 11]
     probe = pd.concat([X, X.iloc[:3].assign(opened=np.nan, amount=np.nan)], ignore_index=True)
