@@ -55,7 +55,7 @@ from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._plots import plot_fairness, plot_importance
 from crispml.evaluate._slices import slice_report
-from crispml.evaluate._threshold import choose_threshold, decision_report
+from crispml.evaluate._threshold import choose_threshold, decision_intervals, decision_report
 from crispml.evaluate._verdict import verdict
 from crispml.models import predict_output
 
@@ -165,6 +165,9 @@ def evaluate_engagement(
         costs = _costs(spec)
         chosen = float(threshold_record["threshold"])
         threshold_record["test"] = decision_report(y_test, test_out[:, 1], chosen, costs)
+        threshold_record["test_ci"] = decision_intervals(
+            y_test, test_out[:, 1], chosen, n_resamples=n_boot, seed=seed
+        )
         threshold_record["test_at_0_5"] = decision_report(y_test, test_out[:, 1], 0.5, costs)
         folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     fairness = _fairness(spec, dataset, split, model, y_test, test_out, threshold, metric)

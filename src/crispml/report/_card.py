@@ -33,6 +33,7 @@ OPTIONAL_ARTIFACTS = {  # path: (short name, what it holds)
 }
 WHY_METRIC = {
     "roc_auc": "ranking quality independent of the decision threshold",
+    "average_precision": "precision over all recall levels; informative when positives are rare",
     "log_loss": "quality of the predicted probabilities themselves",
     "accuracy": "share of correct decisions at the default threshold",
     "f1": "balance of precision and recall on the positive class",

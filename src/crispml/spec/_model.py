@@ -17,7 +17,7 @@ from pydantic import (
 Task = Literal["binary", "multiclass", "regression"]
 
 METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
-    "binary": ("roc_auc", "log_loss", "accuracy", "f1", "brier"),
+    "binary": ("roc_auc", "average_precision", "log_loss", "accuracy", "f1", "brier"),
     "multiclass": ("log_loss", "accuracy", "macro_f1"),
     "regression": ("rmse", "mae", "r2"),
 }
@@ -26,6 +26,9 @@ DEFAULT_METRIC: dict[str, str] = {
     "multiclass": "log_loss",
     "regression": "rmse",
 }
+
+MINORITY_SHARE_FOR_PR_AUC = 0.05
+"""Below this share of the rarest class, ``crispml init`` proposes ``average_precision``."""
 
 _CRITERION = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 
