@@ -50,3 +50,48 @@ def test_precision_and_recall_at_the_threshold_have_intervals():
     assert ci["recall"]["high"] - ci["recall"]["low"] > 0.05
     none = decision_intervals(y, out[:, 1], 1.5, n_resamples=50)
     assert none["precision"]["estimate"] is None and none["recall"]["estimate"] == 0.0
+
+
+@pytest.mark.slow
+def test_imbalanced_engagement_end_to_end(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from crispml import Project
+    from crispml.spec import spec_from_dict
+
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=1500), rng.normal(size=1500)
+    rare = rng.random(1500) < 1 / (1 + np.exp(4.6 - 1.8 * x1 - 0.8 * x2))  # about 4 %
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "fraud": np.where(rare, "yes", "no")})
+    spec = spec_from_dict(
+        {
+            "name": "imbalanced",
+            "problem": {"task": "binary", "target": "fraud", "metric": "average_precision"},
+            "data": {"source": "inline"},
+            "search": {
+                "families": ["hist_gradient_boosting"],
+                "deterministic": True,
+                "max_trials": 3,
+                "ensemble": False,
+            },
+            "evaluation": {"bootstrap": 100},
+            "deployment": {"format": "none"},
+            "tracking": {"enabled": False},
+        },
+        source="test",
+    )
+    run = Project(spec, base_dir=tmp_path, data=frame).run()
+    trials = pd.read_csv(run.path / "search/trials.csv")
+    assert "valid_average_precision" in trials.columns
+    searched = trials[trials["family"] == "hist_gradient_boosting"]["params"]
+    assert searched.str.contains('"class_weight"').all()
+    metrics = json.loads((run.path / "evaluation/metrics_ci.json").read_text())["metrics"]
+    ap = metrics["average_precision"]
+    assert ap["low"] < ap["estimate"] < ap["high"] and ap["estimate"] > 0.2
+    threshold = json.loads((run.path / "evaluation/threshold.json").read_text())
+    for name in ("precision", "recall"):
+        ci = threshold["test_ci"][name]
+        assert ci["estimate"] == pytest.approx(threshold["test"][name])
+        assert ci["low"] <= ci["estimate"] <= ci["high"]
