@@ -6,12 +6,19 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification
+from threadpoolctl import threadpool_limits
 
 from crispml.models import get_family
 from crispml.models._xgboost import BALANCED
 from crispml.search import PORTFOLIO
 
 WEIGHT_PARAM = {"catboost": "auto_class_weights"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with threadpool_limits(limits=1):  # 2 shared cores: OpenMP oversubscribes
+        yield
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass"])

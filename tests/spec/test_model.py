@@ -119,3 +119,23 @@ def test_time_split_resolves_to_holdout_validation():
     assert spec.resolved().search.validation == "holdout"
     cv = spec.model_copy(update={"search": spec.search.model_copy(update={"validation": "cv"})})
     assert cv.resolved().search.validation == "cv"  # an explicit choice is kept
+
+
+def _monotone_spec(task="binary", **extra):
+    return {
+        "name": "m",
+        "problem": {"task": task, "target": "y"},
+        "data": {"source": "d.csv", **extra},
+        "features": {"monotone": {"income": 1, "debt": -1}},
+    }
+
+
+def test_monotone_constraints_are_validated():
+    spec = ProjectSpec(**_monotone_spec())
+    assert spec.features.monotone == {"income": 1, "debt": -1}
+    with pytest.raises(ValidationError, match="binary or regression"):
+        ProjectSpec(**_monotone_spec("multiclass"))
+    with pytest.raises(ValidationError, match=r"names \['debt'\], which are the target or"):
+        ProjectSpec(**_monotone_spec(drop=["debt"]))
+    with pytest.raises(ValidationError, match="Input should be -1 or 1"):
+        ProjectSpec(**{**_monotone_spec(), "features": {"monotone": {"income": 2}}})

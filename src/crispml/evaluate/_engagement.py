@@ -53,6 +53,7 @@ from crispml.evaluate._explain import explain_model
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
+from crispml.evaluate._monotone import monotone_report
 from crispml.evaluate._plots import plot_fairness, plot_importance
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_intervals, decision_report
@@ -189,6 +190,11 @@ def evaluate_engagement(
         seed=seed,
     )
     folder.write_json("evaluation/slices.json", slices)
+    if spec.features.monotone:  # ICE check of the constraints on the test rows
+        constraints = monotone_report(
+            model, X_test, spec.features.monotone, task=task, X_train=X_valid, seed=seed
+        )
+        folder.write_json("evaluation/monotone.json", constraints)
     importance = explain_model(model, X_test, y_test, task=task, metric=metric, seed=seed)
     folder.write_json("evaluation/importance.json", importance)
     folder.write_bytes("evaluation/importance.svg", plot_importance(importance))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from sklearn.compose import ColumnTransformer
@@ -105,3 +106,45 @@ def _categorical_step() -> OneHotEncoder:
     return OneHotEncoder(
         handle_unknown="infrequent_if_exist", max_categories=MAX_LEVELS, sparse_output=False
     )
+
+
+def monotone_signs(preprocessor: ColumnTransformer, monotone: Mapping[str, int]) -> list[int]:
+    """Direction of every output column of a fitted preprocessor under ``monotone``.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted, from :func:`build_preprocessor` (tree flavour: numeric columns pass
+        through unchanged, so a raw column's direction is its output column's).
+    monotone : mapping of str to int
+        Raw numeric column -> ``1`` (increasing) or ``-1`` (decreasing).
+
+    Returns
+    -------
+    list of int
+        ``1``, ``-1`` or ``0`` (free) per output column, the form boosting libraries take.
+
+    Raises
+    ------
+    ValueError
+        If a constrained column is not a numeric output of the preprocessor.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crispml.data import infer_schema
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "y": [0, 1, 0]})
+    >>> pre = build_preprocessor(infer_schema(df, target="y")).fit(df[["x", "c"]])
+    >>> monotone_signs(pre, {"x": -1})
+    [-1, 0, 0]
+    """
+    names = [str(n) for n in preprocessor.get_feature_names_out()]
+    missing = sorted(c for c in monotone if f"numeric__{c}" not in names)
+    if missing:
+        raise ValueError(f"monotone columns {missing} are not numeric inputs of the model")
+    return [
+        int(monotone.get(n.removeprefix("numeric__"), 0)) if n.startswith("numeric__") else 0
+        for n in names
+    ]

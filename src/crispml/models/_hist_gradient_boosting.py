@@ -21,6 +21,7 @@ class HistGradientBoostingFamily(ModelFamily):
     """HistGradientBoosting with early stopping on validation, grown in chunks of rounds."""
 
     relative_cost: ClassVar[float] = 1.2
+    monotone_param: ClassVar[str | None] = "monotonic_cst"
     iterative: ClassVar[bool] = True
     fit_overhead_s: ClassVar[float] = 2.0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,6 +26,7 @@ class XGBoostFamily(ModelFamily):
     """XGBoost's ``hist`` trees, two threads, early stopping on the validation split."""
 
     relative_cost: ClassVar[float] = 1.5
+    monotone_param: ClassVar[str | None] = "monotone_constraints"
     iterative: ClassVar[bool] = True
     fit_overhead_s: ClassVar[float] = 0.4
 
@@ -65,6 +66,14 @@ class XGBoostFamily(ModelFamily):
         if task == "regression":
             return xgb.XGBRegressor(**merged, **common)
         return xgb.XGBClassifier(**merged, **common)
+
+    def constrain(self, estimator: BaseEstimator, signs: Sequence[int]) -> BaseEstimator:
+        """Set the monotone directions in XGBoost's form, a string such as ``(1,0,-1)``."""
+        if not any(signs):
+            return estimator
+        text = "(" + ",".join(str(int(s)) for s in signs) + ")"
+        constrained: BaseEstimator = estimator.set_params(monotone_constraints=text)
+        return constrained
 
     def fit(
         self,

@@ -177,6 +177,20 @@ class SplitSpec(CrispModel):
         return self
 
 
+class FeaturesSpec(CrispModel):
+    """Domain knowledge the model must respect.
+
+    ``monotone`` maps numeric columns to ``1`` (the prediction may only rise with the
+    column) or ``-1`` (only fall): e.g. ``{income: 1, debt: -1}``. The families that can
+    enforce it (LightGBM, XGBoost, CatBoost, HistGradientBoosting) are constrained; the
+    others leave the search; the evaluation counts violations on the test rows.
+
+    .. versionadded:: 0.2
+    """
+
+    monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+
+
 class FairnessSpec(CrispModel):
     """Protected attributes: audited and evaluated, not used as features by default."""
 
@@ -282,6 +296,7 @@ class ProjectSpec(CrispModel):
     problem: ProblemSpec
     data: DataSpec
     split: SplitSpec = Field(default_factory=SplitSpec)
+    features: FeaturesSpec = Field(default_factory=FeaturesSpec)
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     audit: AuditSpec = Field(default_factory=AuditSpec)
     search: SearchSpec = Field(default_factory=SearchSpec)
@@ -316,6 +331,22 @@ class ProjectSpec(CrispModel):
                 "search": self.search.model_copy(update={"validation": validation}),
             }
         )
+
+    @model_validator(mode="after")
+    def _monotone_fits_problem(self) -> ProjectSpec:
+        monotone = self.features.monotone
+        if monotone and self.problem.task == "multiclass":
+            raise ValueError(
+                "features.monotone needs a binary or regression task (a direction has no "
+                "meaning across several classes); remove it for multiclass"
+            )
+        clash = sorted({self.problem.target, *self.data.drop} & set(monotone))
+        if clash:
+            raise ValueError(
+                f"features.monotone names {clash}, which are the target or dropped; "
+                "constrain input columns only"
+            )
+        return self
 
     @model_validator(mode="after")
     def _target_not_dropped(self) -> ProjectSpec:
