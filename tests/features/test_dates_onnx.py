@@ -6,12 +6,14 @@ import numpy as np
 import onnxruntime as ort
 import pandas as pd
 import pytest
+from catboost import CatBoostClassifier
 from lightgbm import LGBMClassifier
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import DoubleTensorType
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from xgboost import XGBClassifier
 
 from crispml.data import conform, infer_schema
 from crispml.deploy import build_contract, export_onnx
@@ -93,6 +95,13 @@ def test_contract_declares_dates_only_where_serving_reads_them():
 
 
 MODELS = {
+    "catboost": (
+        lambda: CatBoostClassifier(
+            iterations=40, verbose=0, thread_count=1, allow_writing_files=False
+        ),
+        "tree",
+    ),
+    "xgboost": (lambda: XGBClassifier(n_estimators=40, max_depth=3, n_jobs=1), "tree"),
     "lightgbm": (lambda: LGBMClassifier(n_estimators=40, n_jobs=1, verbose=-1), "tree"),
     "hist_gradient_boosting": (lambda: HistGradientBoostingClassifier(max_iter=40), "tree"),
     "logistic": (lambda: LogisticRegression(max_iter=500), "linear"),

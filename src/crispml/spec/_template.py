@@ -30,7 +30,12 @@ split:
   test_size: 0.2          # locked test set, touched once at the end
   valid_size: 0.2         # for early stopping and model selection
   strategy: {strategy}      # stratified | random | group | time
+  # time_column: null     # strategy time: the column that orders the rows (latest -> test)
+  # gap_days: 0           # strategy time: days left out before validation and test (embargo)
   seed: 0
+
+features:
+  monotone: {{}}            # e.g. {{income: 1, debt: -1}}: predictions may only rise / fall with it
 
 fairness:
   protected: {protected}  # audited and evaluated per group, not used as features
