@@ -35,7 +35,7 @@ split:
   seed: 0
 
 features:
-  monotone: {{}}            # e.g. {{income: 1, debt: -1}}: predictions may only rise / fall with it
+  monotone: {{}}            # e.g. {{income: 1, debt: -1}}: predictions only rise / fall with it
 
 fairness:
   protected: {protected}  # audited and evaluated per group, not used as features
