@@ -38,3 +38,33 @@ def test_engagement_learns_from_elapsed_time_on_a_time_split(tmp_path):
     metrics = json.loads((run.path / "evaluation/metrics_ci.json").read_text())
     assert metrics["metrics"]["roc_auc"]["estimate"] > 0.85  # measured: 0.95
     assert list(run.predict(frame.drop(columns="y").head(3))) == ["no", "yes", "yes"]
+
+
+@pytest.mark.slow
+def test_date_model_is_served_from_iso_strings_or_refused_clearly(tmp_path):
+    from crispml.deploy._contract import _serving_reads_dates
+    from crispml.exceptions import DeploymentError
+
+    frame = elapsed_frame(400)
+    spec = spec_from_dict(
+        {
+            "name": "dates-onnx",
+            "problem": {"task": "binary", "target": "y"},
+            "data": {"source": "inline"},
+            "search": {"families": ["lightgbm"], "deterministic": True, "max_trials": 1},
+            "evaluation": {"bootstrap": 20},
+            "tracking": {"enabled": False},
+        },
+        source="test",
+    )
+    project = Project(spec, base_dir=tmp_path, data=frame)
+    if not _serving_reads_dates():  # crispml.serve without the 'datetime' contract type
+        with pytest.raises(DeploymentError, match="column 'opened' is a date"):
+            project.run()
+        return
+    run = project.run()
+    parity = json.loads((run.path / "deploy/parity.json").read_text())
+    assert parity["passed"] and parity["n_test_rows"] == 80  # raw ISO strings, served path
+    contract = json.loads((run.path / "model/contract.json").read_text())
+    kinds = {c["name"]: c["type"] for c in contract["columns"]}
+    assert kinds == {"opened": "datetime", "closed": "datetime", "noise": "number"}
