@@ -228,6 +228,7 @@ class Project:
             ensemble=spec.search.ensemble,
             study_dir=self.store,
             resume=getattr(self, "_resume", False),
+            monotone=dict(spec.features.monotone),
         )
 
     def _tracker(self) -> EngagementTracker | None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from crispml import data as cdata
-from crispml.spec import DEFAULT_METRIC, ProblemSpec, render_spec_template, spec_from_dict
+from crispml.spec import ProblemSpec, propose_metric, render_spec_template, spec_from_dict
 
 _PROTECTED_NAMES = re.compile(
     r"^(sex|gender|race|ethnicity|ethnic|black|religion|age|marital_status|nationality|"
@@ -42,12 +42,15 @@ def draft_spec(
         str(c) for c in table.frame.columns if _PROTECTED_NAMES.match(str(c)) and c != target
     ]
     rel_source = _relative_source(source, spec_dir)
+    counts = table.frame[target].value_counts().to_dict() if target in table.frame else {}
+    metric, reason = propose_metric(task, counts)
     text = render_spec_template(
         name=name or _project_name(source),
         source=rel_source,
         target=target,
         task=task,
-        metric=DEFAULT_METRIC[task],
+        metric=metric,
+        metric_reason=reason,
         positive_label=positive,
         negative_label=negative,
         protected=protected,

@@ -33,6 +33,10 @@ def _binary_f1(y: np.ndarray, p: np.ndarray) -> float:
     return float(skm.f1_score(y, (p[:, 1] >= 0.5).astype(int), zero_division=0.0))
 
 
+def _average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    return float(skm.average_precision_score(y, p[:, 1]))
+
+
 def _brier(y: np.ndarray, p: np.ndarray) -> float:
     return float(skm.brier_score_loss(y, p[:, 1]))
 
@@ -63,6 +67,7 @@ def _r2(y: np.ndarray, p: np.ndarray) -> float:
 
 METRICS: dict[str, Metric] = {
     "roc_auc": Metric("roc_auc", True, True, _binary_auc),
+    "average_precision": Metric("average_precision", True, True, _average_precision),
     "log_loss": Metric("log_loss", False, True, _log_loss),
     "accuracy": Metric("accuracy", True, True, _accuracy),
     "f1": Metric("f1", True, True, _binary_f1),

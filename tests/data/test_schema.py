@@ -41,7 +41,8 @@ def test_roles_are_inferred():
         "numstr": "numeric",
         "y": "target",
     }
-    assert schema.features == ["age", "income", "colour", "flag", "yesno", "note", "numstr"]
+    expected = ["age", "income", "colour", "flag", "yesno", "when", "note", "numstr"]
+    assert schema.features == expected
     assert schema["colour"].categories == ("b", "g", "r")
     assert schema["age"].min >= 18 and schema["age"].max < 80
 

@@ -76,3 +76,37 @@ def test_errors(frame):
     tiny = pd.DataFrame({"x": range(10), "y": ["a"] * 9 + ["b"]})
     with pytest.raises(DataError, match="class 'b' has 1 row"):
         make_split(tiny, SplitSpec(strategy="stratified"), target="y")
+
+
+def test_time_gap_embargoes_rows_before_each_held_out_part(frame):
+    spec = SplitSpec(strategy="time", time_column="when", gap_days=10)
+    split = make_split(frame, spec, target="y")
+    times = frame["when"]
+    day = pd.Timedelta(days=1)
+    assert times.iloc[split.valid].min() - times.iloc[split.train].max() > 10 * day
+    assert times.iloc[split.test].min() - times.iloc[split.valid].max() > 10 * day
+    assert len(split.test) == 80 and len(split.embargoed) == 20  # ten days, twice
+    parts = [set(split.train), set(split.valid), set(split.test), set(split.embargoed)]
+    assert sum(map(len, parts)) == len(frame) and set().union(*parts) == set(range(len(frame)))
+    record = split.to_dict()
+    assert record["sizes"]["embargoed"] == 20 and record["embargoed"] == split.embargoed.tolist()
+    plain = make_split(frame, SplitSpec(strategy="time", time_column="when"), target="y")
+    assert plain.sha256 != split.sha256 and len(plain.embargoed) == 0
+
+
+def test_time_split_keeps_ties_together_and_untimed_rows_in_training():
+    when = ["2020-01-01"] * 50 + ["2020-02-01"] * 30 + ["2020-03-01"] * 20 + [None] * 5
+    frame = pd.DataFrame({"when": when, "y": [0, 1] * 52 + [0]})
+    split = make_split(
+        frame, SplitSpec(strategy="time", time_column="when", test_size=0.15), target="y"
+    )
+    assert len(split.test) == 20  # 15 % of the timed rows reaches into the last date only
+    assert set(range(100, 105)) <= set(split.train)  # rows without a time: training
+    dates = frame["when"].iloc[split.valid].unique().tolist()
+    assert dates == ["2020-02-01"] and len(split.valid) == 30  # the whole tie, not a part
+
+
+def test_time_gap_longer_than_the_history_is_an_error(frame):
+    spec = SplitSpec(strategy="time", time_column="when", gap_days=5000)
+    with pytest.raises(DataError, match="gap_days = 5000 leaves no rows"):
+        make_split(frame, spec, target="y")

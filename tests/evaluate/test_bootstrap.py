@@ -46,6 +46,7 @@ def test_every_metric_has_a_weighted_form():
     y, out = _outputs("binary")
     assert set(METRICS) == {
         "roc_auc",
+        "average_precision",
         "log_loss",
         "accuracy",
         "f1",

@@ -80,7 +80,7 @@ def test_a_planted_disparity_makes_the_verdict_no_go(tmp_path):
 def test_fairness_criteria_are_validated():
     with pytest.raises(SpecError, match="unknown fairness figure"):
         _spec(criteria={"four_fifths": ">= 0.8"})
-    with pytest.raises(SpecError, match="needs fairness.protected"):
+    with pytest.raises(SpecError, match=r"needs fairness\.protected"):
         spec_from_dict(
             {
                 "name": "x",

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from crispml.exceptions import SpecError
-from crispml.spec import ProjectSpec, load_spec, parse_criterion, spec_from_dict, spec_to_yaml
+from crispml.spec import (
+    ProjectSpec,
+    SplitSpec,
+    load_spec,
+    parse_criterion,
+    spec_from_dict,
+    spec_to_yaml,
+)
 
 BASE = {"name": "p", "problem": {"task": "binary", "target": "y"}, "data": {"source": "d.csv"}}
 
@@ -93,3 +101,41 @@ def test_load_spec_errors(tmp_path):
     listy.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(SpecError, match="must be a YAML mapping"):
         load_spec(listy)
+
+
+def test_gap_needs_a_time_split():
+    with pytest.raises(ValidationError, match=r"gap_days = 3 needs split\.strategy: time"):
+        SplitSpec(strategy="random", gap_days=3)
+    assert SplitSpec(strategy="time", time_column="t", gap_days=3).gap_days == 3
+
+
+def test_time_split_resolves_to_holdout_validation():
+    spec = ProjectSpec(
+        name="t",
+        problem={"task": "binary", "target": "y"},
+        data={"source": "d.csv"},
+        split={"strategy": "time", "time_column": "when"},
+    )
+    assert spec.resolved().search.validation == "holdout"
+    cv = spec.model_copy(update={"search": spec.search.model_copy(update={"validation": "cv"})})
+    assert cv.resolved().search.validation == "cv"  # an explicit choice is kept
+
+
+def _monotone_spec(task="binary", **extra):
+    return {
+        "name": "m",
+        "problem": {"task": task, "target": "y"},
+        "data": {"source": "d.csv", **extra},
+        "features": {"monotone": {"income": 1, "debt": -1}},
+    }
+
+
+def test_monotone_constraints_are_validated():
+    spec = ProjectSpec(**_monotone_spec())
+    assert spec.features.monotone == {"income": 1, "debt": -1}
+    with pytest.raises(ValidationError, match="binary or regression"):
+        ProjectSpec(**_monotone_spec("multiclass"))
+    with pytest.raises(ValidationError, match=r"names \['debt'\], which are the target or"):
+        ProjectSpec(**_monotone_spec(drop=["debt"]))
+    with pytest.raises(ValidationError, match="Input should be -1 or 1"):
+        ProjectSpec(**{**_monotone_spec(), "features": {"monotone": {"income": 2}}})

@@ -10,6 +10,7 @@ from crispml.data._schema import (
     ColumnInfo,
     Schema,
     conform,
+    epoch_seconds,
     infer_role,
     infer_schema,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "append_lineage",
     "conform",
     "encode_target",
+    "epoch_seconds",
     "guess_positive_label",
     "infer_role",
     "infer_schema",

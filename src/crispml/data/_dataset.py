@@ -16,6 +16,10 @@ from crispml.exceptions import SpecError
 from crispml.spec import ProjectSpec
 
 _MSG_NO_COLUMN = "{field} names {column!r}, which is not a column of the data. Columns: {known}."
+_MSG_MONOTONE = (
+    "features.monotone names {column!r}, whose role is {role}; monotone constraints apply to "
+    "numeric input columns. Remove it, or make the column numeric in the data."
+)
 _MSG_NO_FEATURES = (
     "no feature columns are left after dropping {dropped}. Keep at least one input column."
 )
@@ -99,6 +103,11 @@ def prepare_dataset(
         raise SpecError(
             _MSG_NO_FEATURES.format(dropped=list(schema.dropped) or "id and constant columns")
         )
+    for column in spec.features.monotone:
+        role = schema[column].role
+        if role != "numeric" or column in schema.dropped:
+            role = f"{role} (excluded)" if column in schema.dropped else role
+            raise SpecError(_MSG_MONOTONE.format(column=column, role=role))
     y = encoding.encode(kept[spec.problem.target])
     return Dataset(kept, schema, encoding, y, snapshot, int((~present).sum()))
 
@@ -112,6 +121,7 @@ def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:
         *[("data.drop", c) for c in spec.data.drop],
         *[("data.keep_ids", c) for c in spec.data.keep_ids],
         *[("fairness.protected", c) for c in spec.fairness.protected],
+        *[("features.monotone", c) for c in spec.features.monotone],
     ]
     for field, column in named:
         if column is not None and column not in frame.columns:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 Role = Literal["numeric", "categorical", "boolean", "datetime", "text", "id", "constant", "target"]
-FEATURE_ROLES: tuple[Role, ...] = ("numeric", "categorical", "boolean", "text")
+FEATURE_ROLES: tuple[Role, ...] = ("numeric", "categorical", "boolean", "datetime", "text")
 
 _BOOL_PAIRS = [
     {"yes", "no"},
@@ -52,7 +52,7 @@ class ColumnInfo:
     categories : list
         Observed levels for categorical and boolean columns (as strings).
     min, max : float or None
-        Observed range for numeric columns.
+        Observed range for numeric columns (datetime columns: in epoch seconds, UTC).
     note : str
         Why this role was chosen, when it is not obvious.
     """
@@ -243,8 +243,8 @@ def _describe(series: pd.Series, role: Role, note: str) -> ColumnInfo:
     lo = hi = None
     if role in ("categorical", "boolean"):
         cats = tuple(sorted({_canonical_text(v) for v in values}))[:1000]
-    if role == "numeric":
-        nums = pd.to_numeric(values, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
+    if role in ("numeric", "datetime"):
+        nums = _cast(values, role).dropna()
         if len(nums):
             lo, hi = float(nums.min()), float(nums.max())
     return ColumnInfo(
@@ -263,7 +263,8 @@ def _describe(series: pd.Series, role: Role, note: str) -> ColumnInfo:
 def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Cast the feature columns of ``frame`` to the canonical types of ``schema``.
 
-    Numeric columns become float64 (infinities become missing); categorical, boolean
+    Numeric columns become float64 (infinities become missing); datetime columns become
+    float64 seconds since 1970-01-01 UTC (see :func:`epoch_seconds`); categorical, boolean
     columns become object columns of strings with missing as ``MISSING_LEVEL``; text
     columns become strings with missing as the empty string. The
     same function runs at training and at prediction time, so both see the same types.
@@ -290,7 +291,47 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def epoch_seconds(values: pd.Series) -> pd.Series:
+    """Seconds since 1970-01-01 00:00 UTC of dates, as float64 (missing or unparsable: NaN).
+
+    Dates without a time zone are taken as UTC; strings are parsed as ISO 8601 (the
+    serving contract reads them the same way), numbers are taken as epoch seconds.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Datetimes (any resolution, naive or time-zone aware), ISO strings or numbers.
+
+    Returns
+    -------
+    pandas.Series
+        float64, same index.
+
+    Examples
+    --------
+    >>> epoch_seconds(pd.Series(["1970-01-02", "1970-01-01T01:00:00+01:00", None])).tolist()
+    [86400.0, 0.0, nan]
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values if values.dt.tz is not None else values.dt.tz_localize("UTC")
+    else:
+        stamps = pd.to_datetime(
+            values.astype(object).where(values.notna(), None),
+            errors="coerce",
+            utc=True,
+            format="ISO8601",
+        )
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return pd.Series(seconds.to_numpy(dtype="float64"), index=values.index)
+
+
 def _cast(values: pd.Series, role: Role) -> pd.Series:
+    if role == "datetime":
+        return epoch_seconds(values)
     if role == "numeric":
         nums = pd.to_numeric(values, errors="coerce").astype("float64")
         return nums.replace([np.inf, -np.inf], np.nan)

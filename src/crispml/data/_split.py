@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+from crispml.data._schema import epoch_seconds
 from crispml.exceptions import DataError
 from crispml.spec import SplitSpec
 
 _MSG_SMALL_CLASS = (
     "target class {label!r} has {count} row(s); a stratified split needs at least 2 per class. "
     "Merge rare classes, drop them, or set split.strategy: random."
+)
+_MSG_NO_TIMES = "split.time_column = {column!r} holds no readable date or time. Check the column."
+_MSG_GAP = (
+    "split.gap_days = {gap:g} leaves no rows to train on before the held-out period of "
+    "{column!r}. Use a shorter gap or a smaller test_size / valid_size."
 )
 _MSG_NO_COLUMN = "split.{field} = {column!r} is not a column of the data. Use one of: {known}."
 
@@ -32,6 +38,8 @@ class Split:
         Row ids of the test set (the ``id_column`` values, else row positions).
     sha256 : str
         Hash of the strategy, seed and the three sets of ids.
+    embargoed : numpy.ndarray
+        Positions left out of every part by a time split's gap (``split.gap_days``).
     """
 
     train: np.ndarray
@@ -39,16 +47,23 @@ class Split:
     test: np.ndarray
     test_ids: list[str]
     sha256: str
+    embargoed: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record of the split (positions of every part)."""
         return {
             "sha256": self.sha256,
-            "sizes": {"train": len(self.train), "valid": len(self.valid), "test": len(self.test)},
+            "sizes": {
+                "train": len(self.train),
+                "valid": len(self.valid),
+                "test": len(self.test),
+                "embargoed": len(self.embargoed),
+            },
             "train": self.train.tolist(),
             "valid": self.valid.tolist(),
             "test": self.test.tolist(),
             "test_ids": self.test_ids,
+            "embargoed": self.embargoed.tolist(),
         }
 
 
@@ -63,7 +78,12 @@ def make_split(
 
     The same frame, spec and seed always give the same split. ``stratified`` keeps the
     class shares, ``group`` keeps every group in one part, ``time`` puts the latest rows
-    in the test set and the next latest in validation.
+    in the test set and the next latest in validation: rows sharing a time stay in one
+    part, rows less than ``spec.gap_days`` before a held-out part are left out of every
+    part (``Split.embargoed``), and rows without a time stay in training.
+
+    .. versionchanged:: 0.2
+       Time splits keep ties together and honour ``gap_days``.
 
     Parameters
     ----------
@@ -98,12 +118,15 @@ def make_split(
     rest, test = _cut(frame, positions, spec.test_size, strategy, spec, target)
     valid_share = spec.valid_size / (1.0 - spec.test_size)
     train, valid = _cut(frame, rest, min(valid_share, 0.5), strategy, spec, target)
+    used = np.concatenate([train, valid, test])
+    embargoed = np.setdiff1d(positions, used)
     ids = _row_ids(frame, id_column)
     test_ids = [ids[i] for i in np.sort(test)]
     digest = hashlib.sha256(f"{strategy}|{spec.seed}".encode())
     for part in (train, valid, test):
         digest.update(("|" + ",".join(ids[i] for i in np.sort(part))).encode())
-    return Split(np.sort(train), np.sort(valid), np.sort(test), test_ids, digest.hexdigest())
+    parts = (np.sort(train), np.sort(valid), np.sort(test))
+    return Split(*parts, test_ids, digest.hexdigest(), embargoed)
 
 
 def _cut(
@@ -116,12 +139,7 @@ def _cut(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``positions`` into (kept, held-out) with ``share`` held out."""
     if strategy == "time":
-        times = _column(frame, spec.time_column, "time_column").iloc[positions]
-        order = positions[
-            np.argsort(pd.to_datetime(times, errors="coerce").to_numpy(), kind="stable")
-        ]
-        n_out = max(1, round(share * len(order)))
-        return order[:-n_out], order[-n_out:]
+        return _cut_time(frame, positions, share, spec)
     if strategy == "group":
         groups = _column(frame, spec.group_column, "group_column").iloc[positions].astype(str)
         cutter = GroupShuffleSplit(n_splits=1, test_size=share, random_state=spec.seed)
@@ -136,6 +154,25 @@ def _cut(
         positions, test_size=share, random_state=spec.seed, stratify=stratify
     )
     return np.asarray(kept), np.asarray(out)
+
+
+def _cut_time(
+    frame: pd.DataFrame, positions: np.ndarray, share: float, spec: SplitSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Latest ``share`` of the timed rows held out (ties with them too); the gap dropped."""
+    column = _column(frame, spec.time_column, "time_column").iloc[positions]
+    times = epoch_seconds(column).to_numpy()
+    known = ~np.isnan(times)
+    if not known.any():
+        raise DataError(_MSG_NO_TIMES.format(column=spec.time_column))
+    ordered = np.sort(times[known])
+    n_out = min(max(1, round(share * len(ordered))), len(ordered))
+    cutoff = ordered[-n_out]
+    held = known & (times >= cutoff)
+    kept = ~known | (times < cutoff - spec.gap_days * 86_400.0)
+    if not kept.any():
+        raise DataError(_MSG_GAP.format(gap=spec.gap_days, column=spec.time_column))
+    return positions[kept], positions[held]
 
 
 def _column(frame: pd.DataFrame, name: str | None, field: str) -> pd.Series:

@@ -50,13 +50,11 @@ def catboost_pipeline(
     """
     from catboost.utils import convert_to_onnx_object
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from sklearn.pipeline import Pipeline
 
-    types = [
-        (c.name, FloatTensorType([None, 1]) if c.kind == "number" else StringTensorType([None, 1]))
-        for c in contract.columns
-    ]
+    from crispml.deploy._export import initial_types
+
+    types = initial_types(contract)
     pre = convert_sklearn(Pipeline(pipeline.steps[:-1]), initial_types=types, target_opset=opset)
     restore_input_names(pre, [c.name for c in contract.columns])
     try:

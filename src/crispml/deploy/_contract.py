@@ -16,9 +16,23 @@ import numpy as np
 import pandas as pd
 
 from crispml.data import Schema, TargetEncoding
+from crispml.exceptions import DeploymentError
 from crispml.serve import ColumnContract, InputContract
 
-_KINDS = {"numeric": "number", "categorical": "category", "boolean": "category", "text": "text"}
+_MSG_DATES_NOT_SERVED = (
+    "column {column!r} is a date, and this version of crispml.serve does not read dates "
+    "(contract type 'datetime': ISO strings or epoch seconds). Set deployment.format: none "
+    "to keep the date features without the ONNX bundle, or list the date columns in "
+    "data.drop to serve a model without them."
+)
+
+_KINDS = {
+    "numeric": "number",
+    "datetime": "datetime",
+    "categorical": "category",
+    "boolean": "category",
+    "text": "text",
+}
 
 
 def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
@@ -39,6 +53,11 @@ def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
         of range go to the model, which handles them as in training (the parity check
         covers these cases); responses carry a warning for the last two.
 
+    Raises
+    ------
+    DeploymentError
+        If the schema has date columns and the serving runtime cannot read dates.
+
     Examples
     --------
     >>> from crispml.data import conform, infer_schema
@@ -53,8 +72,10 @@ def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
         if col.role not in _KINDS or col.name in schema.dropped:
             continue
         kind = _KINDS[col.role]
+        if kind == "datetime" and not _serving_reads_dates():
+            raise DeploymentError(_MSG_DATES_NOT_SERVED.format(column=col.name))
         values = X_train[col.name]
-        if kind == "number":
+        if kind in ("number", "datetime"):  # dates: epoch seconds after conform
             finite = values.dropna()
             reference: Any = float(finite.median()) if len(finite) else 0.0
             columns.append(
@@ -67,6 +88,13 @@ def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
                 ColumnContract(col.name, kind, categories=col.categories, reference=reference)
             )
     return InputContract(tuple(columns))
+
+
+def _serving_reads_dates() -> bool:
+    """Whether the serving contract turns an ISO date into epoch seconds, as conform does."""
+    errors: list[dict[str, Any]] = []
+    value, _ = ColumnContract("probe", "datetime").convert("1970-01-02", 0, errors)
+    return not errors and value == 86_400.0
 
 
 def contract_document(

@@ -33,6 +33,8 @@ def register_converters() -> None:
     )
     from sklearn.impute import SimpleImputer
 
+    from crispml.features import register_date_converter
+
     classify = (
         calculate_linear_classifier_output_shapes,
         {"nocl": [True, False], "zipmap": [True, False, "columns"]},
@@ -49,6 +51,7 @@ def register_converters() -> None:
         SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert
     )
     _fix_hist_gradient_boosting()
+    register_date_converter()
     _registered = True
 
 

@@ -34,6 +34,7 @@ from crispml.exceptions import DeploymentError
 from crispml.serve import InputContract
 
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+STRING_KINDS = ("category", "text")
 _MSG_CONVERT = (
     "model {what} could not be converted to ONNX ({error}). Use deployment.format: none "
     "to skip the export, or choose a family that exports (lightgbm, xgboost, linear, tree)."
@@ -41,13 +42,21 @@ _MSG_CONVERT = (
 
 
 def graph_inputs(contract: InputContract) -> list[onnx.ValueInfoProto]:
-    """One ONNX input per raw column: double ``(n, 1)`` for numbers, string otherwise."""
+    """One ONNX input per raw column: double ``(n, 1)`` for numbers and dates, else string."""
     return [
         helper.make_tensor_value_info(
-            c.name, TensorProto.DOUBLE if c.kind == "number" else TensorProto.STRING, [None, 1]
+            c.name, TensorProto.STRING if c.kind in STRING_KINDS else TensorProto.DOUBLE, [None, 1]
         )
         for c in contract.columns
     ]
+
+
+def initial_types(contract: InputContract) -> list[tuple[str, Any]]:
+    """skl2onnx input types: float numbers, double dates (epoch seconds), strings otherwise."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
+
+    kinds = {"number": FloatTensorType, "datetime": DoubleTensorType}
+    return [(c.name, kinds.get(c.kind, StringTensorType)([None, 1])) for c in contract.columns]
 
 
 def export_onnx(
@@ -162,12 +171,8 @@ def _dummy_output(final: Any) -> np.ndarray | None:
 
 def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) -> onnx.ModelProto:
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    types = [
-        (c.name, FloatTensorType([None, 1]) if c.kind == "number" else StringTensorType([None, 1]))
-        for c in contract.columns
-    ]
+    types = initial_types(contract)
     options = {} if task == "regression" else {id(final): {"zipmap": False}}
     try:
         converted = convert_sklearn(

@@ -135,6 +135,18 @@ def _auc(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.asarray(num / (pos.sum(axis=1) * neg.sum(axis=1)), dtype=np.float64)
 
 
+def _average_precision(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """PR AUC as scikit-learn computes it: precision at each distinct score, by recall step."""
+    s = out[:, 1] if out.ndim == 2 else out
+    order = np.argsort(-s, kind="mergesort")
+    s, yy, ww = s[order], y[order], w[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    pos = np.add.reduceat(ww * (yy == 1), starts, axis=1)
+    seen = np.cumsum(np.add.reduceat(ww, starts, axis=1), axis=1)
+    precision = np.cumsum(pos, axis=1) / np.where(seen > 0, seen, 1.0)
+    return np.asarray((pos * precision).sum(axis=1) / pos.sum(axis=1), dtype=np.float64)
+
+
 def _log_loss(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
     p = np.clip(out[np.arange(len(y)), y.astype(int)], _EPS, 1.0)
     return _mean(-np.log(p), w)
@@ -186,6 +198,7 @@ def _r2(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 _WEIGHTED: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
     "roc_auc": _auc,
+    "average_precision": _average_precision,
     "log_loss": _log_loss,
     "accuracy": _accuracy,
     "f1": _f1,

@@ -63,6 +63,7 @@ from crispml.evaluate._fairness_phase import (
 )
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
+from crispml.evaluate._monotone import monotone_report
 from crispml.evaluate._plots import plot_fairness, plot_importance
 from crispml.evaluate._result import (
     PREDICTIONS_FILE,
@@ -73,7 +74,7 @@ from crispml.evaluate._result import (
     predictions_frame,
 )
 from crispml.evaluate._slices import slice_report
-from crispml.evaluate._threshold import choose_threshold, decision_report
+from crispml.evaluate._threshold import choose_threshold, decision_intervals, decision_report
 from crispml.models import predict_output
 
 if TYPE_CHECKING:
@@ -178,6 +179,9 @@ def evaluate_engagement(
         costs = _costs(spec)
         chosen = float(threshold_record["threshold"])
         threshold_record["test"] = decision_report(y_test, test_out[:, 1], chosen, costs)
+        threshold_record["test_ci"] = decision_intervals(
+            y_test, test_out[:, 1], chosen, n_resamples=cfg.bootstrap, seed=seed
+        )
         threshold_record["test_at_0_5"] = decision_report(y_test, test_out[:, 1], 0.5, costs)
         decisions = _decisions(threshold_record["test"])
         decisions_half = _decisions(threshold_record["test_at_0_5"])
@@ -266,13 +270,18 @@ def _details(
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
     )
-    return {
+    details = {
         "conformal": conformal,
         "fairness": fairness,
         "slices": slices,
         "importance": importance,
         "interpretability": interp,
     }
+    if spec.features.monotone:  # ICE check of the constraints on the test rows
+        details["monotone"] = monotone_report(
+            model, X_test, spec.features.monotone, task=task, X_train=X_valid, seed=seed
+        )
+    return details
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -62,6 +62,8 @@ def output_sources(preprocessor: Any) -> list[str]:
 def _sources_of(trans: Any, cols: list[str]) -> list[str]:
     if trans == "passthrough":
         return cols
+    if hasattr(trans, "sources_"):  # crispml.features.DateFeatures: many outputs per column
+        return list(trans.sources_)
     if hasattr(trans, "steps"):  # imputer (with missing indicators) then scaler
         imputer = trans.steps[0][1]
         indicator = getattr(imputer, "indicator_", None)

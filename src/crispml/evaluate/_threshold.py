@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_curve
 
+from crispml.evaluate._bootstrap import DEFAULT_RESAMPLES, bootstrap_draws, percentile_interval
+
 OBJECTIVES = ("cost", "f1", "precision_at")
 
 
@@ -137,4 +139,62 @@ def decision_report(
     }
     if costs is not None:
         out["mean_cost"] = (costs[0] * fp + costs[1] * fn) / len(y) if len(y) else None
+    return out
+
+
+def decision_intervals(
+    y: np.ndarray,
+    p1: np.ndarray,
+    threshold: float,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Precision, recall and F1 of the decisions ``p1 >= threshold``, with bootstrap CIs.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Encoded binary target.
+    p1 : numpy.ndarray
+        Positive-class probability.
+    threshold : float
+        The delivered decision threshold.
+    n_resamples : int, default=1000
+        Bootstrap resamples (the same rows for the three statistics).
+    seed : int, default=0
+        Seed of the resampling.
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall`` and ``f1``, each ``{estimate, low, high, level, n}``
+        (``None`` where undefined, e.g. precision when nothing is flagged).
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 1, 1] * 50); p = np.array([0.1, 0.6, 0.7, 0.2] * 50)
+    >>> ci = decision_intervals(y, p, 0.5, n_resamples=200)
+    >>> ci["precision"]["estimate"], ci["precision"]["low"] < 0.5 < ci["precision"]["high"]
+    (0.5, True)
+    """
+    y = np.asarray(y)
+    flagged = (np.asarray(p1) >= threshold).astype(np.float64)
+    positive = (y == 1).astype(np.float64)
+    hit = flagged * positive
+
+    def ratios(w: np.ndarray) -> dict[str, np.ndarray]:
+        tp, pred, true = w @ hit, w @ flagged, w @ positive
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"precision": tp / pred, "recall": tp / true, "f1": 2 * tp / (pred + true)}
+
+    full = {k: float(v[0]) for k, v in ratios(np.ones((1, len(y)))).items()}
+    out: dict[str, Any] = {}
+    for name, estimate in full.items():
+        draws = bootstrap_draws(
+            lambda w, name=name: ratios(w)[name], len(y), n_resamples=n_resamples, seed=seed
+        )
+        out[name] = percentile_interval(estimate, draws, n=len(y)).to_dict()
     return out

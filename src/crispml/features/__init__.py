@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
-from crispml.features._pipeline import MAX_LEVELS, MAX_TEXT_TERMS, build_preprocessor
+from crispml.features._dates import MAX_DATE_PAIRS, DateFeatures, civil_from_seconds
+from crispml.features._dates_onnx import register_date_converter
+from crispml.features._pipeline import (
+    MAX_LEVELS,
+    MAX_TEXT_TERMS,
+    build_preprocessor,
+    monotone_signs,
+)
 
-__all__ = ["MAX_LEVELS", "MAX_TEXT_TERMS", "build_preprocessor"]
+__all__ = [
+    "MAX_DATE_PAIRS",
+    "MAX_LEVELS",
+    "MAX_TEXT_TERMS",
+    "DateFeatures",
+    "build_preprocessor",
+    "civil_from_seconds",
+    "monotone_signs",
+    "register_date_converter",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from sklearn.compose import ColumnTransformer
@@ -11,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from crispml.data import Schema
+from crispml.features._dates import DateFeatures
 
 Flavour = Literal["tree", "linear"]
 
@@ -30,7 +32,14 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
       missing-indicator and standardised for linear models;
     - categorical and boolean: (missing is already its own level) one-hot encoding of the
       ``MAX_LEVELS`` most frequent levels (unseen levels map to the infrequent column);
+    - datetime (epoch seconds after :func:`crispml.data.conform`): calendar parts,
+      cyclical encodings, days before the training reference date, missing indicators
+      and days elapsed between date columns (:class:`DateFeatures`; imputed and
+      standardised for linear models);
     - text: TF-IDF over the ``MAX_TEXT_TERMS`` most frequent terms.
+
+    .. versionchanged:: 0.2
+       Datetime columns are used (they were dropped).
 
     Parameters
     ----------
@@ -56,10 +65,13 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
     used = [c for c in schema.features if c not in schema.dropped]
     numeric = [c for c in schema.names("numeric") if c in used]
     categorical = [c for c in schema.names("categorical", "boolean") if c in used]
+    dates = [c for c in schema.names("datetime") if c in used]
     text = [c for c in schema.names("text") if c in used]
     steps: list[tuple[str, object, object]] = []
-    if numeric:
+    if numeric:  # first: the LightGBM export reads the numeric passthrough prefix
         steps.append(("numeric", _numeric_step(flavour), numeric))
+    if dates:
+        steps.append(("dates", _date_step(flavour), dates))
     if categorical:
         steps.append(("categorical", _categorical_step(), categorical))
     for column in text:
@@ -83,8 +95,56 @@ def _numeric_step(flavour: Flavour) -> object:
     )
 
 
+def _date_step(flavour: Flavour) -> DateFeatures:
+    # For linear models DateFeatures imputes and standardises itself: one step whose ONNX
+    # graph stays in double until its output, and whose outputs map to their columns.
+    return DateFeatures(linear=flavour == "linear")
+
+
 def _categorical_step() -> OneHotEncoder:
     # Missing values arrive as their own string level (see crispml.data.conform).
     return OneHotEncoder(
         handle_unknown="infrequent_if_exist", max_categories=MAX_LEVELS, sparse_output=False
     )
+
+
+def monotone_signs(preprocessor: ColumnTransformer, monotone: Mapping[str, int]) -> list[int]:
+    """Direction of every output column of a fitted preprocessor under ``monotone``.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted, from :func:`build_preprocessor` (tree flavour: numeric columns pass
+        through unchanged, so a raw column's direction is its output column's).
+    monotone : mapping of str to int
+        Raw numeric column -> ``1`` (increasing) or ``-1`` (decreasing).
+
+    Returns
+    -------
+    list of int
+        ``1``, ``-1`` or ``0`` (free) per output column, the form boosting libraries take.
+
+    Raises
+    ------
+    ValueError
+        If a constrained column is not a numeric output of the preprocessor.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crispml.data import infer_schema
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "y": [0, 1, 0]})
+    >>> pre = build_preprocessor(infer_schema(df, target="y")).fit(df[["x", "c"]])
+    >>> monotone_signs(pre, {"x": -1})
+    [-1, 0, 0]
+    """
+    names = [str(n) for n in preprocessor.get_feature_names_out()]
+    missing = sorted(c for c in monotone if f"numeric__{c}" not in names)
+    if missing:
+        raise ValueError(f"monotone columns {missing} are not numeric inputs of the model")
+    return [
+        int(monotone.get(n.removeprefix("numeric__"), 0)) if n.startswith("numeric__") else 0
+        for n in names
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -55,6 +55,34 @@ class ModelFamily:
     """Whether fitting stops at a deadline on its own (boosting callbacks, warm-start chunks)."""
     fit_overhead_s: ClassVar[float] = 0.1
     """Seconds one default fit takes on a tiny table (iterations have a floor cost)."""
+    monotone_param: ClassVar[str | None] = None
+    """Estimator parameter taking per-column monotone directions (None: cannot enforce)."""
+    always_monotone: ClassVar[bool] = False
+    """Whether the predictions ignore the inputs (so they honour any monotone constraint)."""
+
+    @property
+    def supports_monotone(self) -> bool:
+        """Whether the family can honour ``features.monotone``."""
+        return self.always_monotone or self.monotone_param is not None
+
+    def constrain(self, estimator: BaseEstimator, signs: Sequence[int]) -> BaseEstimator:
+        """Set ``estimator`` to honour per-column directions ``signs`` (1, -1 or 0 each).
+
+        .. versionadded:: 0.2
+
+        Raises
+        ------
+        ValueError
+            If a direction is set and the family cannot enforce it.
+        """
+        if self.always_monotone or not any(signs):
+            return estimator
+        if self.monotone_param is None:
+            raise ValueError(f"family {self.name!r} cannot enforce monotone constraints")
+        constrained: BaseEstimator = estimator.set_params(
+            **{self.monotone_param: [int(s) for s in signs]}
+        )
+        return constrained
 
     def defaults(self, task: str) -> dict[str, Any]:
         """Return the default hyperparameters (a strong configuration, not a placeholder)."""

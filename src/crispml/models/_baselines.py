@@ -20,6 +20,7 @@ class DummyFamily(ModelFamily):
     relative_cost: ClassVar[float] = 0.01
     glass_box: ClassVar[bool] = True
     baseline: ClassVar[bool] = True
+    always_monotone: ClassVar[bool] = True
 
     def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
         """Return a prior / mean predictor."""

@@ -26,6 +26,7 @@ class CatBoostFamily(ModelFamily):
     """CatBoost with its own defaults (auto learning rate), early stopping, deadline stop."""
 
     relative_cost: ClassVar[float] = 4.0
+    monotone_param: ClassVar[str | None] = "monotone_constraints"
     iterative: ClassVar[bool] = True
     fit_overhead_s: ClassVar[float] = 3.0
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -21,35 +21,43 @@ class HistGradientBoostingFamily(ModelFamily):
     """HistGradientBoosting with early stopping on validation, grown in chunks of rounds."""
 
     relative_cost: ClassVar[float] = 1.2
+    monotone_param: ClassVar[str | None] = "monotonic_cst"
     iterative: ClassVar[bool] = True
     fit_overhead_s: ClassVar[float] = 2.0
 
     def defaults(self, task: str) -> dict[str, Any]:
         """Learning rate 0.05, 31 leaves, up to 1000 rounds with early stopping."""
-        return {
+        base: dict[str, Any] = {
             "max_iter": 1000,
             "learning_rate": 0.05,
             "max_leaf_nodes": 31,
             "min_samples_leaf": 20,
             "l2_regularization": 1.0,
         }
+        return base if task == "regression" else {**base, "class_weight": "none"}
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
-        """Learning rate, tree size, leaf size and L2 penalty."""
-        return {
+        """Learning rate, tree size, leaf size, L2 penalty and class weighting."""
+        space: dict[str, Any] = {
             "learning_rate": FloatDistribution(0.01, 0.3, log=True),
             "max_leaf_nodes": IntDistribution(7, 127, log=True),
             "min_samples_leaf": IntDistribution(5, 100, log=True),
             "l2_regularization": FloatDistribution(1e-3, 10.0, log=True),
         }
+        if task != "regression":
+            space["class_weight"] = CategoricalDistribution(["none", "balanced"])
+        return space
 
     def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
         """Return an unfitted estimator with early stopping (patience 30 rounds)."""
         merged = {**self.defaults(task), **params}
+        weight = merged.pop("class_weight", "none")
         common = {"random_state": seed, "early_stopping": True, "n_iter_no_change": 30, **merged}
         if task == "regression":
             return HistGradientBoostingRegressor(**common)
-        return HistGradientBoostingClassifier(**common)
+        return HistGradientBoostingClassifier(
+            class_weight=None if weight == "none" else weight, **common
+        )
 
     def fit(
         self,

@@ -21,6 +21,7 @@ class LightGBMFamily(ModelFamily):
     """LightGBM with early stopping on validation and a stop at the deadline."""
 
     relative_cost: ClassVar[float] = 1.0
+    monotone_param: ClassVar[str | None] = "monotone_constraints"
     iterative: ClassVar[bool] = True
     fit_overhead_s: ClassVar[float] = 0.4
 

@@ -20,6 +20,7 @@ DOCUMENT = "model_card"
 MODEL_FILES = ("model/pipeline.skops", "model/model.onnx", "model/schema.json")
 WHY_METRIC = {
     "roc_auc": "ranking quality independent of the decision threshold",
+    "average_precision": "precision over all recall levels; informative when positives are rare",
     "log_loss": "quality of the predicted probabilities themselves",
     "accuracy": "share of correct decisions",
     "f1": "balance of precision and recall on the positive class",

@@ -84,7 +84,7 @@ class TrialLoop:
         notify: Callable[[Candidate], None],
     ) -> None:
         self.data, self.store, self.metric, self.seed = data, store, metric, seed
-        self.families = [f for f in families if data.task in get_family(f).tasks]
+        self.families = [f for f in families if self._eligible(f)]
         self.time_left, self.notify = time_left, notify
         self.max_trials = MAX_TRIALS if max_trials is None else max_trials
         self.candidates: list[Candidate] = []
@@ -95,12 +95,19 @@ class TrialLoop:
             for f in self.families
         }
 
+    def _eligible(self, name: str) -> bool:
+        """Tell whether the family fits the task and, if constrained, can enforce it."""
+        family = get_family(name)
+        if self.data.monotone and not family.supports_monotone:
+            return False
+        return self.data.task in family.tasks
+
     # -- phases -------------------------------------------------------------------------
     def run_baselines(self) -> None:
         """Fit each baseline once (cheap; they are the floor, not search trials)."""
         for name in family_names(baselines=True):
             family = get_family(name)
-            if self.data.task in family.tasks:
+            if self._eligible(name):
                 outcome = run_trial(
                     family, family.defaults(self.data.task), self.data, metric=self.metric,
                     seed=self.seed, time_left=lambda: None,

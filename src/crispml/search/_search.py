@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ import pandas as pd
 
 from crispml._metrics import METRICS, better
 from crispml.data import Schema
+from crispml.exceptions import SpecError
 from crispml.search._budget import BudgetPlan
 from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
@@ -36,6 +37,10 @@ PORTFOLIO = DEFAULT_FAMILIES
 REFIT_LEADERS = 3
 """Candidates whose fit times estimate the refit (the ensemble's likely members)."""
 _MSG_NO_MODEL = "no model could be fitted ({errors})"
+_MSG_NO_MONOTONE = (
+    "features.monotone is set, and none of the families {families} can enforce it. "
+    "Add lightgbm, xgboost, catboost or hist_gradient_boosting to search.families."
+)
 
 
 def search_models(
@@ -60,6 +65,7 @@ def search_models(
     ensemble: bool = True,
     study_dir: Path | None = None,
     resume: bool = False,
+    monotone: Mapping[str, int] | None = None,
 ) -> SearchResult:
     """Search model families under a time budget and select the best on validation.
 
@@ -108,6 +114,11 @@ def search_models(
         Folder of the Optuna SQLite study (the project's ``.crispml``); in memory if None.
     resume : bool, default=False
         Keep the finished trials of an interrupted search with the same data and settings.
+    monotone : mapping of str to int, optional
+        ``features.monotone``: every model is constrained to these directions; families
+        (and baselines) that cannot enforce them leave the search.
+
+        .. versionadded:: 0.2
 
     Returns
     -------
@@ -120,15 +131,16 @@ def search_models(
     budget = BudgetPlan.make(time_budget_s, clock, plan.mode, deterministic=deterministic)
     key = study_key(
         pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes(), y.tobytes(),
-        task, metric, tuple(families), seed, plan.mode,
+        task, metric, tuple(families), seed, plan.mode, *sorted((monotone or {}).items()),
     )  # fmt: skip
     store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
-    data = FoldData(X, y, plan, schema, task)
+    data = FoldData(X, y, plan, schema, task, monotone)
     loop = TrialLoop(
         data, store, families, metric=metric, seed=seed,
         time_left=budget.search_left, max_trials=max_trials,
         notify=_notifier(on_candidate, on_progress, budget, metric),
     )  # fmt: skip
+    _note_monotone(loop, families, budget)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the library never prints
     try:
@@ -164,6 +176,18 @@ def search_models(
         candidates, metric, best, time_budget_s, clock.elapsed(), record,
         plan.to_dict(), store.url,
     )  # fmt: skip
+
+
+def _note_monotone(loop: TrialLoop, families: Sequence[str], budget: BudgetPlan) -> None:
+    """Say which families left the search because they cannot enforce the constraints."""
+    if not loop.data.monotone:
+        return
+    if not loop.families:
+        raise SpecError(_MSG_NO_MONOTONE.format(families=list(families)))
+    left = [f for f in families if f not in loop.families]
+    budget.notes["search"] = (
+        f"constrained {sorted(loop.data.monotone)}; left the search: {left or 'none'}"
+    )
 
 
 def _notifier(

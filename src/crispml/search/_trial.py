@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from crispml._metrics import score
 from crispml.data import Schema
-from crispml.features import build_preprocessor
+from crispml.features import build_preprocessor, monotone_signs
 from crispml.models import ModelFamily, predict_output
 from crispml.search._ensemble import WeightedEnsemble
 from crispml.search._validation import ValidationPlan
@@ -67,12 +67,21 @@ class FoldData:
         Column roles, for the preprocessing.
     task : str
         binary, multiclass or regression.
+    monotone : mapping of str to int, optional
+        ``features.monotone``: raw column -> direction every model must honour.
     """
 
     def __init__(
-        self, X: pd.DataFrame, y: np.ndarray, plan: ValidationPlan, schema: Schema, task: str
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        plan: ValidationPlan,
+        schema: Schema,
+        task: str,
+        monotone: Mapping[str, int] | None = None,
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
+        self.monotone = dict(monotone or {})
         self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
         self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
 
@@ -85,6 +94,12 @@ class FoldData:
             Xf = pre.fit_transform(self.X.iloc[fit_rows])
             self._cache[key] = (pre, Xf, pre.transform(self.X.iloc[held_rows]))
         return self._cache[key]
+
+    def constrain(self, family: ModelFamily, estimator: Any, pre: Any) -> Any:
+        """Apply the monotone constraints (if any) to an unfitted estimator of ``family``."""
+        if not self.monotone:
+            return estimator
+        return family.constrain(estimator, monotone_signs(pre, self.monotone))
 
     def shape(self) -> tuple[int, int]:
         """Rows of one fit and columns of the tree-flavour matrix (for the cost model)."""
@@ -146,6 +161,7 @@ def run_trial(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 estimator = family.build(params, task=data.task, seed=seed)
+                estimator = data.constrain(family, estimator, pre)
                 estimator = family.fit(
                     estimator, Xf, data.y[fit_rows], Xh, data.y[held], time_left_s=left
                 )

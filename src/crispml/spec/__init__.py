@@ -14,6 +14,7 @@ from crispml.spec._model import (
     DeploymentSpec,
     EvaluationSpec,
     FairnessSpec,
+    FeaturesSpec,
     LatencySLA,
     ProblemSpec,
     ProjectSpec,
@@ -22,7 +23,7 @@ from crispml.spec._model import (
     TrackingSpec,
     parse_criterion,
 )
-from crispml.spec._template import render_spec_template
+from crispml.spec._template import propose_metric, render_spec_template
 
 __all__ = [
     "DEFAULT_FAMILIES",
@@ -35,6 +36,7 @@ __all__ = [
     "DeploymentSpec",
     "EvaluationSpec",
     "FairnessSpec",
+    "FeaturesSpec",
     "LatencySLA",
     "ProblemSpec",
     "ProjectSpec",
@@ -43,6 +45,7 @@ __all__ = [
     "TrackingSpec",
     "load_spec",
     "parse_criterion",
+    "propose_metric",
     "render_spec_template",
     "save_spec",
     "spec_from_dict",

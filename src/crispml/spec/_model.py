@@ -17,7 +17,7 @@ from pydantic import (
 Task = Literal["binary", "multiclass", "regression"]
 
 METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
-    "binary": ("roc_auc", "log_loss", "accuracy", "f1", "brier"),
+    "binary": ("roc_auc", "average_precision", "log_loss", "accuracy", "f1", "brier"),
     "multiclass": ("log_loss", "accuracy", "macro_f1"),
     "regression": ("rmse", "mae", "r2"),
 }
@@ -26,6 +26,9 @@ DEFAULT_METRIC: dict[str, str] = {
     "multiclass": "log_loss",
     "regression": "rmse",
 }
+
+MINORITY_SHARE_FOR_PR_AUC = 0.05
+"""Below this share of the rarest class, ``crispml init`` proposes ``average_precision``."""
 
 _CRITERION = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 
@@ -152,14 +155,33 @@ class DataSpec(CrispModel):
 
 
 class SplitSpec(CrispModel):
-    """How the locked test set (and the validation set) are carved out."""
+    """How the locked test set (and the validation set) are carved out.
+
+    ``strategy: time`` puts the latest rows in the test set and the next latest in
+    validation; ``gap_days`` then leaves out (embargoes) the rows that fall less than
+    that many days before each held-out part, so that the model is tested on a later
+    period than it learnt from, as in production.
+
+    .. versionchanged:: 0.2
+       ``gap_days`` added.
+    """
 
     test_size: float = Field(default=0.2, gt=0, lt=1)
     valid_size: float = Field(default=0.2, gt=0, lt=1)
     strategy: Literal["stratified", "random", "group", "time"] | None = None
     group_column: str | None = None
     time_column: str | None = None
+    gap_days: float = Field(default=0.0, ge=0)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _gap_needs_time(self) -> SplitSpec:
+        if self.gap_days > 0 and self.strategy != "time":
+            raise ValueError(
+                f"split.gap_days = {self.gap_days:g} needs split.strategy: time "
+                "(and split.time_column); remove gap_days for other strategies"
+            )
+        return self
 
     @model_validator(mode="after")
     def _group_needs_column(self) -> SplitSpec:
@@ -181,6 +203,20 @@ FAIRNESS_CRITERIA: tuple[str, ...] = (
     "equalized_odds_difference",
 )
 """Fairness figures a criterion may name (binary): the worst over the protected columns."""
+
+
+class FeaturesSpec(CrispModel):
+    """Domain knowledge the model must respect.
+
+    ``monotone`` maps numeric columns to ``1`` (the prediction may only rise with the
+    column) or ``-1`` (only fall): e.g. ``{income: 1, debt: -1}``. The families that can
+    enforce it (LightGBM, XGBoost, CatBoost, HistGradientBoosting) are constrained; the
+    others leave the search; the evaluation counts violations on the test rows.
+
+    .. versionadded:: 0.2
+    """
+
+    monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
 
 
 class FairnessSpec(CrispModel):
@@ -310,6 +346,7 @@ class ProjectSpec(CrispModel):
     problem: ProblemSpec
     data: DataSpec
     split: SplitSpec = Field(default_factory=SplitSpec)
+    features: FeaturesSpec = Field(default_factory=FeaturesSpec)
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     audit: AuditSpec = Field(default_factory=AuditSpec)
     search: SearchSpec = Field(default_factory=SearchSpec)
@@ -326,14 +363,22 @@ class ProjectSpec(CrispModel):
         return self
 
     def resolved(self) -> ProjectSpec:
-        """Return a copy with every 'auto' choice made explicit (metric, split strategy)."""
+        """Return a copy with every 'auto' choice made explicit.
+
+        The metric, the split strategy, and the search's validation (``holdout`` for a
+        time split: cross-validation folds would mix periods).
+        """
         strategy = self.split.strategy or (
             "random" if self.problem.task == "regression" else "stratified"
         )
+        validation = self.search.validation
+        if strategy == "time" and validation == "auto":
+            validation = "holdout"  # shuffled folds would train on the future
         return self.model_copy(
             update={
                 "problem": self.problem.model_copy(update={"metric": self.problem.primary_metric}),
                 "split": self.split.model_copy(update={"strategy": strategy}),
+                "search": self.search.model_copy(update={"validation": validation}),
             }
         )
 
@@ -347,6 +392,22 @@ class ProjectSpec(CrispModel):
             raise ValueError("fairness.criteria are decided for binary tasks only; remove them")
         if self.problem.favourable_label is not None and self.problem.task != "binary":
             raise ValueError("problem.favourable_label applies to binary tasks only; remove it")
+        return self
+
+    @model_validator(mode="after")
+    def _monotone_fits_problem(self) -> ProjectSpec:
+        monotone = self.features.monotone
+        if monotone and self.problem.task == "multiclass":
+            raise ValueError(
+                "features.monotone needs a binary or regression task (a direction has no "
+                "meaning across several classes); remove it for multiclass"
+            )
+        clash = sorted({self.problem.target, *self.data.drop} & set(monotone))
+        if clash:
+            raise ValueError(
+                f"features.monotone names {clash}, which are the target or dropped; "
+                "constrain input columns only"
+            )
         return self
 
     @model_validator(mode="after")

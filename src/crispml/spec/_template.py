@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import yaml
 
-from crispml.spec._model import DEFAULT_FAMILIES
+from crispml.spec._model import DEFAULT_FAMILIES, DEFAULT_METRIC, MINORITY_SHARE_FOR_PR_AUC
 
 _TEMPLATE = """\
 # crispml project spec. Every field: `crispml schema`. Edit, then: crispml run {spec_name}
@@ -16,7 +16,7 @@ problem:
   task: {task}            # binary | multiclass | regression (inferred from the target)
   target: {target}
 {positive}{favourable}  metric: {metric}          # primary metric, used to select the model
-  success_criteria:       # checked on the locked test set
+{metric_note}  success_criteria:       # checked on the locked test set
     {metric}: "{criterion}"
   # intended_use: "who uses the predictions, for what decision"
   # out_of_scope: "uses this model must not be put to"
@@ -30,7 +30,12 @@ split:
   test_size: 0.2          # locked test set, touched once at the end
   valid_size: 0.2         # for early stopping and model selection
   strategy: {strategy}      # stratified | random | group | time
+  # time_column: null     # strategy time: the column that orders the rows (latest -> test)
+  # gap_days: 0           # strategy time: days left out before validation and test (embargo)
   seed: 0
+
+features:
+  monotone: {{}}            # e.g. {{income: 1, debt: -1}}: predictions only rise / fall with it
 
 fairness:
   protected: {protected}  # audited and evaluated per group, not used as features
@@ -51,7 +56,53 @@ tracking:
   uri: null               # null = sqlite:///.crispml/mlflow.db in this folder
 """
 
-_CRITERIA = {"roc_auc": ">= 0.75", "log_loss": "<= 1.0", "rmse": "<= 1e9"}
+_CRITERIA = {
+    "roc_auc": ">= 0.75",
+    "average_precision": ">= 0.3",
+    "log_loss": "<= 1.0",
+    "rmse": "<= 1e9",
+}
+_WHY_PR_AUC = (
+    "the rarest class is {share:.1%} of the rows (under {limit:.0%}): PR AUC (average "
+    "precision) measures how well the rare positives are found; ROC AUC looks good even when "
+    "most flagged rows are false alarms"
+)
+
+
+def propose_metric(task: str, class_counts: Mapping[object, int]) -> tuple[str, str]:
+    """Choose the primary metric ``crispml init`` proposes, and say why when it is not the default.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    task : str
+        binary, multiclass or regression.
+    class_counts : mapping
+        Rows per class of the target (ignored for regression).
+
+    Returns
+    -------
+    metric, reason : str, str
+        ``average_precision`` when a binary target's rarer class is under
+        :data:`~crispml.spec._model.MINORITY_SHARE_FOR_PR_AUC` of the rows (with the
+        reason), else the task's default metric and an empty reason.
+
+    Examples
+    --------
+    >>> propose_metric("binary", {"ok": 970, "fraud": 30})[0]
+    'average_precision'
+    >>> propose_metric("binary", {"no": 600, "yes": 400})
+    ('roc_auc', '')
+    """
+    counts = [int(c) for c in class_counts.values()]
+    total = sum(counts)
+    if task != "binary" or len(counts) != 2 or min(counts) == 0:
+        return DEFAULT_METRIC[task], ""
+    share = min(counts) / total
+    if share >= MINORITY_SHARE_FOR_PR_AUC:
+        return DEFAULT_METRIC[task], ""
+    return "average_precision", _WHY_PR_AUC.format(share=share, limit=MINORITY_SHARE_FOR_PR_AUC)
 
 
 def render_spec_template(
@@ -65,6 +116,7 @@ def render_spec_template(
     negative_label: object | None = None,
     protected: Sequence[str] = (),
     spec_name: str = "crispml.yaml",
+    metric_reason: str = "",
 ) -> str:
     """Return the text of a commented spec with the given inferred values.
 
@@ -83,6 +135,9 @@ def render_spec_template(
         Columns that look like protected attributes.
     spec_name : str
         The spec's file name, quoted in the header comment.
+    metric_reason : str
+        Why ``metric`` was proposed, written as a comment under it (see
+        :func:`propose_metric`).
 
     Returns
     -------
@@ -116,6 +171,7 @@ def render_spec_template(
         target=_scalar(target),
         task=task,
         metric=metric,
+        metric_note="".join(f"  # {line}\n" for line in _wrap(metric_reason)),
         criterion=_CRITERIA.get(metric, ">= 0"),
         positive=positive,
         favourable=favourable,
@@ -124,6 +180,12 @@ def render_spec_template(
         protected="[" + ", ".join(_scalar(p) for p in protected) + "]",
         spec_name=spec_name,
     )
+
+
+def _wrap(text: str, width: int = 86) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) if text else []
 
 
 def _scalar(value: object) -> str:
