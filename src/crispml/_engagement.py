@@ -179,6 +179,11 @@ class Project:
                     run_id=folder.run_id,
                     card=_card(spec, result, holdout),
                     threshold=evaluation.threshold,
+                    policies={
+                        "on_missing": spec.deployment.on_missing,
+                        "on_unknown": spec.deployment.on_unknown,
+                        "protected": spec.fairness.protected,
+                    },
                 )
                 _revise_verdict(folder, spec, evaluation, deployed["latency"])
         with step("Writing the model card and report"):

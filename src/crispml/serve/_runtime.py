@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from crispml.serve._bundle import CONTRACT_FILE, MODEL_FILE, read_json, verify_bundle
-from crispml.serve._contract import InputContract
+from crispml.serve._contract import Checked, InputContract
 
 PROBABILITIES = "probabilities"
 LABEL = "label"
@@ -95,54 +95,83 @@ class ServingModel:
         """Run the ONNX graph on prepared inputs (see :meth:`InputContract.prepare`)."""
         return [np.asarray(o) for o in self.session.run(self._outputs, inputs)]
 
-    def scores(self, records: Sequence[Any]) -> tuple[np.ndarray, list[list[str]]]:
+    def scores(
+        self, records: Sequence[Any], *, impute: bool = True, unknown: str = "warn"
+    ) -> tuple[np.ndarray, list[list[str]]]:
         """Probabilities ``(n, k)`` or values ``(n,)`` for raw records, and their warnings.
 
+        Lenient by default (missing fields imputed, unknown fields ignored): this is the
+        path of the parity check and of reason codes, not of requests.
+
         Raises
         ------
         ContractViolation
             If a record breaks the input contract.
         """
-        out, warnings = self._outputs_of(records)
+        checked = self.contract.check(records, impute=impute, unknown=unknown)
+        out = self.run(checked.inputs)
         if self.task == "regression":
-            return out[0].reshape(-1).astype(np.float64), warnings
-        return out[0].astype(np.float64), warnings
+            return out[0].reshape(-1).astype(np.float64), checked.warnings
+        return out[0].astype(np.float64), checked.warnings
 
-    def _outputs_of(self, records: Sequence[Any]) -> tuple[list[np.ndarray], list[list[str]]]:
-        inputs, warnings = self.contract.prepare(records)
-        return self.run(inputs), warnings
-
-    def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+    def predict(
+        self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+    ) -> list[dict[str, Any]]:
         """Predict raw records: prediction, probability, decision, warnings.
 
+        Parameters
+        ----------
+        records : sequence of dict
+            Raw records.
+        impute : bool, default=False
+            Score records whose required fields are missing (each row names them).
+        unknown : {"reject", "warn"}, optional
+            Override of the contract's policy for unknown fields.
+
         Raises
         ------
         ContractViolation
             If a record breaks the input contract.
         """
-        out, warnings = self._outputs_of(records)
-        if self.task == "regression":
-            values = out[0].reshape(-1)
-            return [
-                {"prediction": float(v), "warnings": w}
-                for v, w in zip(values, warnings, strict=True)
-            ]
-        probs, labels = out[0], out[1].reshape(-1)
-        rows = []
-        for p, code, w in zip(probs, labels, warnings, strict=True):
-            row: dict[str, Any] = {
-                "prediction": self.classes[int(code)],
-                "probability": float(p[1] if self.task == "binary" else p[int(code)]),
-                "probabilities": {str(c): float(v) for c, v in zip(self.classes, p, strict=True)},
-                "warnings": w,
-            }
-            if self.task == "binary":
-                row["decision"] = bool(code == 1)
-                row["threshold"] = self.threshold
-            rows.append(row)
-        return rows
+        return self.predict_checked(records, impute=impute, unknown=unknown)[0]
 
-    def explain(self, record: dict[str, Any], *, top_k: int = 5) -> dict[str, Any]:
+    def predict_checked(
+        self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+    ) -> tuple[list[dict[str, Any]], Checked]:
+        """:meth:`predict`, also returning the checked records (what may be logged)."""
+        checked = self.contract.check(records, impute=impute, unknown=unknown)
+        out = self.run(checked.inputs)
+        rows = []
+        if self.task == "regression":
+            for v in out[0].reshape(-1):
+                rows.append({"prediction": float(v)})
+        else:
+            for p, code in zip(out[0], out[1].reshape(-1), strict=True):
+                row: dict[str, Any] = {
+                    "prediction": self.classes[int(code)],
+                    "probability": float(p[1] if self.task == "binary" else p[int(code)]),
+                    "probabilities": {
+                        str(c): float(v) for c, v in zip(self.classes, p, strict=True)
+                    },
+                }
+                if self.task == "binary":
+                    row["decision"] = bool(code == 1)
+                    row["threshold"] = self.threshold
+                rows.append(row)
+        for row, w, imp, ign in zip(
+            rows, checked.warnings, checked.imputed, checked.ignored, strict=True
+        ):
+            row.update(warnings=w, imputed=imp, ignored=ign)
+        return rows, checked
+
+    def explain(
+        self,
+        record: dict[str, Any],
+        *,
+        top_k: int = 5,
+        impute: bool = False,
+        unknown: str | None = None,
+    ) -> dict[str, Any]:
         """Reason codes for one record by occlusion on the ONNX graph.
 
         Each column in turn is set to its training reference value (median or most
@@ -156,6 +185,8 @@ class ServingModel:
             One raw record.
         top_k : int, default=5
             How many reason codes to return, largest absolute contribution first.
+        impute, unknown
+            As in :meth:`predict`.
 
         Returns
         -------
@@ -167,6 +198,8 @@ class ServingModel:
         ContractViolation
             If the record breaks the input contract.
         """
+        checked = self.contract.check([record], impute=impute, unknown=unknown)
+        record = {k: v for k, v in record.items() if k in checked.records[0]}
         names = self.contract.names
         variants = [record] + [
             {**record, col.name: col.reference} for col in self.contract.columns
@@ -192,4 +225,6 @@ class ServingModel:
             "score": float(values[0]),
             "method": "occlusion: score minus score with the column at its reference value",
             "reasons": reasons,
+            "warnings": checked.warnings[0],
+            "ignored": checked.ignored[0],
         }
