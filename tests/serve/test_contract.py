@@ -137,7 +137,7 @@ def test_protected_attribute_is_dropped_named_and_not_kept_for_the_log():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("dmi", True), ("dmi", 1), ("ccs", "6"), ("ccs", True), ("ccs", float("inf")), ("dmi", [1])],
+    [("dmi", True), ("dmi", 1), ("ccs", "6"), ("ccs", True), ("dmi", [1])],
 )
 def test_types_are_exactly_the_json_types_of_the_column(field, value):
     assert _errors([{**FULL, field: value}]) == {((0, field), "type_error")}
@@ -156,3 +156,9 @@ def test_version_1_contract_reads_accept_as_impute():
     contract = InputContract.from_dict(old)
     assert contract.columns[0].on_missing == "impute" and contract.required == []
     assert contract.on_unknown == "reject" and dict(contract.ignored) == {}
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), None, ""])
+def test_infinities_are_missing_as_in_training(value):
+    assert _errors([{**FULL, "ccs": value}]) == {((0, "ccs"), "missing")}
+    assert STRICT.check([{**FULL, "ccs": value}], impute=True).imputed == [["ccs"]]

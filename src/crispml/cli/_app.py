@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -53,8 +54,18 @@ DEMO_SPEC = {
 }
 
 
+_MSG_INTERNAL = (
+    "internal error ({kind}: {message}). This is a crispml bug, not your input: please "
+    "report it; set CRISPML_DEBUG=1 to see the traceback."
+)
+
+
 def friendly(func: F) -> F:
-    """Turn user mistakes (:class:`CrispError`) into one line on stderr and exit code 2."""
+    """Turn user mistakes (:class:`CrispError`) into one line on stderr and exit code 2.
+
+    Anything else unexpected is one line and exit code 1 (the traceback with
+    ``CRISPML_DEBUG=1``); Typer's own exits pass through.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,6 +74,15 @@ def friendly(func: F) -> F:
         except CrispError as exc:
             errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("CRISPML_DEBUG"):
+                raise
+            text = str(exc).splitlines()[0][:300] if str(exc) else ""
+            message = _MSG_INTERNAL.format(kind=type(exc).__name__, message=text)
+            errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -231,11 +231,14 @@ def _as_number(value: Any) -> float | None:
 
 
 def is_missing(value: Any) -> bool:
-    """Whether a value counts as missing: ``None``, NaN or an empty string."""
+    """Whether a value counts as missing: ``None``, NaN, an infinity or an empty string.
+
+    Infinities are missing because training treats them so (``crispml.data.conform``).
+    """
     if value is None:
         return True
     if isinstance(value, float | np.floating):
-        return bool(np.isnan(value))
+        return not math.isfinite(value)
     return isinstance(value, str) and value.strip() == ""
 
 

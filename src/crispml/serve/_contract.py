@@ -36,7 +36,8 @@ __all__ = [
 
 CONTRACT_VERSION = 2
 _MSG_MISSING = (
-    "required field is missing (training had no missing values in it); send a value, "
+    "required field is missing (absent, null, NaN or infinite; training had no missing "
+    "values in it); send a finite value, "
     "or opt into imputation with ?on_missing=impute"
 )
 _MSG_UNKNOWN = "unknown field: the model has no input of that name (inputs: {known})"
