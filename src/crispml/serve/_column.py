@@ -83,12 +83,14 @@ class ColumnContract:
     on_unseen: str = "accept"
     on_out_of_range: str = "accept"
     _known: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _types: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", tuple(self.categories))
         object.__setattr__(self, "_known", frozenset(self.categories))
         policy = _LEGACY_MISSING.get(self.on_missing, self.on_missing)
         object.__setattr__(self, "on_missing", policy)
+        object.__setattr__(self, "_types", self._json_types())  # once: checked per value
 
     @property
     def required(self) -> bool:
@@ -101,12 +103,15 @@ class ColumnContract:
         Numbers take JSON numbers; categories take strings, plus numbers when a level
         seen in training is numeric and booleans when ``true`` or ``false`` is a level.
         """
+        return self._types
+
+    def _json_types(self) -> tuple[str, ...]:
         if self.kind == "number":
             return ("number",)
         if self.kind == "text":
             return ("string",)
         types = ["string"]
-        if any(c.strip() and _as_number(c) is not None for c in self.categories):
+        if any(len(c) < 40 and c.strip() and _as_number(c) is not None for c in self.categories):
             types.append("number")
         if self._known & {"true", "false"}:
             types.append("boolean")
