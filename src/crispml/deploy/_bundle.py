@@ -41,6 +41,7 @@ COPY deploy/requirements.txt deploy/requirements.txt
 RUN pip install --no-cache-dir -r deploy/requirements.txt
 COPY manifest.json ./
 COPY model/model.onnx model/contract.json model/
+COPY evaluation/conformal.json evaluation/
 COPY deploy/ deploy/
 USER crispml
 EXPOSE {port}

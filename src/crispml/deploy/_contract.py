@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crispml.data import MISSING_LEVEL, Schema, TargetEncoding
-from crispml.serve import ColumnContract, InputContract
+from crispml.serve import ColumnContract, InputContract, density_profile
 
 _KINDS = {"numeric": "number", "categorical": "category", "boolean": "category", "text": "text"}
 _REASON_PROTECTED = "protected attribute, not a model input"
@@ -104,7 +104,21 @@ def build_contract(
         ignored.setdefault(name, reason)
     if schema.target:
         ignored.setdefault(schema.target, _REASON_TARGET)
-    return InputContract(tuple(columns), ignored=ignored, on_unknown=on_unknown)
+    distribution = _profile(columns, X_train)
+    return InputContract(
+        tuple(columns), ignored=ignored, on_unknown=on_unknown, distribution=distribution
+    )
+
+
+def _profile(columns: list[ColumnContract], X_train: pd.DataFrame) -> dict[str, Any]:
+    """Training profile of the serving-time low-density and rare-level checks."""
+    numbers = {c.name: X_train[c.name].to_numpy(np.float64) for c in columns if c.kind == "number"}
+    levels = {
+        c.name: X_train[c.name][X_train[c.name] != MISSING_LEVEL].astype(str).to_numpy()
+        for c in columns
+        if c.kind == "category"
+    }
+    return density_profile(numbers, levels)
 
 
 def _had_missing(values: pd.Series, kind: str) -> bool:

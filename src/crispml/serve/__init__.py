@@ -18,6 +18,7 @@ from crispml.serve._contract import (
     InputContract,
     canonical_text,
 )
+from crispml.serve._density import DensityCheck, density_profile
 from crispml.serve._runtime import ServingModel
 from crispml.serve._server import default_log_path, serve
 
@@ -27,6 +28,7 @@ __all__ = [
     "Checked",
     "ColumnContract",
     "ContractViolation",
+    "DensityCheck",
     "InputContract",
     "ServeSettings",
     "ServingModel",
@@ -34,6 +36,7 @@ __all__ = [
     "canonical_text",
     "create_app",
     "default_log_path",
+    "density_profile",
     "serve",
     "verify_bundle",
 ]

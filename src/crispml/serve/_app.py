@@ -44,6 +44,10 @@ _Q_MISSING = Query(
     description="'impute': score records missing required fields (each row names them).",
 )
 _Q_UNKNOWN = Query(None, description="'warn': ignore unknown fields with a warning, not a 422.")
+_Q_OOD = Query(
+    False,
+    description="true: refuse (422, with the reasons) records out of the training distribution.",
+)
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
         request: Request,
         on_missing: OnMissing | None = _Q_MISSING,
         on_unknown: OnUnknown | None = _Q_UNKNOWN,
+        refuse_out_of_distribution: bool = _Q_OOD,
     ) -> Response:
         payload, problem = await guarded(request)
         if problem is not None:
@@ -236,7 +241,10 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
             return _problem(413, ["body"], msg, "too_many_records")
         try:
             rows, checked = model.predict_checked(
-                records, impute=on_missing == "impute", unknown=on_unknown
+                records,
+                impute=on_missing == "impute",
+                unknown=on_unknown,
+                refuse_ood=refuse_out_of_distribution,
             )
         except ContractViolation as exc:
             return violation(exc)

@@ -60,6 +60,8 @@ class Checked:
         Per record, the fields that were missing and went to the model's imputation.
     ignored : list of list of str
         Per record, the fields dropped before scoring (protected, unknown, not inputs).
+    unusual : list of list of str
+        Per record, values outside what training saw (out of range, unseen level).
     records : list of dict
         The records restricted to the model's inputs (what may be logged).
     """
@@ -69,6 +71,7 @@ class Checked:
     imputed: list[list[str]]
     ignored: list[list[str]]
     records: list[dict[str, Any]]
+    unusual: list[list[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,14 @@ class InputContract:
         columns), with the reason: dropped before scoring and never logged.
     on_unknown : {"reject", "warn"}
         What a field that is neither an input nor ignored gets: a 422, or a warning.
+    distribution : dict
+        The training profile of the low-density check (see ``crispml.serve._density``).
     """
 
     columns: tuple[ColumnContract, ...]
     ignored: Mapping[str, str] = field(default_factory=dict)
     on_unknown: str = "reject"
+    distribution: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def names(self) -> list[str]:
@@ -108,6 +114,7 @@ class InputContract:
             "required": self.required,
             "ignored": dict(self.ignored),
             "on_unknown": self.on_unknown,
+            "distribution": dict(self.distribution),
         }
 
     @classmethod
@@ -115,7 +122,12 @@ class InputContract:
         """Rebuild a contract written by :meth:`to_dict` (any contract version)."""
         columns = tuple(ColumnContract.from_dict(c) for c in data["columns"])
         ignored = dict(data.get("ignored", {}))
-        return cls(columns, ignored=ignored, on_unknown=data.get("on_unknown", "reject"))
+        return cls(
+            columns,
+            ignored=ignored,
+            on_unknown=data.get("on_unknown", "reject"),
+            distribution=dict(data.get("distribution", {})),
+        )
 
     def prepare(
         self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
@@ -183,9 +195,10 @@ class InputContract:
         known = {c.name for c in self.columns}
         errors: list[dict[str, Any]] = []
         columns: dict[str, list[Any]] = {c.name: [] for c in self.columns}
-        out = Checked({}, [], [], [], [])
+        out = Checked({}, [], [], [], [], [])
         for index, record in enumerate(records):
             notes: list[str] = []
+            unusual: list[str] = []
             imputed: list[str] = []
             clean: dict[str, Any] = {}
             if not isinstance(record, Mapping):
@@ -204,12 +217,13 @@ class InputContract:
                 columns[col.name].append(converted)
                 clean[col.name] = value
                 if note:
-                    notes.append(note)
+                    unusual.append(note)
             dropped = [k for k in record if k not in known]
             self._extra_fields(dropped, index, strict, errors, notes)
             if imputed:
                 notes.insert(0, _MSG_IMPUTED.format(names=", ".join(imputed)))
-            out.warnings.append(notes)
+            out.warnings.append([*notes[:1], *unusual, *notes[1:]] if imputed else unusual + notes)
+            out.unusual.append(unusual)
             out.imputed.append(imputed)
             out.ignored.append(dropped)
             out.records.append(clean)

@@ -51,6 +51,10 @@ class Prediction(BaseModel):
     ignored: list[str] = Field(
         description="Fields dropped before scoring and not logged (protected, unknown...)."
     )
+    out_of_distribution: bool = Field(
+        description="Outside the training range, unseen or rare level, or low density."
+    )
+    ood_reasons: list[str] = Field(description="Why the record is out of distribution.")
 
 
 class PredictResponse(BaseModel):
@@ -92,6 +96,10 @@ class MetadataResponse(BaseModel):
     threshold: float | None
     card: dict[str, Any] = Field(description="Model card summary (figures from the run).")
     input_contract: dict[str, Any] = Field(description="Columns, types, policies, ignored.")
+    out_of_distribution: dict[str, Any] = Field(description="How rows are flagged.")
+    conformal: dict[str, Any] | None = Field(
+        description="Coverage certified by the evaluation (nominal and on the test set)."
+    )
 
 
 class HealthResponse(BaseModel):

@@ -12,9 +12,20 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from crispml.serve._bundle import CONTRACT_FILE, MODEL_FILE, read_json, verify_bundle
-from crispml.serve._contract import Checked, InputContract
+from crispml.serve._bundle import (
+    CONFORMAL_FILE,
+    CONTRACT_FILE,
+    MODEL_FILE,
+    read_json,
+    verify_bundle,
+)
+from crispml.serve._contract import Checked, ContractViolation, InputContract
+from crispml.serve._density import DensityCheck
 
+_MSG_REFUSED = (
+    "record is out of the training distribution: {reasons}. Send it without "
+    "refuse_out_of_distribution to score it anyway (the response flags it)"
+)
 PROBABILITIES = "probabilities"
 LABEL = "label"
 VALUE = "value"
@@ -62,6 +73,9 @@ class ServingModel:
         self.threshold: float | None = contract.get("threshold")
         self.version = version
         self.manifest = manifest or {}
+        self.density = DensityCheck.from_dict(contract.get("distribution", {}))
+        self.conformal: dict[str, Any] = {}
+        """The evaluation's conformal report (``evaluation/conformal.json``), when shipped."""
         self._outputs = [VALUE] if self.task == "regression" else [PROBABILITIES, LABEL]
 
     @classmethod
@@ -78,7 +92,11 @@ class ServingModel:
         contract = read_json(root / CONTRACT_FILE)
         digest = manifest.get("artifacts", {}).get(MODEL_FILE, "")[:12]
         version = f"{manifest.get('run_id', root.name)}:{digest}" if digest else root.name
-        return cls(root / MODEL_FILE, contract, version=version, manifest=manifest)
+        served = cls(root / MODEL_FILE, contract, version=version, manifest=manifest)
+        conformal = root / CONFORMAL_FILE
+        if conformal.is_file() and (not verify or CONFORMAL_FILE in manifest.get("artifacts", {})):
+            served.conformal = read_json(conformal)
+        return served
 
     def metadata(self) -> dict[str, Any]:
         """Card summary, task, classes, threshold and the input contract."""
@@ -89,6 +107,21 @@ class ServingModel:
             "threshold": self.threshold,
             "card": self.document.get("card", {}),
             "input_contract": self.contract.to_dict(),
+            "out_of_distribution": {
+                "checks": [
+                    "number outside the training range",
+                    "category level not seen in training",
+                    "category level rare in training",
+                    "low density: Mahalanobis distance of the numeric columns above the "
+                    "training rows' quantile",
+                ],
+                "quantile": None if self.density is None else self.density.quantile,
+            },
+            "conformal": {
+                k: self.conformal.get(k) for k in ("kind", "method", "nominal", "empirical")
+            }
+            if self.conformal
+            else None,
         }
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -115,7 +148,12 @@ class ServingModel:
         return out[0].astype(np.float64), checked.warnings
 
     def predict(
-        self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+        self,
+        records: Sequence[Any],
+        *,
+        impute: bool = False,
+        unknown: str | None = None,
+        refuse_ood: bool = False,
     ) -> list[dict[str, Any]]:
         """Predict raw records: prediction, probability, decision, warnings.
 
@@ -127,19 +165,40 @@ class ServingModel:
             Score records whose required fields are missing (each row names them).
         unknown : {"reject", "warn"}, optional
             Override of the contract's policy for unknown fields.
+        refuse_ood : bool, default=False
+            Refuse (raise) when a record is out of the training distribution.
 
         Raises
         ------
         ContractViolation
             If a record breaks the input contract.
         """
-        return self.predict_checked(records, impute=impute, unknown=unknown)[0]
+        return self.predict_checked(
+            records, impute=impute, unknown=unknown, refuse_ood=refuse_ood
+        )[0]
 
     def predict_checked(
-        self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+        self,
+        records: Sequence[Any],
+        *,
+        impute: bool = False,
+        unknown: str | None = None,
+        refuse_ood: bool = False,
     ) -> tuple[list[dict[str, Any]], Checked]:
         """:meth:`predict`, also returning the checked records (what may be logged)."""
         checked = self.contract.check(records, impute=impute, unknown=unknown)
+        unusual = self._unusual(checked)
+        if refuse_ood and any(unusual):
+            errors = [
+                {
+                    "loc": [i],
+                    "msg": _MSG_REFUSED.format(reasons="; ".join(r)),
+                    "type": "out_of_distribution",
+                }
+                for i, r in enumerate(unusual)
+                if r
+            ]
+            raise ContractViolation(errors)
         out = self.run(checked.inputs)
         rows = []
         if self.task == "regression":
@@ -158,11 +217,24 @@ class ServingModel:
                     row["decision"] = bool(code == 1)
                     row["threshold"] = self.threshold
                 rows.append(row)
-        for row, w, imp, ign in zip(
-            rows, checked.warnings, checked.imputed, checked.ignored, strict=True
+        for row, w, imp, ign, odd in zip(
+            rows, checked.warnings, checked.imputed, checked.ignored, unusual, strict=True
         ):
-            row.update(warnings=w, imputed=imp, ignored=ign)
+            row.update(
+                warnings=w,
+                imputed=imp,
+                ignored=ign,
+                out_of_distribution=bool(odd),
+                ood_reasons=odd,
+            )
         return rows, checked
+
+    def _unusual(self, checked: Checked) -> list[list[str]]:
+        """Per record, why it is out of the training distribution (empty: it is not)."""
+        if self.density is None or not checked.inputs:
+            return checked.unusual
+        extra = self.density.reasons(checked.inputs)
+        return [a + b for a, b in zip(checked.unusual, extra, strict=True)]
 
     def explain(
         self,
