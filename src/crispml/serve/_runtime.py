@@ -200,23 +200,7 @@ class ServingModel:
             ]
             raise ContractViolation(errors)
         out = self.run(checked.inputs)
-        rows = []
-        if self.task == "regression":
-            for v in out[0].reshape(-1):
-                rows.append({"prediction": float(v)})
-        else:
-            for p, code in zip(out[0], out[1].reshape(-1), strict=True):
-                row: dict[str, Any] = {
-                    "prediction": self.classes[int(code)],
-                    "probability": float(p[1] if self.task == "binary" else p[int(code)]),
-                    "probabilities": {
-                        str(c): float(v) for c, v in zip(self.classes, p, strict=True)
-                    },
-                }
-                if self.task == "binary":
-                    row["decision"] = bool(code == 1)
-                    row["threshold"] = self.threshold
-                rows.append(row)
+        rows = self._rows(out)
         for row, w, imp, ign, odd in zip(
             rows, checked.warnings, checked.imputed, checked.ignored, unusual, strict=True
         ):
@@ -228,6 +212,27 @@ class ServingModel:
                 ood_reasons=odd,
             )
         return rows, checked
+
+    def _rows(self, out: list[np.ndarray]) -> list[dict[str, Any]]:
+        """Prediction rows from the graph's outputs (lists first: no per-value numpy)."""
+        if self.task == "regression":
+            return [{"prediction": v} for v in out[0].reshape(-1).astype(np.float64).tolist()]
+        names = [str(c) for c in self.classes]
+        probs = out[0].astype(np.float64).tolist()
+        codes = out[1].reshape(-1).astype(np.int64).tolist()
+        binary = self.task == "binary"
+        rows = []
+        for p, code in zip(probs, codes, strict=True):
+            row: dict[str, Any] = {
+                "prediction": self.classes[code],
+                "probability": p[1] if binary else p[code],
+                "probabilities": dict(zip(names, p, strict=True)),
+            }
+            if binary:
+                row["decision"] = code == 1
+                row["threshold"] = self.threshold
+            rows.append(row)
+        return rows
 
     def _unusual(self, checked: Checked) -> list[list[str]]:
         """Per record, why it is out of the training distribution (empty: it is not)."""
