@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -67,10 +68,13 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(run: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    run: Path, port: int, log: Path, pythonpath: str | None = None
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "crispml.serve", str(run), "--port", str(port)]
     cmd += ["--log-path", str(log), "--max-batch", "1000"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -130,6 +134,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--batches", type=int, default=30)
+    parser.add_argument(
+        "--pythonpath",
+        help="serve another copy of crispml.serve, e.g. RUN/deploy/runtime (the shipped one)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.exit(2, "error: wrk not found; install it (apt-get install -y wrk)\n")
@@ -139,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}/v1/predict"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        proc = start_server(args.run, port, work / "inference.sqlite")
+        proc = start_server(args.run, port, work / "inference.sqlite", args.pythonpath)
         try:
             for _ in range(200):  # warm-up
                 httpx.post(url, json=rows[0]).raise_for_status()
