@@ -83,7 +83,8 @@ class DensityCheck:
             return np.zeros(n)
         X = np.hstack([np.asarray(inputs[c], dtype=np.float64) for c in self.columns])
         Z = np.nan_to_num((X - self.center) / self.scale, nan=0.0)
-        return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", Z, self.precision, Z), 0.0))
+        squared = np.asarray(np.einsum("ij,jk,ik->i", Z, self.precision, Z), dtype=np.float64)
+        return np.sqrt(np.maximum(squared, 0.0))
 
     def reasons(self, inputs: Mapping[str, np.ndarray]) -> list[list[str]]:
         """Per row, why it is low-density or carries a rare level (empty: neither)."""
