@@ -74,7 +74,7 @@ def friendly(func: F) -> F:
         except CrispError as exc:
             errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:
             if os.environ.get("CRISPML_DEBUG"):
