@@ -184,6 +184,11 @@ class Project:
                     run_id=folder.run_id,
                     card=_card(spec, evaluation.result),
                     threshold=evaluation.threshold,
+                    policies={
+                        "on_missing": spec.deployment.on_missing,
+                        "on_unknown": spec.deployment.on_unknown,
+                        "protected": spec.fairness.protected,
+                    },
                 )
         with step("Deciding the verdict"):
             decision = decide_verdict(spec, evaluation.result, deployed)

@@ -30,19 +30,19 @@ def test_serving_canonical_text_matches_training(value):
 def test_prepare_builds_typed_onnx_inputs():
     inputs, warnings = CONTRACT.prepare(
         [
-            {"age": "35", "city": 1.0, "score": 0.5, "plan": "a"},
-            {"age": None, "city": None, "score": 0.2, "plan": "b", "extra": "ignored"},
+            {"age": 35, "city": 1.0, "score": 0.5, "plan": "a"},
+            {"age": None, "city": None, "score": 0.2, "plan": "b"},
         ]
     )
     assert inputs["age"].dtype == np.float64 and inputs["age"].shape == (2, 1)
     assert inputs["age"][0, 0] == 35.0 and math.isnan(inputs["age"][1, 0])
     assert inputs["city"].tolist() == [["1"], ["__missing__"]]
-    assert warnings == [[], []]
+    assert warnings == [[], ["imputed (missing): age, city"]]
 
 
 def test_accepted_surprises_come_back_as_warnings():
     _, warnings = CONTRACT.prepare([{"age": 150, "city": "south", "score": 0.1, "plan": "a"}])
-    assert len(warnings[0]) == 2
+    assert len(warnings[0]) == 2, warnings
     assert warnings[0][0].startswith("age: 150.0 is outside the observed range [18.0, 90.0]")
     assert "city: category 'south' was not seen in training" in warnings[0][1]
 
@@ -80,3 +80,85 @@ def test_missing_level_matches_training():
     from crispml.serve import MISSING_LEVEL
 
     assert MISSING_LEVEL == TRAINING_LEVEL
+
+
+STRICT = InputContract(
+    (
+        ColumnContract("ccs", "number", min=1.0, max=6.0, on_missing="reject"),
+        ColumnContract("dmi", "category", categories=("no", "yes"), on_missing="reject"),
+        ColumnContract("lvr", "number", min=0.0, max=2.0, on_missing="impute"),
+    ),
+    ignored={"black": "protected attribute, not a model input", "deny": "the target"},
+)
+FULL = {"ccs": 2, "dmi": "no", "lvr": 0.8}
+
+
+def _errors(records, **options):
+    with pytest.raises(ContractViolation) as info:
+        STRICT.check(records, **options)
+    return {(tuple(e["loc"]), e["type"]) for e in info.value.errors}
+
+
+def test_required_fields_are_named_when_missing():
+    assert _errors([{}]) == {((0, "ccs"), "missing"), ((0, "dmi"), "missing")}
+    assert _errors([{"ccs": 6}]) == {((0, "dmi"), "missing")}
+    assert _errors([{**FULL, "dmi": None}]) == {((0, "dmi"), "missing")}
+    assert _errors([{**FULL, "ccs": float("nan")}]) == {((0, "ccs"), "missing")}
+
+
+def test_a_column_missing_in_training_may_be_missing_but_is_named():
+    checked = STRICT.check([{"ccs": 2, "dmi": "no"}])
+    assert checked.imputed == [["lvr"]]
+    assert checked.warnings == [["imputed (missing): lvr"]]
+
+
+def test_impute_opt_in_scores_and_names_every_imputed_field():
+    checked = STRICT.check([{}, {"ccs": 6}], impute=True)
+    assert checked.imputed == [["ccs", "dmi", "lvr"], ["dmi", "lvr"]]
+    assert checked.warnings[1] == ["imputed (missing): dmi, lvr"]
+    assert np.isnan(checked.inputs["ccs"][0, 0]) and checked.inputs["ccs"][1, 0] == 6.0
+    assert checked.inputs["dmi"].tolist() == [["__missing__"], ["__missing__"]]
+
+
+def test_unknown_field_is_an_error_unless_warn():
+    assert _errors([{**FULL, "DIR": 0.3}]) == {((0, "DIR"), "unknown_field")}
+    checked = STRICT.check([{**FULL, "DIR": 0.3}], unknown="warn")
+    assert checked.ignored == [["DIR"]]
+    assert checked.warnings == [["DIR: unknown field; ignored (not scored, not logged)"]]
+
+
+def test_protected_attribute_is_dropped_named_and_not_kept_for_the_log():
+    checked = STRICT.check([{**FULL, "black": "yes"}])
+    assert checked.ignored == [["black"]]
+    assert checked.records == [FULL]
+    assert "black: protected attribute" in checked.warnings[0][0]
+    assert "yes" not in repr(checked.records) + repr(checked.inputs)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("dmi", True), ("dmi", 1), ("ccs", "6"), ("ccs", True), ("dmi", [1])],
+)
+def test_types_are_exactly_the_json_types_of_the_column(field, value):
+    assert _errors([{**FULL, field: value}]) == {((0, field), "type_error")}
+
+
+def test_json_types_follow_the_levels_seen_in_training():
+    assert STRICT.columns[0].json_types() == ("number",)
+    assert STRICT.columns[1].json_types() == ("string",)
+    flag = ColumnContract("flag", "category", categories=("false", "true"))
+    assert flag.json_types() == ("string", "boolean")
+    assert CONTRACT.columns[1].json_types() == ("string", "number", "boolean")
+
+
+def test_version_1_contract_reads_accept_as_impute():
+    old = {"columns": [{"name": "x", "type": "number", "on_missing": "accept"}]}
+    contract = InputContract.from_dict(old)
+    assert contract.columns[0].on_missing == "impute" and contract.required == []
+    assert contract.on_unknown == "reject" and dict(contract.ignored) == {}
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), None, ""])
+def test_infinities_are_missing_as_in_training(value):
+    assert _errors([{**FULL, "ccs": value}]) == {((0, "ccs"), "missing")}
+    assert STRICT.check([{**FULL, "ccs": value}], impute=True).imputed == [["ccs"]]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -61,8 +62,18 @@ DEMO_SPEC = {
 }
 
 
+_MSG_INTERNAL = (
+    "internal error ({kind}: {message}). This is a crispml bug, not your input: please "
+    "report it; set CRISPML_DEBUG=1 to see the traceback."
+)
+
+
 def friendly(func: F) -> F:
-    """Turn user mistakes (:class:`CrispError`) into one line on stderr and exit code 2."""
+    """Turn user mistakes (:class:`CrispError`) into one line on stderr and exit code 2.
+
+    Anything else unexpected is one line and exit code 1 (the traceback with
+    ``CRISPML_DEBUG=1``); Typer's own exits pass through.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -71,6 +82,15 @@ def friendly(func: F) -> F:
         except CrispError as exc:
             errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("CRISPML_DEBUG"):
+                raise
+            text = str(exc).splitlines()[0][:300] if str(exc) else ""
+            message = _MSG_INTERNAL.format(kind=type(exc).__name__, message=text)
+            errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -330,7 +350,10 @@ def serve(
     max_batch: Annotated[int, typer.Option(help="Most records in one request.")] = 1000,
     log_path: Annotated[
         Path | None,
-        typer.Option(help="SQLite inference log (default: BUNDLE/logs/inference.sqlite)."),
+        typer.Option(
+            help="SQLite inference log (default: <project>/.crispml/serving/<run-id>/, "
+            "outside the run folder, so crispml verify stays green)."
+        ),
     ] = None,
     log_sample_rate: Annotated[
         float, typer.Option(help="Fraction of requests logged (0 turns logging off).")
@@ -338,16 +361,17 @@ def serve(
 ) -> None:
     """Serve a run's ONNX model over REST (verifies the bundle's hashes first)."""
     from crispml.exceptions import DeploymentError
-    from crispml.serve import BundleError, ServeSettings
+    from crispml.serve import BundleError, ServeSettings, default_log_path
     from crispml.serve import serve as run_server
 
     settings = ServeSettings(
         api_key_env=api_key_env,
         max_batch=max_batch,
-        log_path=str(log_path or bundle / "logs" / "inference.sqlite"),
+        log_path=str(log_path or default_log_path(bundle)),
         log_sample_rate=log_sample_rate,
     )
     console.print(f"Serving {bundle} on http://{host}:{port} (docs: /docs)")
+    console.print(f"Inference log: {settings.log_path}", soft_wrap=True, highlight=False)
     try:
         run_server(bundle, host=host, port=port, settings=settings)
     except BundleError as exc:
@@ -362,17 +386,32 @@ def predict(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the predictions (CSV).")
     ] = Path("predictions.csv"),
+    on_missing: Annotated[
+        str,
+        typer.Option(
+            help="reject: rows missing a required column fail (exit 2); impute: they are "
+            "scored on the model's imputation, named in the warnings column."
+        ),
+    ] = "reject",
 ) -> None:
-    """Score a file through the served path: input contract, then the ONNX graph."""
+    """Score a file through the served path: input contract, then the ONNX graph.
+
+    Columns that are not model inputs (ids, the target, protected attributes) are
+    ignored; the warnings column says so.
+    """
     from crispml.deploy import predict_file
     from crispml.exceptions import DeploymentError
     from crispml.serve import BundleError
 
+    if on_missing not in ("reject", "impute"):
+        raise CrispError(f"--on-missing {on_missing!r}: use 'reject' or 'impute'.")
     try:
-        frame = predict_file(bundle, data, output)
+        frame = predict_file(bundle, data, output, impute=on_missing == "impute")
     except BundleError as exc:
         raise DeploymentError(str(exc)) from None
-    console.print(f"Wrote {len(frame)} predictions to {output}")
+    warned = int((frame["warnings"] != "").sum())
+    note = f" ({warned} rows with warnings: see the warnings column)" if warned else ""
+    console.print(f"Wrote {len(frame)} predictions to {output}{note}")
 
 
 def _summary(result: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,10 @@ import pandas as pd
 from crispml._utils._io import sha256_file
 from crispml.exceptions import DataError, MissingDependencyError
 
+_MSG_COMPRESSED = (
+    "{source}: the compressed file is truncated or corrupt ({kind}). Copy or download it "
+    "again, or give the uncompressed CSV."
+)
 _MSG_NO_FILE = (
     "{source}: no such file. Check data.source (relative paths start at the spec's folder)."
 )
@@ -146,6 +151,9 @@ def _read_csv(path: Path, source: str, sep: str) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         problem = str(exc).strip().splitlines()[-1][:120]
         raise DataError(_MSG_PARSE.format(source=source, problem=problem)) from None
+    except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt gzip
+        kind = type(exc).__name__
+        raise DataError(_MSG_COMPRESSED.format(source=source, kind=kind)) from None
 
 
 def _check_utf8(path: Path, source: str) -> None:

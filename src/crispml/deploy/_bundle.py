@@ -13,29 +13,46 @@ from typing import Any, Protocol
 
 import crispml.serve
 
-SERVING_PACKAGES = ("fastapi", "numpy", "onnxruntime", "pydantic", "uvicorn")
-"""The serving runtime; nothing else (no pandas, scikit-learn or GBDT library)."""
+SERVING_PACKAGES = (
+    "fastapi",
+    "numpy",
+    "onnxruntime",
+    "pydantic",
+    "swagger-ui-bundle-v2",
+    "uvicorn",
+)
+"""The serving runtime; nothing else (no pandas, scikit-learn or GBDT library).
+``swagger-ui-bundle-v2`` ships Swagger UI's files, so ``/docs`` needs no CDN."""
 SERVING_ACCELERATORS = ("httptools", "uvloop")
 """uvicorn's fast HTTP parser and event loop: pinned too when installed (about 2x req/s)."""
 PORT = 8000
+LOG_DIR = "/var/lib/crispml/serving"
+"""The container's inference-log folder, declared as a VOLUME."""
 
 _DOCKERFILE = """\
 # Serving image for crispml run {run_id}: the ONNX model and the serving runtime only.
 # Build from the run folder:  docker build -f deploy/Dockerfile -t {image} .
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/srv/bundle/deploy/runtime
-RUN useradd --create-home --uid 10001 crispml
+RUN useradd --create-home --uid 10001 crispml \
+    && mkdir -p {log_dir} && chown crispml {log_dir}
 WORKDIR /srv/bundle
 COPY deploy/requirements.txt deploy/requirements.txt
 RUN pip install --no-cache-dir -r deploy/requirements.txt
 COPY manifest.json ./
 COPY model/model.onnx model/contract.json model/
+COPY evaluation/conformal.json evaluation/
 COPY deploy/ deploy/
 USER crispml
 EXPOSE {port}
+# The inference log (monitoring input) outlives the container; mount a volume here.
+VOLUME ["{log_dir}"]
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; \
+urllib.request.urlopen('http://127.0.0.1:{port}/v1/ready', timeout=2)"]
 # Inside a container the service must listen on all interfaces; outside, it binds 127.0.0.1.
 CMD ["python", "-m", "crispml.serve", "/srv/bundle", "--host", "0.0.0.0", "--port", "{port}", \
-     "--log-path", "/home/crispml/logs/inference.sqlite"]
+     "--log-path", "{log_dir}/inference.sqlite"]
 """
 
 _START = """\
@@ -107,7 +124,9 @@ def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
     """
     image = f"crispml-{run_id}".lower()
     files: dict[str, Any] = {
-        "deploy/Dockerfile": _DOCKERFILE.format(run_id=run_id, image=image, port=PORT),
+        "deploy/Dockerfile": _DOCKERFILE.format(
+            run_id=run_id, image=image, port=PORT, log_dir=LOG_DIR
+        ),
         "deploy/requirements.txt": pinned_requirements(),
         "deploy/start.sh": _START.format(port=PORT),
         "deploy/README.md": _README.format(image=image, port=PORT),

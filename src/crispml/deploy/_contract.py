@@ -6,6 +6,11 @@ column, its type, the categories and range seen in training, a reference value
 (median or most frequent level, for reason codes) and the policies for a missing
 value, an unseen category and an out-of-range number. ``model/schema.json`` (the
 crispml schema, written by the engagement) is left as it is.
+
+The contract is strict by default: a column with no missing value in training is
+required (a request without it is refused rather than scored on an imputed value the
+model never learnt from), and a field that is neither an input nor a known non-input
+(protected attribute, target, dropped column) is refused.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crispml.data import Schema, TargetEncoding
+from crispml.data import MISSING_LEVEL, Schema, TargetEncoding
 from crispml.exceptions import DeploymentError
-from crispml.serve import ColumnContract, InputContract
+from crispml.serve import ColumnContract, InputContract, density_profile
 
 _MSG_DATES_NOT_SERVED = (
     "column {column!r} is a date, and this version of crispml.serve does not read dates "
@@ -33,9 +38,19 @@ _KINDS = {
     "boolean": "category",
     "text": "text",
 }
+_REASON_PROTECTED = "protected attribute, not a model input"
+_REASON_TARGET = "the target, not a model input"
+_REASON_DROPPED = "not a model input (excluded from training: {role})"
 
 
-def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
+def build_contract(
+    schema: Schema,
+    X_train: pd.DataFrame,
+    *,
+    on_missing: str = "reject",
+    on_unknown: str = "reject",
+    protected: tuple[str, ...] = (),
+) -> InputContract:
     """Describe the model's raw input columns from the schema and the training rows.
 
     Parameters
@@ -44,14 +59,24 @@ def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
         Column roles; dropped (e.g. protected) columns are not inputs.
     X_train : pandas.DataFrame
         Conformed training features (see :func:`crispml.data.conform`), for the
-        reference values.
+        reference values and the missingness seen in training.
+    on_missing : {"reject", "impute"}, default="reject"
+        ``reject``: a column with no missing value in training is required.
+        ``impute``: every column may be missing (the response names what was imputed).
+    on_unknown : {"reject", "warn"}, default="reject"
+        What a request field the contract does not know gets.
+    protected : tuple of str, default=()
+        Protected attributes (``fairness.protected``); when not inputs they are
+        dropped before scoring and never logged.
 
     Returns
     -------
     InputContract
-        Every policy is ``accept``: missing values, unseen categories and numbers out
-        of range go to the model, which handles them as in training (the parity check
-        covers these cases); responses carry a warning for the last two.
+        Unseen categories and numbers out of range go to the model with a warning;
+        missing values in columns that had some in training go to its imputation.
+
+    .. versionchanged:: 0.1
+       Strict by default: columns complete in training are required, unknown fields refused.
 
     Raises
     ------
@@ -67,27 +92,62 @@ def build_contract(schema: Schema, X_train: pd.DataFrame) -> InputContract:
     >>> [(c.name, c.kind, c.reference) for c in contract.columns]
     [('x', 'number', 2.0), ('c', 'category', 'a')]
     """
-    columns = []
+    columns, ignored = [], {}
     for col in schema.columns:
         if col.role not in _KINDS or col.name in schema.dropped:
+            if col.name in protected:
+                ignored[col.name] = _REASON_PROTECTED
+            elif col.name == schema.target or col.role == "target":
+                ignored[col.name] = _REASON_TARGET
+            else:
+                ignored[col.name] = _REASON_DROPPED.format(role=col.role)
             continue
         kind = _KINDS[col.role]
         if kind == "datetime" and not _serving_reads_dates():
             raise DeploymentError(_MSG_DATES_NOT_SERVED.format(column=col.name))
         values = X_train[col.name]
+        policy = "impute" if on_missing == "impute" or _had_missing(values, kind) else "reject"
         if kind in ("number", "datetime"):  # dates: epoch seconds after conform
             finite = values.dropna()
             reference: Any = float(finite.median()) if len(finite) else 0.0
-            columns.append(
-                ColumnContract(col.name, kind, min=col.min, max=col.max, reference=reference)
+            column = ColumnContract(
+                col.name, kind, min=col.min, max=col.max, reference=reference, on_missing=policy
             )
         else:
             counts = values.value_counts()
             reference = str(counts.index[0]) if len(counts) else ""
-            columns.append(
-                ColumnContract(col.name, kind, categories=col.categories, reference=reference)
+            column = ColumnContract(
+                col.name, kind, categories=col.categories, reference=reference, on_missing=policy
             )
-    return InputContract(tuple(columns))
+        columns.append(column)
+    for name in schema.dropped:  # left out of the schema entirely (spec data.drop)
+        reason = _REASON_PROTECTED if name in protected else _REASON_DROPPED.format(role="drop")
+        ignored.setdefault(name, reason)
+    if schema.target:
+        ignored.setdefault(schema.target, _REASON_TARGET)
+    distribution = _profile(columns, X_train)
+    return InputContract(
+        tuple(columns), ignored=ignored, on_unknown=on_unknown, distribution=distribution
+    )
+
+
+def _profile(columns: list[ColumnContract], X_train: pd.DataFrame) -> dict[str, Any]:
+    """Training profile of the serving-time low-density and rare-level checks."""
+    numbers = {c.name: X_train[c.name].to_numpy(np.float64) for c in columns if c.kind == "number"}
+    levels = {
+        c.name: X_train[c.name][X_train[c.name] != MISSING_LEVEL].astype(str).to_numpy()
+        for c in columns
+        if c.kind == "category"
+    }
+    return density_profile(numbers, levels)
+
+
+def _had_missing(values: pd.Series, kind: str) -> bool:
+    """Whether a conformed training column holds a missing value."""
+    if kind == "number":
+        return bool(values.isna().any())
+    empty = "" if kind == "text" else MISSING_LEVEL
+    return bool((values.isna() | (values == empty)).any())
 
 
 def _serving_reads_dates() -> bool:

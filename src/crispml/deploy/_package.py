@@ -22,6 +22,10 @@ from crispml.serve import ContractViolation, ServingModel
 logger = logging.getLogger(__name__)
 
 _MSG_BAD_ROWS = "{source}: {error}. Fix the input file, or see model/contract.json."
+_MSG_ABSENT = (
+    "{source}: required column(s) {names} absent (they had no missing values in training). "
+    "Add them, or pass --on-missing impute to score on the model's imputation."
+)
 
 
 def package_deployment(
@@ -37,6 +41,7 @@ def package_deployment(
     card: dict[str, Any] | None = None,
     http: bool = True,
     threshold: float | None = None,
+    policies: dict[str, Any] | None = None,
 ) -> DeploymentResult:
     """Export, certify, time and bundle the model; write every artifact into ``folder``.
 
@@ -70,6 +75,9 @@ def package_deployment(
     threshold : float, optional
         Binary decision threshold chosen on validation (default: the model's
         ``threshold_``, else 0.5).
+    policies : dict, optional
+        Keyword arguments of :func:`build_contract`: ``on_missing``, ``on_unknown``,
+        ``protected``.
 
     Returns
     -------
@@ -81,7 +89,7 @@ def package_deployment(
     DeploymentError
         If the export fails or the parity check does not pass.
     """
-    contract = build_contract(schema, X_train)
+    contract = build_contract(schema, X_train, **(policies or {}))
     n_classes = len(target.classes)
     if threshold is None:
         threshold = float(getattr(model, "threshold_", 0.5))
@@ -114,7 +122,12 @@ def package_deployment(
 
 
 def predict_file(
-    bundle: str | Path, source: str | Path, output: str | Path, *, verify: bool = True
+    bundle: str | Path,
+    source: str | Path,
+    output: str | Path,
+    *,
+    verify: bool = True,
+    impute: bool = False,
 ) -> pd.DataFrame:
     """Score a CSV or Parquet file through the served path (contract, then ONNX).
 
@@ -129,6 +142,9 @@ def predict_file(
         ``probability`` and ``decision`` (classification) and ``warnings``.
     verify : bool, default=True
         Check the bundle's hashes first.
+    impute : bool, default=False
+        Score rows missing required columns on the model's imputation (the
+        ``warnings`` column names them); by default they are refused.
 
     Returns
     -------
@@ -146,10 +162,13 @@ def predict_file(
     source = Path(source)
     try:
         frame = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise DataError(_MSG_BAD_ROWS.format(source=source, error=exc)) from None
+    absent = [c for c in served.contract.required if c not in frame.columns]
+    if absent and not impute:
+        raise DataError(_MSG_ABSENT.format(source=source, names=", ".join(absent)))
     try:
-        rows = served.predict(frame_records(frame))
+        rows = served.predict(frame_records(frame), impute=impute, unknown="warn")
     except ContractViolation as exc:
         raise DataError(_MSG_BAD_ROWS.format(source=source, error=exc)) from None
     out = frame.copy()

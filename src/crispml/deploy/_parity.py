@@ -29,7 +29,16 @@ _MSG_FAILED = (
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a frame as JSON-like records (missing values as ``None``)."""
+    """Rows of a frame as JSON-like records (missing values and infinities as ``None``).
+
+    Infinities are missing values, as in training (:func:`crispml.data.conform`), and
+    JSON has no way to write them.
+    """
+    numeric = frame.select_dtypes("number").columns
+    if len(numeric):
+        frame = frame.assign(
+            **{str(c): frame[c].replace([np.inf, -np.inf], np.nan) for c in numeric}
+        )
     clean = frame.astype(object).where(frame.notna(), None)
     records: list[dict[str, Any]] = clean.to_dict("records")
     return records

@@ -13,19 +13,40 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from crispml.serve._contract import ContractViolation
 from crispml.serve._observe import InferenceLog, Metrics
+from crispml.serve._openapi import (
+    ExplainResponse,
+    HealthResponse,
+    MetadataResponse,
+    PredictResponse,
+    ReadyResponse,
+    error_responses,
+    install_openapi,
+)
 from crispml.serve._runtime import ServingModel
 
 API_KEY_HEADER = "x-api-key"
 _MSG_KEY = "missing or wrong API key (send it in the X-API-Key header)"
 _KNOWN_PATHS = frozenset(
     {"/v1/predict", "/v1/explain", "/v1/health", "/v1/ready", "/v1/metadata", "/metrics"}
+)
+_SECURED = ("/v1/predict", "/v1/explain", "/v1/metadata")
+OnMissing = Literal["reject", "impute"]
+OnUnknown = Literal["reject", "warn"]
+_Q_MISSING = Query(
+    None,
+    description="'impute': score records missing required fields (each row names them).",
+)
+_Q_UNKNOWN = Query(None, description="'warn': ignore unknown fields with a warning, not a 422.")
+_Q_OOD = Query(
+    False,
+    description="true: refuse (422, with the reasons) records out of the training distribution.",
 )
 
 
@@ -90,18 +111,44 @@ def _json(obj: Any) -> Response:
 
 
 def _record_schema(model: ServingModel) -> dict[str, Any]:
+    """JSON Schema of one record: exactly the types the contract accepts."""
+    contract = model.contract
     props: dict[str, Any] = {}
-    for col in model.contract.columns:
+    for col in contract.columns:
+        types = [*col.json_types(), *([] if col.required else ["null"])]
+        prop: dict[str, Any] = {"type": types if len(types) > 1 else types[0]}
         if col.kind == "number":
-            props[col.name] = {"type": ["number", "null"], "example": col.reference}
+            prop["example"] = col.reference
+            prop["description"] = f"Training range [{col.min}, {col.max}]."
         elif col.kind == "category":
-            props[col.name] = {
-                "type": ["string", "number", "boolean", "null"],
-                "examples": list(col.categories[:20]),
-            }
-        else:
-            props[col.name] = {"type": ["string", "null"]}
-    return {"type": "object", "properties": props}
+            prop["examples"] = list(col.categories[:20])
+            prop["example"] = col.reference
+        props[col.name] = prop
+    for name, reason in contract.ignored.items():
+        props[name] = {"description": f"Ignored: {reason}. Dropped before scoring, not logged."}
+    schema: dict[str, Any] = {"type": "object", "properties": props, "required": contract.required}
+    if contract.on_unknown == "reject":
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _post(body: dict[str, Any], response: type) -> dict[str, Any]:
+    """Route arguments of a POST endpoint: its request body and documented responses."""
+    return {
+        "openapi_extra": body,
+        "responses": {200: {"model": response}, **error_responses(401, 413, 422)},
+    }
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """Read the body; None as soon as it exceeds ``limit`` bytes (never buffered whole)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(model: ServingModel, settings: ServeSettings | None = None) -> FastAPI:
@@ -135,8 +182,14 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
     app = FastAPI(
         title="crispml model service",
         version=model.version,
-        description="Predictions of a crispml model, served from its ONNX graph.",
+        description=(
+            "Predictions of a crispml model, served from its ONNX graph. Records are checked "
+            "against the input contract (see /v1/metadata): required fields, exact types, "
+            "unknown fields refused; protected attributes are ignored and never logged."
+        ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.model, app.state.metrics, app.state.log = model, metrics, log
     record = _record_schema(model)
@@ -151,25 +204,34 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
             return None, _problem(
                 401, ["header", API_KEY_HEADER], "missing or wrong API key", "auth"
             )
-        size = int(request.headers.get("content-length") or 0)
+        try:
+            size = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            size = 0
         if size > settings.max_body_bytes:
             msg = f"request body of {size} bytes exceeds the limit of {settings.max_body_bytes}"
             return None, _problem(413, ["body"], msg, "too_large")
-        raw = await request.body()
-        if len(raw) > settings.max_body_bytes:
+        raw = await _read_body(request, settings.max_body_bytes)
+        if raw is None:
             msg = f"request body exceeds the limit of {settings.max_body_bytes} bytes"
             return None, _problem(413, ["body"], msg, "too_large")
         try:
             return json.loads(raw), None
-        except ValueError as exc:
-            return None, _problem(422, ["body"], f"invalid JSON: {exc}", "json_invalid")
+        except (ValueError, RecursionError) as exc:
+            msg = f"invalid JSON: {exc}. Send one record as an object, or a list of them."
+            return None, _problem(422, ["body"], msg, "json_invalid")
 
     def violation(exc: ContractViolation) -> JSONResponse:
         detail = [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    @app.post("/v1/predict", openapi_extra=doc, summary="Predict one record or a list")
-    async def predict(request: Request) -> Response:
+    @app.post("/v1/predict", summary="Predict one record or a list", **_post(doc, PredictResponse))
+    async def predict(
+        request: Request,
+        on_missing: OnMissing | None = _Q_MISSING,
+        on_unknown: OnUnknown | None = _Q_UNKNOWN,
+        refuse_out_of_distribution: bool = _Q_OOD,
+    ) -> Response:
         payload, problem = await guarded(request)
         if problem is not None:
             return problem
@@ -178,36 +240,53 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
             msg = f"{len(records)} records exceed the batch limit of {settings.max_batch}"
             return _problem(413, ["body"], msg, "too_many_records")
         try:
-            rows = model.predict(records)
+            rows, checked = model.predict_checked(
+                records,
+                impute=on_missing == "impute",
+                unknown=on_unknown,
+                refuse_ood=refuse_out_of_distribution,
+            )
         except ContractViolation as exc:
             return violation(exc)
         metrics.observe_predictions(rows)
-        if log is not None:
-            log.log(model.version, "predict", records, rows)
+        if log is not None:  # only the model's inputs: ignored fields are never logged
+            log.log(model.version, "predict", checked.records, rows)
         return _json({"model_version": model.version, "predictions": rows})
 
-    @app.post("/v1/explain", openapi_extra=one, summary="Reason codes for one record")
-    async def explain(request: Request) -> Response:
+    @app.post("/v1/explain", summary="Reason codes for one record", **_post(one, ExplainResponse))
+    async def explain(
+        request: Request,
+        on_missing: OnMissing | None = _Q_MISSING,
+        on_unknown: OnUnknown | None = _Q_UNKNOWN,
+    ) -> Response:
         payload, problem = await guarded(request)
         if problem is not None:
             return problem
         if not isinstance(payload, dict):
             return _problem(422, ["body"], "expected one record (a JSON object)", "type_error")
         try:
-            result = model.explain(payload)
+            result = model.explain(payload, impute=on_missing == "impute", unknown=on_unknown)
         except ContractViolation as exc:
             return violation(exc)
         return _json({"model_version": model.version, **result})
 
-    @app.get("/v1/health", summary="Liveness")
+    @app.get("/v1/health", summary="Liveness", response_model=HealthResponse)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/ready", summary="Readiness: the model is loaded and verified")
+    @app.get(
+        "/v1/ready",
+        summary="Readiness: the model is loaded and verified",
+        response_model=ReadyResponse,
+    )
     async def ready() -> dict[str, Any]:
         return {"ready": True, "model_version": model.version}
 
-    @app.get("/v1/metadata", summary="Model card summary and input contract")
+    @app.get(
+        "/v1/metadata",
+        summary="Model card summary and input contract",
+        responses={200: {"model": MetadataResponse}, **error_responses(401)},
+    )
     async def metadata(request: Request) -> Response:
         key = os.environ.get(settings.api_key_env, "")
         given = request.headers.get(API_KEY_HEADER, "")
@@ -219,6 +298,7 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
     async def prometheus() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    install_openapi(app, secured=_SECURED)
     app.add_middleware(_Timing, metrics=metrics)
     return app
 

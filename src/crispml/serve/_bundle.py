@@ -13,6 +13,8 @@ from typing import Any
 MANIFEST = "manifest.json"
 MODEL_FILE = "model/model.onnx"
 CONTRACT_FILE = "model/contract.json"
+CONFORMAL_FILE = "evaluation/conformal.json"
+"""Optional: the evaluation's conformal coverage, stated by ``/v1/metadata``."""
 REQUIRED = (MODEL_FILE, CONTRACT_FILE)
 """Files a bundle must hold, each listed with its sha256 in the manifest."""
 

@@ -7,196 +7,71 @@ checks run in ``crispml predict``, in the REST service and in the parity check.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-CONTRACT_VERSION = 1
-MISSING_LEVEL = "__missing__"
-"""Level of a missing categorical value; must equal ``crispml.data.MISSING_LEVEL``."""
-POLICIES = {
-    "on_missing": ("accept", "reject"),
-    "on_unseen": ("accept", "reject"),
-    "on_out_of_range": ("accept", "reject"),
-}
-"""Allowed values of each per-column policy (``accept`` lets the model's own handling act)."""
+from crispml.serve._column import (
+    MISSING_LEVEL,
+    POLICIES,
+    ColumnContract,
+    ContractViolation,
+    canonical_text,
+    is_missing,
+)
 
-_MSG_TYPE_NUMBER = "expected a number, got {value!r}"
-_MSG_TYPE_CATEGORY = "expected a string, number or boolean, got {kind}"
-_MSG_MISSING = "value is missing and the contract's policy for this column is 'reject'"
-_MSG_UNSEEN = "category {value!r} was not seen in training (known: {known})"
-_MSG_RANGE = "{value!r} is outside the observed range [{lo}, {hi}]"
+__all__ = [
+    "CONTRACT_VERSION",
+    "MISSING_LEVEL",
+    "POLICIES",
+    "Checked",
+    "ColumnContract",
+    "ContractViolation",
+    "InputContract",
+    "canonical_text",
+    "is_missing",
+]
+
+CONTRACT_VERSION = 2
+_MSG_MISSING = (
+    "required field is missing (absent, null, NaN or infinite; training had no missing "
+    "values in it); send a finite value, "
+    "or opt into imputation with ?on_missing=impute"
+)
+_MSG_UNKNOWN = "unknown field: the model has no input of that name (inputs: {known})"
+_MSG_IMPUTED = "imputed (missing): {names}"
+_MSG_IGNORED = "{name}: {reason}; ignored (not scored, not logged)"
 _MSG_NOT_OBJECT = "expected an object of column -> value, got {kind}"
 
 
-class ContractViolation(ValueError):
-    """One or more records break the input contract.
-
-    Attributes
-    ----------
-    errors : list of dict
-        One entry per problem: ``loc`` (record index, column), ``msg`` and ``type``,
-        the shape FastAPI uses in its 422 responses.
-    """
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        self.errors = errors
-        first = errors[0]
-        where = ".".join(str(p) for p in first["loc"])
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"record {where}: {first['msg']}{more}")
-
-
 @dataclass(frozen=True)
-class ColumnContract:
-    """What one raw input column accepts.
+class Checked:
+    """Records checked against the contract, ready for the ONNX graph.
 
     Attributes
     ----------
-    name : str
-        Column name (also the ONNX input name).
-    kind : {"number", "category", "text"}
-        Number (float input), category (string input, canonical text) or free text.
-    categories : tuple of str
-        Levels seen in training (category columns).
-    min, max : float or None
-        Observed range (number columns).
-    reference : float or str or None
-        A typical value (median or mode of the training rows), used by reason codes.
-    on_missing, on_unseen, on_out_of_range : str
-        ``accept`` or ``reject`` (see :data:`POLICIES`).
+    inputs : dict of str -> numpy.ndarray
+        One ``(n, 1)`` array per column: float64 for numbers, str objects otherwise.
+    warnings : list of list of str
+        Per record: imputed fields, ignored fields, values outside what training saw.
+    imputed : list of list of str
+        Per record, the fields that were missing and went to the model's imputation.
+    ignored : list of list of str
+        Per record, the fields dropped before scoring (protected, unknown, not inputs).
+    unusual : list of list of str
+        Per record, values outside what training saw (out of range, unseen level).
+    records : list of dict
+        The records restricted to the model's inputs (what may be logged).
     """
 
-    name: str
-    kind: str
-    categories: tuple[str, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    reference: float | str | None = None
-    on_missing: str = "accept"
-    on_unseen: str = "accept"
-    on_out_of_range: str = "accept"
-    _known: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "categories", tuple(self.categories))
-        object.__setattr__(self, "_known", frozenset(self.categories))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        out: dict[str, Any] = {"name": self.name, "type": self.kind}
-        if self.kind == "category":
-            out["categories"] = list(self.categories)
-        if self.kind == "number":
-            out["min"], out["max"] = self.min, self.max
-        out["reference"] = self.reference
-        out["on_missing"] = self.on_missing
-        if self.kind == "category":
-            out["on_unseen"] = self.on_unseen
-        if self.kind == "number":
-            out["on_out_of_range"] = self.on_out_of_range
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ColumnContract:
-        """Rebuild a column written by :meth:`to_dict`."""
-        return cls(
-            name=str(data["name"]),
-            kind=str(data["type"]),
-            categories=tuple(data.get("categories", ())),
-            min=data.get("min"),
-            max=data.get("max"),
-            reference=data.get("reference"),
-            on_missing=data.get("on_missing", "accept"),
-            on_unseen=data.get("on_unseen", "accept"),
-            on_out_of_range=data.get("on_out_of_range", "accept"),
-        )
-
-    def convert(self, value: Any, index: int, errors: list[dict[str, Any]]) -> tuple[Any, str]:
-        """Return the model-ready value and a warning ('' if none); append errors."""
-        if self.kind == "number":
-            return self._number(value, index, errors)
-        return self._text(value, index, errors)
-
-    def _number(self, value: Any, index: int, errors: list[dict[str, Any]]) -> tuple[Any, str]:
-        number = _as_number(value)
-        if number is None:
-            self._error(errors, index, _MSG_TYPE_NUMBER.format(value=value), "type_error")
-            return math.nan, ""
-        if math.isnan(number):
-            if self.on_missing == "reject":
-                self._error(errors, index, _MSG_MISSING, "missing")
-            return number, ""
-        lo = self.min if self.min is not None else -math.inf
-        hi = self.max if self.max is not None else math.inf
-        if lo <= number <= hi:
-            return number, ""
-        text = _MSG_RANGE.format(value=number, lo=self.min, hi=self.max)
-        if self.on_out_of_range == "reject":
-            self._error(errors, index, text, "out_of_range")
-        return number, f"{self.name}: {text}"
-
-    def _text(self, value: Any, index: int, errors: list[dict[str, Any]]) -> tuple[Any, str]:
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            if self.on_missing == "reject":
-                self._error(errors, index, _MSG_MISSING, "missing")
-            return ("" if self.kind == "text" else MISSING_LEVEL), ""
-        if not isinstance(value, str | int | float | bool):
-            kind = type(value).__name__
-            self._error(errors, index, _MSG_TYPE_CATEGORY.format(kind=kind), "type_error")
-            return MISSING_LEVEL, ""
-        text = canonical_text(value)
-        if self.kind == "text" or text in self._known:
-            return text, ""
-        shown = ", ".join(self.categories[:8]) + (", ..." if len(self.categories) > 8 else "")
-        message = _MSG_UNSEEN.format(value=text, known=shown)
-        if self.on_unseen == "reject":
-            self._error(errors, index, message, "unseen_category")
-        return text, f"{self.name}: {message}"
-
-    def _error(self, errors: list[dict[str, Any]], index: int, msg: str, kind: str) -> None:
-        errors.append({"loc": [index, self.name], "msg": msg, "type": kind})
-
-
-def canonical_text(value: Any) -> str:
-    """Render a category so that 1, 1.0 and '1' are one level, and True is 'true'.
-
-    Mirrors ``crispml.data`` (training side); a test checks both agree.
-
-    Examples
-    --------
-    >>> canonical_text(True), canonical_text(2.0), canonical_text("a")
-    ('true', '2', 'a')
-    """
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _as_number(value: Any) -> float | None:
-    """Float of ``value`` (NaN for missing), or None when it is not a number."""
-    if value is None:
-        return math.nan
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
-    elif isinstance(value, str):
-        stripped = value.strip()
-        if stripped == "":
-            return math.nan
-        try:
-            number = float(stripped)
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else math.nan
+    inputs: dict[str, np.ndarray]
+    warnings: list[list[str]]
+    imputed: list[list[str]]
+    ignored: list[list[str]]
+    records: list[dict[str, Any]]
+    unusual: list[list[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -207,47 +82,70 @@ class InputContract:
     ----------
     columns : tuple of ColumnContract
         The model's input columns, in ONNX input order.
+    ignored : dict of str -> str
+        Fields known not to be inputs (protected attributes, the target, dropped
+        columns), with the reason: dropped before scoring and never logged.
+    on_unknown : {"reject", "warn"}
+        What a field that is neither an input nor ignored gets: a 422, or a warning.
+    distribution : dict
+        The training profile of the low-density check (see ``crispml.serve._density``).
     """
 
     columns: tuple[ColumnContract, ...]
+    ignored: Mapping[str, str] = field(default_factory=dict)
+    on_unknown: str = "reject"
+    distribution: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def names(self) -> list[str]:
         """Column names, in order."""
         return [c.name for c in self.columns]
 
+    @property
+    def required(self) -> list[str]:
+        """Columns a record must carry unless imputation is asked for."""
+        return [c.name for c in self.columns if c.required]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``columns`` section of ``model/contract.json``)."""
         return {
             "contract_version": CONTRACT_VERSION,
             "columns": [c.to_dict() for c in self.columns],
+            "required": self.required,
+            "ignored": dict(self.ignored),
+            "on_unknown": self.on_unknown,
+            "distribution": dict(self.distribution),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InputContract:
-        """Rebuild a contract written by :meth:`to_dict`."""
-        return cls(tuple(ColumnContract.from_dict(c) for c in data["columns"]))
+        """Rebuild a contract written by :meth:`to_dict` (any contract version)."""
+        columns = tuple(ColumnContract.from_dict(c) for c in data["columns"])
+        ignored = dict(data.get("ignored", {}))
+        return cls(
+            columns,
+            ignored=ignored,
+            on_unknown=data.get("on_unknown", "reject"),
+            distribution=dict(data.get("distribution", {})),
+        )
 
-    def prepare(self, records: Sequence[Any]) -> tuple[dict[str, np.ndarray], list[list[str]]]:
-        """Check raw records and build the ONNX inputs.
-
-        Parameters
-        ----------
-        records : sequence of dict
-            Raw rows: column name -> value. Absent columns count as missing; columns
-            the contract does not know are ignored.
+    def prepare(
+        self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+    ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+        """Check raw records and build the ONNX inputs (see :meth:`check`).
 
         Returns
         -------
         inputs : dict of str -> numpy.ndarray
             One ``(n, 1)`` array per column: float64 for numbers, str objects otherwise.
         warnings : list of list of str
-            Per record, the accepted values that lie outside what training saw.
+            Per record, what was imputed, ignored or outside what training saw.
 
         Raises
         ------
         ContractViolation
-            If any value has the wrong type or breaks a ``reject`` policy.
+            If any value has the wrong type, a required field is missing, a field is
+            unknown (strict mode) or a ``reject`` policy is broken.
 
         Examples
         --------
@@ -256,26 +154,102 @@ class InputContract:
         >>> inputs["x"].tolist(), warnings
         ([[2.0]], [['x: 2.0 is outside the observed range [0.0, 1.0]']])
         """
+        checked = self.check(records, impute=impute, unknown=unknown)
+        return checked.inputs, checked.warnings
+
+    def check(
+        self, records: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+    ) -> Checked:
+        """Check raw records against the contract and build the ONNX inputs.
+
+        Parameters
+        ----------
+        records : sequence of dict
+            Raw rows: field name -> value. An absent field, ``null``, NaN or an empty
+            string is missing.
+        impute : bool, default=False
+            Let every missing field go to the model's imputation, required or not (the
+            record's warnings name them).
+        unknown : {"reject", "warn"}, optional
+            Override of the contract's ``on_unknown``.
+
+        Returns
+        -------
+        Checked
+
+        Raises
+        ------
+        ContractViolation
+            If any record breaks the contract; every problem is listed.
+
+        Examples
+        --------
+        >>> contract = InputContract(
+        ...     (ColumnContract("x", "number", on_missing="reject"),), ignored={"sex": "protected"}
+        ... )
+        >>> checked = contract.check([{"sex": "f"}], impute=True)
+        >>> checked.imputed, checked.ignored, checked.records
+        ([['x']], [['sex']], [{}])
+        """
+        strict = (unknown or self.on_unknown) == "reject"
+        known = {c.name for c in self.columns}
         errors: list[dict[str, Any]] = []
         columns: dict[str, list[Any]] = {c.name: [] for c in self.columns}
-        warnings: list[list[str]] = []
+        out = Checked({}, [], [], [], [], [])
         for index, record in enumerate(records):
             notes: list[str] = []
+            unusual: list[str] = []
+            imputed: list[str] = []
+            clean: dict[str, Any] = {}
             if not isinstance(record, Mapping):
                 msg = _MSG_NOT_OBJECT.format(kind=type(record).__name__)
                 errors.append({"loc": [index], "msg": msg, "type": "type_error"})
-                warnings.append(notes)
                 continue
             for col in self.columns:
-                value, note = col.convert(record.get(col.name), index, errors)
-                columns[col.name].append(value)
+                value = record.get(col.name)
+                if is_missing(value):
+                    if col.required and not impute:
+                        col._error(errors, index, _MSG_MISSING, "missing")
+                    imputed.append(col.name)
+                    columns[col.name].append(col.missing_value())
+                    continue
+                converted, note = col.convert(value, index, errors)
+                columns[col.name].append(converted)
+                clean[col.name] = value
                 if note:
-                    notes.append(note)
-            warnings.append(notes)
+                    unusual.append(note)
+            dropped = [k for k in record if k not in known]
+            self._extra_fields(dropped, index, strict, errors, notes)
+            if imputed:
+                notes.insert(0, _MSG_IMPUTED.format(names=", ".join(imputed)))
+            out.warnings.append([*notes[:1], *unusual, *notes[1:]] if imputed else unusual + notes)
+            out.unusual.append(unusual)
+            out.imputed.append(imputed)
+            out.ignored.append(dropped)
+            out.records.append(clean)
         if errors:
             raise ContractViolation(errors)
-        inputs = {}
         for col in self.columns:
             dtype = np.float64 if col.kind == "number" else object
-            inputs[col.name] = np.asarray(columns[col.name], dtype=dtype).reshape(-1, 1)
-        return inputs, warnings
+            out.inputs[col.name] = np.asarray(columns[col.name], dtype=dtype).reshape(-1, 1)
+        return out
+
+    def _extra_fields(
+        self,
+        names: list[str],
+        index: int,
+        strict: bool,
+        errors: list[dict[str, Any]],
+        notes: list[str],
+    ) -> None:
+        """Note the ignored fields; an unknown field is an error in strict mode."""
+        inputs = ", ".join(self.names[:12]) + (", ..." if len(self.names) > 12 else "")
+        for name in names:
+            reason = self.ignored.get(name)
+            if reason is not None:
+                notes.append(_MSG_IGNORED.format(name=name, reason=reason))
+            elif strict:
+                msg = _MSG_UNKNOWN.format(known=inputs)
+                errors.append({"loc": [index, name], "msg": msg, "type": "unknown_field"})
+            else:
+                notes.append(_MSG_IGNORED.format(name=name, reason="unknown field"))

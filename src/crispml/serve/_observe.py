@@ -107,7 +107,8 @@ class InferenceLog:
 
     Request handlers append rows to a buffer; full buffers (or one a second) go to one
     background thread that writes them in a single transaction, so logging adds no
-    disk wait and few thread switches to a request.
+    disk wait and few thread switches to a request. An idle service's buffer is
+    written within ``FLUSH_S`` seconds too.
 
     Parameters
     ----------
@@ -172,8 +173,19 @@ class InferenceLog:
         conn.execute("PRAGMA journal_mode=WAL")  # readers (monitoring) never block the writer
         conn.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit; WAL keeps it consistent
         try:
-            while (batch := self._queue.get()) is not None:
-                conn.executemany("INSERT INTO inference_log VALUES (?, ?, ?, ?, ?)", batch)
-                conn.commit()
+            while (batch := self._next_batch()) is not None:
+                if batch:
+                    conn.executemany("INSERT INTO inference_log VALUES (?, ?, ?, ?, ?)", batch)
+                    conn.commit()
         finally:
             conn.close()
+
+    def _next_batch(self) -> list[tuple[Any, ...]] | None:
+        """Return the next full batch; when idle for ``FLUSH_S``, whatever is buffered."""
+        try:
+            return self._queue.get(timeout=self.FLUSH_S)
+        except queue.Empty:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+                self._flushed = time.monotonic()
+            return batch

@@ -12,9 +12,20 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from crispml.serve._bundle import CONTRACT_FILE, MODEL_FILE, read_json, verify_bundle
-from crispml.serve._contract import InputContract
+from crispml.serve._bundle import (
+    CONFORMAL_FILE,
+    CONTRACT_FILE,
+    MODEL_FILE,
+    read_json,
+    verify_bundle,
+)
+from crispml.serve._contract import Checked, ContractViolation, InputContract
+from crispml.serve._density import DensityCheck
 
+_MSG_REFUSED = (
+    "record is out of the training distribution: {reasons}. Send it without "
+    "refuse_out_of_distribution to score it anyway (the response flags it)"
+)
 PROBABILITIES = "probabilities"
 LABEL = "label"
 VALUE = "value"
@@ -62,6 +73,9 @@ class ServingModel:
         self.threshold: float | None = contract.get("threshold")
         self.version = version
         self.manifest = manifest or {}
+        self.density = DensityCheck.from_dict(contract.get("distribution", {}))
+        self.conformal: dict[str, Any] = {}
+        """The evaluation's conformal report (``evaluation/conformal.json``), when shipped."""
         self._outputs = [VALUE] if self.task == "regression" else [PROBABILITIES, LABEL]
 
     @classmethod
@@ -78,7 +92,11 @@ class ServingModel:
         contract = read_json(root / CONTRACT_FILE)
         digest = manifest.get("artifacts", {}).get(MODEL_FILE, "")[:12]
         version = f"{manifest.get('run_id', root.name)}:{digest}" if digest else root.name
-        return cls(root / MODEL_FILE, contract, version=version, manifest=manifest)
+        served = cls(root / MODEL_FILE, contract, version=version, manifest=manifest)
+        conformal = root / CONFORMAL_FILE
+        if conformal.is_file() and (not verify or CONFORMAL_FILE in manifest.get("artifacts", {})):
+            served.conformal = read_json(conformal)
+        return served
 
     def metadata(self) -> dict[str, Any]:
         """Card summary, task, classes, threshold and the input contract."""
@@ -89,60 +107,148 @@ class ServingModel:
             "threshold": self.threshold,
             "card": self.document.get("card", {}),
             "input_contract": self.contract.to_dict(),
+            "out_of_distribution": {
+                "checks": [
+                    "number outside the training range",
+                    "category level not seen in training",
+                    "category level rare in training",
+                    "low density: Mahalanobis distance of the numeric columns above the "
+                    "training rows' quantile",
+                ],
+                "quantile": None if self.density is None else self.density.quantile,
+            },
+            "conformal": {
+                k: self.conformal.get(k) for k in ("kind", "method", "nominal", "empirical")
+            }
+            if self.conformal
+            else None,
         }
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Run the ONNX graph on prepared inputs (see :meth:`InputContract.prepare`)."""
         return [np.asarray(o) for o in self.session.run(self._outputs, inputs)]
 
-    def scores(self, records: Sequence[Any]) -> tuple[np.ndarray, list[list[str]]]:
+    def scores(
+        self, records: Sequence[Any], *, impute: bool = True, unknown: str = "warn"
+    ) -> tuple[np.ndarray, list[list[str]]]:
         """Probabilities ``(n, k)`` or values ``(n,)`` for raw records, and their warnings.
 
+        Lenient by default (missing fields imputed, unknown fields ignored): this is the
+        path of the parity check and of reason codes, not of requests.
+
         Raises
         ------
         ContractViolation
             If a record breaks the input contract.
         """
-        out, warnings = self._outputs_of(records)
+        checked = self.contract.check(records, impute=impute, unknown=unknown)
+        out = self.run(checked.inputs)
         if self.task == "regression":
-            return out[0].reshape(-1).astype(np.float64), warnings
-        return out[0].astype(np.float64), warnings
+            return out[0].reshape(-1).astype(np.float64), checked.warnings
+        return out[0].astype(np.float64), checked.warnings
 
-    def _outputs_of(self, records: Sequence[Any]) -> tuple[list[np.ndarray], list[list[str]]]:
-        inputs, warnings = self.contract.prepare(records)
-        return self.run(inputs), warnings
-
-    def predict(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+    def predict(
+        self,
+        records: Sequence[Any],
+        *,
+        impute: bool = False,
+        unknown: str | None = None,
+        refuse_ood: bool = False,
+    ) -> list[dict[str, Any]]:
         """Predict raw records: prediction, probability, decision, warnings.
 
+        Parameters
+        ----------
+        records : sequence of dict
+            Raw records.
+        impute : bool, default=False
+            Score records whose required fields are missing (each row names them).
+        unknown : {"reject", "warn"}, optional
+            Override of the contract's policy for unknown fields.
+        refuse_ood : bool, default=False
+            Refuse (raise) when a record is out of the training distribution.
+
         Raises
         ------
         ContractViolation
             If a record breaks the input contract.
         """
-        out, warnings = self._outputs_of(records)
-        if self.task == "regression":
-            values = out[0].reshape(-1)
-            return [
-                {"prediction": float(v), "warnings": w}
-                for v, w in zip(values, warnings, strict=True)
+        return self.predict_checked(
+            records, impute=impute, unknown=unknown, refuse_ood=refuse_ood
+        )[0]
+
+    def predict_checked(
+        self,
+        records: Sequence[Any],
+        *,
+        impute: bool = False,
+        unknown: str | None = None,
+        refuse_ood: bool = False,
+    ) -> tuple[list[dict[str, Any]], Checked]:
+        """:meth:`predict`, also returning the checked records (what may be logged)."""
+        checked = self.contract.check(records, impute=impute, unknown=unknown)
+        unusual = self._unusual(checked)
+        if refuse_ood and any(unusual):
+            errors = [
+                {
+                    "loc": [i],
+                    "msg": _MSG_REFUSED.format(reasons="; ".join(r)),
+                    "type": "out_of_distribution",
+                }
+                for i, r in enumerate(unusual)
+                if r
             ]
-        probs, labels = out[0], out[1].reshape(-1)
+            raise ContractViolation(errors)
+        out = self.run(checked.inputs)
+        rows = self._rows(out)
+        for row, w, imp, ign, odd in zip(
+            rows, checked.warnings, checked.imputed, checked.ignored, unusual, strict=True
+        ):
+            row.update(
+                warnings=w,
+                imputed=imp,
+                ignored=ign,
+                out_of_distribution=bool(odd),
+                ood_reasons=odd,
+            )
+        return rows, checked
+
+    def _rows(self, out: list[np.ndarray]) -> list[dict[str, Any]]:
+        """Prediction rows from the graph's outputs (lists first: no per-value numpy)."""
+        if self.task == "regression":
+            return [{"prediction": v} for v in out[0].reshape(-1).astype(np.float64).tolist()]
+        names = [str(c) for c in self.classes]
+        probs = out[0].astype(np.float64).tolist()
+        codes = out[1].reshape(-1).astype(np.int64).tolist()
+        binary = self.task == "binary"
         rows = []
-        for p, code, w in zip(probs, labels, warnings, strict=True):
+        for p, code in zip(probs, codes, strict=True):
             row: dict[str, Any] = {
-                "prediction": self.classes[int(code)],
-                "probability": float(p[1] if self.task == "binary" else p[int(code)]),
-                "probabilities": {str(c): float(v) for c, v in zip(self.classes, p, strict=True)},
-                "warnings": w,
+                "prediction": self.classes[code],
+                "probability": p[1] if binary else p[code],
+                "probabilities": dict(zip(names, p, strict=True)),
             }
-            if self.task == "binary":
-                row["decision"] = bool(code == 1)
+            if binary:
+                row["decision"] = code == 1
                 row["threshold"] = self.threshold
             rows.append(row)
         return rows
 
-    def explain(self, record: dict[str, Any], *, top_k: int = 5) -> dict[str, Any]:
+    def _unusual(self, checked: Checked) -> list[list[str]]:
+        """Per record, why it is out of the training distribution (empty: it is not)."""
+        if self.density is None or not checked.inputs:
+            return checked.unusual
+        extra = self.density.reasons(checked.inputs)
+        return [a + b for a, b in zip(checked.unusual, extra, strict=True)]
+
+    def explain(
+        self,
+        record: dict[str, Any],
+        *,
+        top_k: int = 5,
+        impute: bool = False,
+        unknown: str | None = None,
+    ) -> dict[str, Any]:
         """Reason codes for one record by occlusion on the ONNX graph.
 
         Each column in turn is set to its training reference value (median or most
@@ -156,6 +262,8 @@ class ServingModel:
             One raw record.
         top_k : int, default=5
             How many reason codes to return, largest absolute contribution first.
+        impute, unknown
+            As in :meth:`predict`.
 
         Returns
         -------
@@ -167,6 +275,8 @@ class ServingModel:
         ContractViolation
             If the record breaks the input contract.
         """
+        checked = self.contract.check([record], impute=impute, unknown=unknown)
+        record = {k: v for k, v in record.items() if k in checked.records[0]}
         names = self.contract.names
         variants = [record] + [
             {**record, col.name: col.reference} for col in self.contract.columns
@@ -192,4 +302,6 @@ class ServingModel:
             "score": float(values[0]),
             "method": "occlusion: score minus score with the column at its reference value",
             "reasons": reasons,
+            "warnings": checked.warnings[0],
+            "ignored": checked.ignored[0],
         }

@@ -3,12 +3,67 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 from pathlib import Path
 
 import uvicorn
 
 from crispml.serve._app import ServeSettings, app_from_bundle
-from crispml.serve._bundle import BundleError
+from crispml.serve._bundle import MANIFEST, BundleError
+
+_MSG_LOG_INSIDE = (
+    "--log-path {path} is inside the run folder {bundle}: the log would break "
+    "`crispml verify` (files not in the manifest). Choose a path outside it, e.g. {default}"
+)
+
+
+def default_log_path(bundle: str | Path) -> Path:
+    """Where the inference log goes by default: outside the run folder, never inside it.
+
+    ``<project>/.crispml/serving/<run-id>/inference.sqlite`` when the bundle is a run
+    folder of a project (``<project>/runs/<run-id>``); otherwise the same under the
+    current directory (or the bundle's parent, when the current directory is inside it).
+
+    Parameters
+    ----------
+    bundle : str or Path
+        The run folder or bundle being served.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> default_log_path("/p/runs/r1").as_posix().endswith("serving/r1/inference.sqlite")
+    True
+    """
+    root = Path(bundle).resolve()
+    run_id = root.name
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        run_id = str(json.loads((root / MANIFEST).read_text(encoding="utf-8"))["run_id"])
+    project = root.parent.parent
+    if not (project / ".crispml").is_dir():
+        project = Path.cwd().resolve()
+        if project == root or root in project.parents:
+            project = root.parent
+    return project / ".crispml" / "serving" / run_id / "inference.sqlite"
+
+
+def check_log_path(bundle: str | Path, log_path: str | Path) -> None:
+    """Refuse a log path inside the bundle (it would fail ``crispml verify``).
+
+    Raises
+    ------
+    BundleError
+        If ``log_path`` lies inside ``bundle``.
+    """
+    root, path = Path(bundle).resolve(), Path(log_path).resolve()
+    if root in path.parents:
+        raise BundleError(
+            _MSG_LOG_INSIDE.format(path=log_path, bundle=bundle, default=default_log_path(bundle))
+        )
 
 
 def serve(
@@ -36,6 +91,8 @@ def serve(
     BundleError
         If the bundle is incomplete or was modified after the run.
     """
+    if settings is not None and settings.log_path:
+        check_log_path(bundle, settings.log_path)
     app = app_from_bundle(bundle, settings)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
@@ -50,11 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--log-path",
         default=None,
-        help="SQLite inference log (default: BUNDLE/logs/inference.sqlite)",
+        help="SQLite inference log (default: <project>/.crispml/serving/<run-id>/, outside "
+        "the run folder)",
     )
     parser.add_argument("--log-sample-rate", type=float, default=1.0)
     args = parser.parse_args(argv)
-    log_path = args.log_path or str(Path(args.bundle) / "logs" / "inference.sqlite")
+    log_path = args.log_path or str(default_log_path(args.bundle))
     settings = ServeSettings(
         max_batch=args.max_batch, log_path=log_path, log_sample_rate=args.log_sample_rate
     )

@@ -319,6 +319,11 @@ class DeploymentSpec(CrispModel):
 
     format: Literal["onnx", "none"] = "onnx"
     latency_sla_ms: LatencySLA = Field(default_factory=LatencySLA)
+    on_missing: Literal["reject", "impute"] = "reject"
+    """``reject``: a request missing a column that had no missing value in training gets
+    a 422; ``impute``: it is scored on the model's imputation, and the response says so."""
+    on_unknown: Literal["reject", "warn"] = "reject"
+    """A request field that is not a model input (nor a known non-input): 422, or a warning."""
 
 
 class TrackingSpec(CrispModel):

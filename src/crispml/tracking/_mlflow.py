@@ -19,6 +19,25 @@ def default_tracking_uri(project_dir: Path) -> str:
     return f"sqlite:///{store / 'mlflow.db'}"
 
 
+def _create_store_atomically(uri: str) -> None:
+    """Create a new local SQLite store under a temporary name, then rename it into place.
+
+    MLflow creates its tables on first use, in many statements; a process killed in the
+    middle would leave a store that no later run can open ("table ... already exists").
+    """
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if path.exists():
+        return
+    import mlflow
+
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{temp}").search_experiments()
+    os.replace(temp, path)
+
+
 class EngagementTracker:
     """One MLflow run per engagement: opened before the run folder is sealed.
 
@@ -38,6 +57,7 @@ class EngagementTracker:
 
         self.uri = uri
         self.experiment = experiment
+        _create_store_atomically(uri)
         self._client = mlflow.MlflowClient(tracking_uri=uri)
         found = self._client.get_experiment_by_name(experiment)
         if found is None:
