@@ -11,10 +11,10 @@ from sklearn.pipeline import Pipeline
 
 from crispml._metrics import METRICS
 from crispml.features import build_preprocessor
-from crispml.models import get_family
+from crispml.models import WeightedEnsemble, get_family
 from crispml.search._budget import BudgetPlan
 from crispml.search._candidate import Candidate
-from crispml.search._ensemble import WeightedEnsemble, greedy_selection
+from crispml.search._ensemble import greedy_selection
 from crispml.search._trial import FoldData, run_trial
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,7 @@ from sklearn.pipeline import Pipeline
 from crispml._metrics import score
 from crispml.data import Schema
 from crispml.features import build_preprocessor
-from crispml.models import ModelFamily, predict_output
-from crispml.search._ensemble import WeightedEnsemble
+from crispml.models import ModelFamily, WeightedEnsemble, predict_output
 from crispml.search._validation import ValidationPlan
 
 logger = logging.getLogger(__name__)
