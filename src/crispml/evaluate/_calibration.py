@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.model_selection import StratifiedKFold
 
-from crispml.models import CalibratedModel
+from crispml.models import CalibratedModel as CalibratedModel  # re-exported (moved there)
 from crispml.models._calibrated import CLIP, METHODS
 
 N_BINS = 10

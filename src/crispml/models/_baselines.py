@@ -21,7 +21,9 @@ class DummyFamily(ModelFamily):
     glass_box: ClassVar[bool] = True
     baseline: ClassVar[bool] = True
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return a prior / mean predictor."""
         if task == "regression":
             return DummyRegressor(strategy="mean")
@@ -41,7 +43,9 @@ class LinearFamily(ModelFamily):
         """Moderate regularisation."""
         return {"alpha": 1.0} if task == "regression" else {"C": 1.0}
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return a logistic or ridge regression."""
         merged = {**self.defaults(task), **params}
         if task == "regression":
@@ -61,7 +65,9 @@ class ShallowTreeFamily(ModelFamily):
         """Depth 4 and leaves of at least 20 rows."""
         return {"max_depth": 4, "min_samples_leaf": 20}
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return a shallow decision tree."""
         merged = {**self.defaults(task), **params}
         cls = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier

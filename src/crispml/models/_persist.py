@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from crispml._utils._io import atomic_write_bytes
 from crispml.exceptions import CrispError
 from crispml.models._calibrated import CalibratedModel
@@ -51,6 +49,8 @@ def save_pipeline(pipeline: Any, path: str | Path) -> Path:
     -------
     Path
     """
+    import skops.io as sio
+
     return atomic_write_bytes(path, sio.dumps(pipeline))
 
 
@@ -62,6 +62,8 @@ def load_pipeline(path: str | Path) -> Any:
     CrispError
         If the file holds any type outside the trust list.
     """
+    import skops.io as sio
+
     data = Path(path).read_bytes()
     untrusted = sio.get_untrusted_types(data=data)
     refused = [

@@ -134,7 +134,9 @@ def refit_best(
         pre, Xt = pres[family.preprocessing]
         known = {*family.defaults(data.task), *family.search_space(*data.shape(), data.task)}
         pinned = {k: v for k, v in cand.info.items() if k in known}
-        estimator = family.build({**cand.params, **pinned}, task=data.task, seed=seed)
+        estimator = family.build(
+            {**cand.params, **pinned}, task=data.task, seed=seed, n_jobs=data.n_jobs
+        )
         estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=budget.total_left())
         if getattr(estimator, "stopped_at_deadline_", False):
             budget.notes["refit"] = "abandoned: the deadline came first; kept the search models"

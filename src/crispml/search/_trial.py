@@ -66,12 +66,22 @@ class FoldData:
         Column roles, for the preprocessing.
     task : str
         binary, multiclass or regression.
+    n_jobs : int or None, default=None
+        Threads every model fitted on these folds may use (``None``: all cores).
     """
 
     def __init__(
-        self, X: pd.DataFrame, y: np.ndarray, plan: ValidationPlan, schema: Schema, task: str
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        plan: ValidationPlan,
+        schema: Schema,
+        task: str,
+        *,
+        n_jobs: int | None = None,
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
+        self.n_jobs = n_jobs
         self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
         self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
 
@@ -144,7 +154,7 @@ def run_trial(
             fit_rows = data.plan.folds[i][0]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                estimator = family.build(params, task=data.task, seed=seed)
+                estimator = family.build(params, task=data.task, seed=seed, n_jobs=data.n_jobs)
                 estimator = family.fit(
                     estimator, Xf, data.y[fit_rows], Xh, data.y[held], time_left_s=left
                 )
