@@ -14,9 +14,9 @@ True
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from crispml._engagement import Project, Run
     from crispml.exceptions import CrispError, DataError, SpecError
     from crispml.search import AutoClassifier, AutoRegressor
@@ -50,7 +50,7 @@ _LAZY = {
 """Public name -> module that defines it, imported when the name is first used."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in _LAZY:
         raise AttributeError(f"module 'crispml' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name]), name)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+if _TYPE_CHECKING:
+    from crispml.cli._app import app
 
 __all__ = ["app", "main"]
 
@@ -17,9 +20,10 @@ def main() -> None:
     run_command()
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "app":  # the Typer app loads on first use, after main() set up threads
         from crispml.cli._app import app
 
+        globals()["app"] = app
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
