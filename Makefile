@@ -35,9 +35,11 @@ test: $(DEV_STAMP) install-browser
 fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
+# The gates CI runs before the tests: lint rules, formatting, and mypy --strict on src/.
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) crispml-demo build *.egg-info

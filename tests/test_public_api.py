@@ -32,14 +32,23 @@ def _public(module) -> set[str]:
     }
 
 
+def _resolve_lazy(module) -> None:
+    """Touch every exported name, so names a package imports on first use are in vars()."""
+    for attr in module.__all__:
+        getattr(module, attr)
+
+
 def test_top_level_exports_are_complete():
+    _resolve_lazy(crispml)
     assert set(crispml.__all__) == _public(crispml) | {"__version__"}
+    assert set(crispml.__all__) <= set(dir(crispml))
     assert crispml.__all__ == sorted(crispml.__all__, key=isort_key)
 
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_subpackage_all_is_sorted_and_complete(name):
     module = importlib.import_module(name)
+    _resolve_lazy(module)
     exported = list(module.__all__)
     assert exported == sorted(exported, key=isort_key), f"{name}.__all__ is not sorted"
     assert set(exported) == _public(module), f"{name}: __all__ differs from its public names"

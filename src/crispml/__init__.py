@@ -1,5 +1,9 @@
 """crispml: a complete, auditable machine-learning model development engagement.
 
+Importing crispml has no side effects and loads no training library: the public names
+below are imported on first use (PEP 562), so ``import crispml.serve`` stays a light
+serving runtime.
+
 Examples
 --------
 >>> import crispml
@@ -9,17 +13,14 @@ True
 
 from __future__ import annotations
 
-import os
+import importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-# OpenMP threads (LightGBM, XGBoost, scikit-learn) spin while they wait; on a busy 2-core
-# machine that made a 2-thread LightGBM fit 15x slower (200 rounds on 20k x 50: 36.9 s vs
-# 2.4 s with passive waiting). Set before any OpenMP runtime loads; a user's value wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from crispml._engagement import Project, Run
-from crispml.exceptions import CrispError, DataError, SpecError
-from crispml.search import AutoClassifier, AutoRegressor
-from crispml.spec import ProjectSpec, load_spec
+if _TYPE_CHECKING:
+    from crispml._engagement import Project, Run
+    from crispml.exceptions import CrispError, DataError, SpecError
+    from crispml.search import AutoClassifier, AutoRegressor
+    from crispml.spec import ProjectSpec, load_spec
 
 __version__ = "0.1.0"
 __all__ = [
@@ -34,3 +35,28 @@ __all__ = [
     "__version__",
     "load_spec",
 ]
+
+_LAZY = {
+    "AutoClassifier": "crispml.search",
+    "AutoRegressor": "crispml.search",
+    "CrispError": "crispml.exceptions",
+    "DataError": "crispml.exceptions",
+    "Project": "crispml._engagement",
+    "ProjectSpec": "crispml.spec",
+    "Run": "crispml._engagement",
+    "SpecError": "crispml.exceptions",
+    "load_spec": "crispml.spec",
+}
+"""Public name -> module that defines it, imported when the name is first used."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'crispml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -21,6 +21,7 @@ from crispml import data as cdata
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
+from crispml._utils._threads import configure_threads
 from crispml.audit import audit_data
 from crispml.deploy import DeploymentResult, package_deployment
 from crispml.evaluate import (
@@ -116,6 +117,7 @@ class Project:
         """
         step = progress or _quiet
         spec = self.spec
+        configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume
         folder = RunFolder(
             Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
@@ -230,6 +232,7 @@ class Project:
             validation=spec.search.validation,
             deterministic=spec.search.deterministic,
             max_trials=spec.search.max_trials,
+            n_jobs=spec.search.n_jobs,
             ensemble=spec.search.ensemble,
             study_dir=self.store,
             resume=getattr(self, "_resume", False),

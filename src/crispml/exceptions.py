@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "ReportError",
+    "SearchError",
     "SigningError",
     "SpecError",
     "UnknownModelFamilyError",
@@ -49,7 +50,7 @@ class MissingDependencyError(CrispError, ImportError):
     """An optional dependency needed for the requested feature is not installed."""
 
 
-class NotFittedError(CrispError, sklearn.exceptions.NotFittedError):
+class NotFittedError(CrispError, sklearn.exceptions.NotFittedError):  # type: ignore[misc]
     """An estimator or run was used before it was fitted."""
 
 
@@ -59,6 +60,10 @@ class AuditBlockedError(CrispError, RuntimeError):
 
 class DeploymentError(CrispError, RuntimeError):
     """Export, parity or packaging of the model failed."""
+
+
+class SearchError(CrispError, RuntimeError):
+    """The model search ended without any model it could select."""
 
 
 class ReportError(CrispError, ValueError):

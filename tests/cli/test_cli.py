@@ -202,3 +202,26 @@ def test_help_everywhere():
     for command in ([], ["init"], ["run"], ["demo"], ["schema"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_a_search_with_no_fitted_model_exits_2_with_one_line(tmp_path):
+    from crispml.models import ModelFamily, register
+    from crispml.models._base import _REGISTRY
+
+    @register("always_fails")
+    class Failing(ModelFamily):
+        def build(self, params, *, task, seed, n_jobs=None):
+            raise MemoryError("out of memory in build")
+
+    search = {"families": ["always_fails"], "baselines": False, "deterministic": True,
+              "max_trials": 1, "ensemble": False}  # fmt: skip
+    spec = write_project(tmp_path, make_binary(), binary_spec(search=search))
+    try:
+        result = runner.invoke(app, ["run", str(spec)])
+    finally:
+        _REGISTRY.pop("always_fails")
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert "\n" not in line and "search: no model could be fitted" in line
+    assert "search.time_budget_s" in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

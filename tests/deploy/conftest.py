@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 from crispml.data import TargetEncoding, conform, infer_schema
 from crispml.deploy import build_contract, contract_document, export_onnx
 from crispml.features import build_preprocessor
+from crispml.models import decision_threshold
 from crispml.serve import ServingModel
 
 
@@ -62,7 +63,7 @@ class Problem:
     def serve(self, model, threshold: float | None = None) -> ServingModel:
         n_classes = len(self.encoding.classes)
         if self.task == "binary" and threshold is None:
-            threshold = float(getattr(model, "threshold_", 0.5))
+            threshold = decision_threshold(model)
         graph = export_onnx(
             model, self.contract, task=self.task, n_classes=n_classes, threshold=threshold
         )

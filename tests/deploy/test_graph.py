@@ -9,17 +9,28 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier
 
-from crispml.deploy import check_parity, frame_records
+from crispml.deploy import check_parity, export_onnx, frame_records
 from crispml.exceptions import DeploymentError
-from crispml.models import get_family
+from crispml.models import (
+    CalibrationMap,
+    DeployableModel,
+    IsotonicMap,
+    SigmoidMap,
+    WeightedAverage,
+    get_family,
+)
 
 
-class StandInEnsemble:
-    """What crispml.search's ensemble exposes: members_ and weights_."""
+class StandInEnsemble(DeployableModel):
+    """A third-party ensemble: it describes itself through the export protocol only."""
 
     def __init__(self, members, weights):
         self.members_ = members
         self.weights_ = np.asarray(weights, dtype=float)
+
+    def export_spec(self):
+        w = self.weights_ / self.weights_.sum()
+        return WeightedAverage(members=tuple(self.members_), weights=tuple(w.tolist()))
 
     def predict_proba(self, X):
         probs = [w * m.predict_proba(X) for m, w in zip(self.members_, self.weights_, strict=True)]
@@ -30,8 +41,8 @@ class StandInEnsemble:
         return np.sum(values, axis=0) / self.weights_.sum()
 
 
-class StandInCalibrated:
-    """What crispml.evaluate.CalibratedModel exposes (a map on the positive probability)."""
+class StandInCalibrated(DeployableModel):
+    """A third-party calibrated model (a map on the positive probability)."""
 
     def __init__(self, base, method, threshold=0.5, *, x=None, y=None, a=None, b=None):
         self.base_, self.method_, self.threshold_ = base, method, threshold
@@ -48,6 +59,13 @@ class StandInCalibrated:
             p = np.clip(p, 1e-6, 1 - 1e-6)
             q = expit(self.a_ * np.log(p / (1 - p)) + self.b_)
         return np.column_stack([1 - q, q])
+
+    def export_spec(self):
+        if self.method_ == "isotonic":
+            mapping = IsotonicMap(x=tuple(self.x_thresholds_), y=tuple(self.y_thresholds_))
+        else:
+            mapping = SigmoidMap(a=self.a_, b=self.b_, clip=1e-6)
+        return CalibrationMap(base=self.base_, map=mapping, threshold=self.threshold_)
 
 
 def _lgbm(problem):
@@ -146,3 +164,27 @@ def test_silent_difference_fails_the_parity_check(binary_problem):
         check_parity(
             model, binary_problem.serve(model), binary_problem.frame, binary_problem.schema
         )
+
+
+def test_attributes_alone_do_not_make_an_ensemble(binary_problem):
+    """Only the export protocol is read: members_/weights_ without it are not an ensemble."""
+
+    class LooksLikeAnEnsemble:
+        def __init__(self, members):
+            self.members_, self.weights_ = members, np.array([1.0])
+
+    fake = LooksLikeAnEnsemble([_lgbm(binary_problem)])
+    with pytest.raises(DeploymentError, match="could not be converted to ONNX"):
+        export_onnx(fake, binary_problem.contract, task="binary", n_classes=2)
+
+
+def test_sigmoid_clip_comes_from_the_model(binary_problem):
+    """The exported graph clips with the model's own constant (no copy in crispml.deploy)."""
+    base = _lgbm(binary_problem)
+    wide = StandInCalibrated(base, "sigmoid", a=1.0, b=0.0)
+    wide.export_spec = lambda: CalibrationMap(
+        base=base, map=SigmoidMap(a=1.0, b=0.0, clip=0.25), threshold=0.5
+    )
+    scores, _ = binary_problem.serve(wide).scores(frame_records(binary_problem.frame))
+    assert scores[:, 1].min() >= 0.25 - 1e-6 and scores[:, 1].max() <= 0.75 + 1e-6
+    assert np.isclose(scores[:, 1], 0.25, atol=1e-4).any()  # the clip binds on real rows

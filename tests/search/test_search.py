@@ -116,3 +116,55 @@ def test_progress_reports_trials_best_score_and_time_left(binary_data):
     best = max(p.last.valid_score for p in seen)
     assert seen[-1].best_score == best
     assert seen[-1].best_name in {p.last.name for p in seen}
+
+
+def test_n_jobs_reaches_every_model_build(binary_data):
+    from sklearn.linear_model import LogisticRegression
+
+    from crispml.models import ModelFamily, register
+    from crispml.models._base import _REGISTRY
+
+    seen = []
+
+    @register("records_threads")
+    class Recording(ModelFamily):
+        preprocessing = "linear"
+
+        def build(self, params, *, task, seed, n_jobs=None):
+            seen.append(n_jobs)
+            return LogisticRegression()
+
+    try:
+        result = _search(
+            binary_data, families=("records_threads",), deterministic=True, max_trials=1,
+            ensemble=False, baselines=False, n_jobs=3,
+        )  # fmt: skip
+    finally:
+        _REGISTRY.pop("records_threads")
+    assert result.best.family == "records_threads"
+    assert len(seen) >= 2 and set(seen) == {3}  # every fold and the refit
+
+
+def test_a_search_where_every_model_fails_raises_a_crispml_error(binary_data):
+    from crispml.exceptions import CrispError, SearchError
+    from crispml.models import ModelFamily, register
+    from crispml.models._base import _REGISTRY
+
+    @register("always_fails")
+    class Failing(ModelFamily):
+        def build(self, params, *, task, seed, n_jobs=None):
+            raise MemoryError("out of memory in build")
+
+    try:
+        with pytest.raises(SearchError) as info:
+            _search(
+                binary_data, families=("always_fails",), deterministic=True, max_trials=1,
+                ensemble=False, baselines=False,
+            )  # fmt: skip
+    finally:
+        _REGISTRY.pop("always_fails")
+    assert isinstance(info.value, CrispError) and isinstance(info.value, RuntimeError)
+    text = str(info.value)
+    assert text.startswith("search: no model could be fitted")
+    assert "always_fails" in text and "MemoryError: out of memory in build" in text
+    assert "search.time_budget_s" in text and "\n" not in text

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import TargetEncoder
@@ -92,6 +91,8 @@ def capped_categories(col: pd.Series, max_levels: int = MAX_LEVELS) -> pd.Catego
 
 def quick_model(task: str, seed: int) -> Any:
     """Return a small LightGBM model: 60 trees of 15 leaves, enough to find strong signal fast."""
+    from lightgbm import LGBMClassifier, LGBMRegressor  # loaded when the audit runs
+
     params: dict[str, Any] = {
         "n_estimators": 60,
         "num_leaves": 15,

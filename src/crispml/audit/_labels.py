@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from cleanlab.filter import find_label_issues
-from cleanlab.regression.rank import get_label_quality_scores
 from scipy.stats import chi2_contingency
 
 from crispml.audit._common import AuditSample, audit_score, oof_output, quick_model
@@ -67,6 +65,8 @@ def find_label_problems(sample: AuditSample, seed: int = 0) -> LabelIssues:
     -------
     LabelIssues
     """
+    from cleanlab.filter import find_label_issues
+
     probs = oof_output(quick_model(sample.task, seed), sample.X, sample.y, sample.task, seed)
     ranked = find_label_issues(
         sample.y, probs, return_indices_ranked_by="self_confidence", n_jobs=1
@@ -191,6 +191,8 @@ def _rate(hits: Any, rows: Any) -> float:
 
 def _regression_labels(sample: AuditSample, seed: int) -> Finding:
     """Rank target values by cleanlab's regression label quality (out-of-fold model)."""
+    from cleanlab.regression.rank import get_label_quality_scores
+
     predicted = oof_output(quick_model("regression", seed), sample.X, sample.y, "regression", seed)
     quality = get_label_quality_scores(sample.y, predicted)
     residual = sample.y - predicted

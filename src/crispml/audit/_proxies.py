@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame, count
 from scipy.stats import chi2_contingency
 from scipy.stats.contingency import crosstab
 from sklearn.metrics import normalized_mutual_info_score
@@ -172,6 +171,8 @@ def _base_rates(name: str, groups: pd.Series, sample: AuditSample, dataset: Data
         }
         ratio = None
     else:
+        from fairlearn.metrics import MetricFrame, count
+
         frame = MetricFrame(
             metrics={"base_rate": _mean_target, "count": count},
             y_true=y,

@@ -106,8 +106,8 @@ def prepare_dataset(
     for column in spec.features.monotone:
         role = schema[column].role
         if role != "numeric" or column in schema.dropped:
-            role = f"{role} (excluded)" if column in schema.dropped else role
-            raise SpecError(_MSG_MONOTONE.format(column=column, role=role))
+            shown = f"{role} (excluded)" if column in schema.dropped else role
+            raise SpecError(_MSG_MONOTONE.format(column=column, role=shown))
     y = encoding.encode(kept[spec.problem.target])
     return Dataset(kept, schema, encoding, y, snapshot, int((~present).sum()))
 

@@ -190,5 +190,5 @@ def _check_class_sizes(labels: pd.Series) -> None:
 
 def _row_ids(frame: pd.DataFrame, id_column: str | None) -> list[str]:
     if id_column is not None and id_column in frame.columns:
-        return frame[id_column].astype(str).tolist()
+        return [str(v) for v in frame[id_column].astype(str)]
     return [str(i) for i in range(len(frame))]

@@ -61,9 +61,9 @@ class TargetEncoding:
     def encode(self, values: pd.Series) -> np.ndarray:
         """Map target values to 0..k-1 (classification) or float (regression)."""
         if self.task == "regression":
-            return pd.to_numeric(values).to_numpy(dtype=np.float64)
+            return np.asarray(pd.to_numeric(values), dtype=np.float64)
         lookup = {str(c): i for i, c in enumerate(self.classes)}
-        return values.astype(str).map(lookup).to_numpy(dtype=np.int64)
+        return np.asarray(values.astype(str).map(lookup), dtype=np.int64)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Map encoded ids back to the original labels."""

@@ -1,16 +1,14 @@
 """Exporting the fitted model, from raw columns to score and decision, as one ONNX graph.
 
-Supported objects (duck-typed, so new model kinds from the search and the evaluation
-work as long as they expose these attributes):
+Supported objects:
 
 - a scikit-learn ``Pipeline(features, model)`` over the conformed frame, converted by
   skl2onnx, with onnxmltools' converters for LightGBM and XGBoost and CatBoost's own
   ONNX export for a final CatBoost step;
-- an ensemble with ``members_`` (such pipelines) and ``weights_``: weighted average of
-  the members' scores, built as explicit ONNX steps;
-- a calibrated model with ``base_``, ``method_`` ("isotonic" with ``x_thresholds_`` /
-  ``y_thresholds_``, or "sigmoid" with ``a_`` / ``b_``) mapping the positive-class
-  probability, and optionally ``threshold_``.
+- a :class:`crispml.models.DeployableModel` (the weighted ensemble, the calibrated
+  model), exported from the description its ``export_spec()`` returns: a weighted
+  average of its members' scores, or a calibration map on its base's positive-class
+  probability with a decision threshold, built as explicit ONNX steps.
 """
 
 from __future__ import annotations
@@ -31,6 +29,13 @@ from crispml.deploy._converters import (
     restore_input_names,
 )
 from crispml.exceptions import DeploymentError
+from crispml.models import (
+    CalibrationMap,
+    DeployableModel,
+    IsotonicMap,
+    WeightedAverage,
+    decision_threshold,
+)
 from crispml.serve import InputContract
 
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -72,8 +77,8 @@ def export_onnx(
     Parameters
     ----------
     model : object
-        A fitted pipeline over the conformed frame, an ensemble (``members_``,
-        ``weights_``) or a calibrated model (``base_``, ``method_``...), nested freely.
+        A fitted pipeline over the conformed frame or a
+        :class:`~crispml.models.DeployableModel` (ensemble, calibrated model), nested freely.
     contract : InputContract
         The raw input columns (names and kinds become the graph's inputs).
     task : str
@@ -82,7 +87,7 @@ def export_onnx(
         Number of classes (classification).
     threshold : float, optional
         Binary decision threshold on the positive-class probability (default 0.5, or
-        the model's ``threshold_``).
+        the threshold the model carries, see :func:`crispml.models.decision_threshold`).
 
     Returns
     -------
@@ -99,7 +104,7 @@ def export_onnx(
     inputs = graph_inputs(contract)
     scores = _scores(model, contract, inputs, task=task, n_classes=n_classes)
     if threshold is None:
-        threshold = float(getattr(model, "threshold_", 0.5))
+        threshold = decision_threshold(model)
     final = _graph.with_decision(
         scores, inputs, task=task, n_classes=n_classes, threshold=threshold
     )
@@ -119,19 +124,31 @@ def _scores(
     n_classes: int,
 ) -> onnx.ModelProto:
     """Return a graph with the shared inputs and one output ``scores``."""
-    if hasattr(model, "members_") and hasattr(model, "weights_"):
+    if not isinstance(model, DeployableModel):
+        return _pipeline_scores(model, contract, inputs, task=task)
+    spec = model.export_spec()
+    if isinstance(spec, WeightedAverage):
         parts = [
-            _scores(m, contract, inputs, task=task, n_classes=n_classes) for m in model.members_
+            _scores(m, contract, inputs, task=task, n_classes=n_classes) for m in spec.members
         ]
         return _graph.weighted_average(
-            parts, np.asarray(model.weights_), inputs, task=task, n_classes=n_classes
+            parts, np.asarray(spec.weights), inputs, task=task, n_classes=n_classes
         )
-    if hasattr(model, "base_") and hasattr(model, "method_"):
-        base = _scores(model.base_, contract, inputs, task=task, n_classes=n_classes)
-        if model.method_ == "isotonic":
-            return _graph.isotonic_map(base, model.x_thresholds_, model.y_thresholds_, inputs)
-        return _graph.sigmoid_map(base, float(model.a_), float(model.b_), inputs)
-    return _pipeline_scores(model, contract, inputs, task=task)
+    return _calibrated_scores(spec, contract, inputs, task=task, n_classes=n_classes)
+
+
+def _calibrated_scores(
+    spec: CalibrationMap,
+    contract: InputContract,
+    inputs: list[onnx.ValueInfoProto],
+    *,
+    task: str,
+    n_classes: int,
+) -> onnx.ModelProto:
+    base = _scores(spec.base, contract, inputs, task=task, n_classes=n_classes)
+    if isinstance(spec.map, IsotonicMap):
+        return _graph.isotonic_map(base, np.asarray(spec.map.x), np.asarray(spec.map.y), inputs)
+    return _graph.sigmoid_map(base, spec.map.a, spec.map.b, inputs, clip=spec.map.clip)
 
 
 def _pipeline_scores(

@@ -17,10 +17,6 @@ SCORES = "scores"
 """Name of the single output of every partial graph: probabilities (n, k) or values (n, 1)."""
 
 
-SIGMOID_EPS = 1e-6
-"""Clip of the positive probability before the logit (as in CalibratedModel)."""
-
-
 def _const(name: str, value: np.ndarray) -> onnx.TensorProto:
     return numpy_helper.from_array(np.asarray(value), name=name)
 
@@ -131,18 +127,23 @@ def isotonic_map(
 
 
 def sigmoid_map(
-    base: onnx.ModelProto, a: float, b: float, inputs: Sequence[onnx.ValueInfoProto]
+    base: onnx.ModelProto,
+    a: float,
+    b: float,
+    inputs: Sequence[onnx.ValueInfoProto],
+    *,
+    clip: float,
 ) -> onnx.ModelProto:
     """Binary scores after Platt's map on the logit, as ``[1-q, q]``.
 
     ``q = 1 / (1 + exp(-(a * logit(p1) + b)))`` with ``p1`` clipped to
-    ``[1e-6, 1 - 1e-6]``: the convention of :class:`crispml.evaluate.CalibratedModel`.
+    ``[clip, 1 - clip]``, as :class:`crispml.models.SigmoidMap` describes it.
     """
     inits = [
         _const("sig_a", np.array(a, dtype=np.float32)),
         _const("sig_b", np.array(b, dtype=np.float32)),
-        _const("sig_lo", np.array(SIGMOID_EPS, dtype=np.float32)),
-        _const("sig_hi", np.array(1.0 - SIGMOID_EPS, dtype=np.float32)),
+        _const("sig_lo", np.array(clip, dtype=np.float32)),
+        _const("sig_hi", np.array(1.0 - clip, dtype=np.float32)),
         _const("sig_one", np.array(1.0, dtype=np.float32)),
     ]
     nodes = [

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from crispml.data import Schema, conform
 from crispml.exceptions import DeploymentError
-from crispml.models import predict_output
+from crispml.models import DeployableModel, WeightedAverage, predict_output
 from crispml.serve import InputContract, ServingModel
 
 TOLERANCE = 1e-4
@@ -111,11 +112,12 @@ def _is_passthrough(pre: Any) -> bool:
 
 
 def _pipelines(model: Any) -> list[Any]:
-    if hasattr(model, "members_"):
-        return [p for m in model.members_ for p in _pipelines(m)]
-    if hasattr(model, "base_") and hasattr(model, "method_"):
-        return _pipelines(model.base_)
-    return [model] if hasattr(model, "steps") else []
+    if isinstance(model, DeployableModel):
+        spec = model.export_spec()
+        if isinstance(spec, WeightedAverage):
+            return [p for m in spec.members for p in _pipelines(m)]
+        return _pipelines(spec.base)
+    return [model] if isinstance(model, Pipeline) else []
 
 
 def _tree_thresholds(est: Any) -> dict[int, list[float]]:

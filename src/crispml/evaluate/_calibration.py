@@ -3,7 +3,8 @@
 The post-hoc map is fitted on validation predictions only and kept when it lowers the
 validation log loss measured out of fold (5-fold cross-fitting over the validation rows,
 so the map is never scored on the rows it was fitted on). The kept map lives inside the
-deployable model, :class:`CalibratedModel`, as plain arrays an ONNX exporter can read.
+deployable model, :class:`crispml.models.CalibratedModel` (re-exported here), which
+describes the map to the ONNX exporter through its export protocol.
 """
 
 from __future__ import annotations
@@ -11,137 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.validation import check_is_fitted
 
-from crispml.exceptions import DataError
+from crispml.models import CalibratedModel as CalibratedModel  # re-exported (moved there)
+from crispml.models._calibrated import CLIP, METHODS
 
 N_BINS = 10
 MIN_GAIN = 1e-3
 """Relative drop in validation log loss a map must bring to be kept (noise is not a gain)."""
-_EPS = 1e-6
-METHODS = ("isotonic", "sigmoid")
-_MSG_NOT_BINARY = (
-    "CalibratedModel: the target has {k} classes; post-hoc calibration is fitted for binary "
-    "targets only. Use the uncalibrated model for multiclass."
-)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
-
-
-class CalibratedModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """A fitted binary classifier followed by a calibration map and a decision threshold.
-
-    The map applies to the base model's positive-class probability ``p``:
-
-    - ``method="isotonic"``: ``np.interp(p, x_thresholds_, y_thresholds_)`` (piecewise
-      linear, constant beyond the end points);
-    - ``method="sigmoid"``: ``1 / (1 + exp(-(a_ * logit(p) + b_)))`` with
-      ``logit(p) = log(p / (1 - p))`` and ``p`` clipped to ``[1e-6, 1 - 1e-6]``.
-
-    Multiclass targets are not calibrated (``fit`` raises :class:`DataError`): crispml
-    reports their top-label calibration but ships the base model unchanged.
-
-    Parameters
-    ----------
-    base : estimator
-        A fitted pipeline/model taking the conformed frame, with ``predict_proba``.
-    method : {"isotonic", "sigmoid"}, default="isotonic"
-        The calibration map.
-    threshold : float, default=0.5
-        Decision threshold on the calibrated positive-class probability used by ``predict``.
-
-    Attributes
-    ----------
-    base_ : estimator
-        The fitted base model (not refitted).
-    method_ : str
-        The map in use.
-    x_thresholds_, y_thresholds_ : numpy.ndarray
-        Isotonic map knots (isotonic only).
-    a_, b_ : float
-        Sigmoid slope and intercept (sigmoid only).
-    threshold_ : float
-        Decision threshold.
-    classes_ : numpy.ndarray
-        ``[0, 1]`` (the encoded classes).
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 2)); y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
-    >>> base = LogisticRegression().fit(X[:200], y[:200])
-    >>> model = CalibratedModel(base=base, method="sigmoid").fit(X[200:], y[200:])
-    >>> model.predict_proba(X[:3]).shape
-    (3, 2)
-    """
-
-    def __init__(self, *, base: Any = None, method: str = "isotonic", threshold: float = 0.5):
-        self.base = base
-        self.method = method
-        self.threshold = threshold
-
-    def fit(self, X: Any, y: np.ndarray) -> CalibratedModel:
-        """Fit the map on (validation) rows ``X`` with encoded target ``y``; returns self."""
-        if self.method not in METHODS:
-            raise ValueError(f"method={self.method!r}; use one of {', '.join(METHODS)}")
-        return self.fit_proba(np.asarray(self.base.predict_proba(X), dtype=np.float64), y)
-
-    def fit_proba(self, proba: np.ndarray, y: np.ndarray) -> CalibratedModel:
-        """Fit the map from the base model's held-out probabilities ``proba``; returns self.
-
-        Use this when the base model has seen the rows ``X`` would name (e.g. bagged
-        cross-validation models): ``proba`` are then their out-of-fold predictions.
-        """
-        if self.method not in METHODS:
-            raise ValueError(f"method={self.method!r}; use one of {', '.join(METHODS)}")
-        raw = np.asarray(proba, dtype=np.float64)
-        if raw.ndim != 2 or raw.shape[1] != 2:
-            raise DataError(_MSG_NOT_BINARY.format(k=raw.shape[-1]))
-        self.base_ = self.base
-        self.method_ = self.method
-        self.classes_ = np.array([0, 1])
-        self.threshold_ = float(self.threshold)
-        self._fit_map(raw[:, 1], np.asarray(y))
-        return self
-
-    def _fit_map(self, p: np.ndarray, y: np.ndarray) -> None:
-        if self.method_ == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
-            self.x_thresholds_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
-            self.y_thresholds_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
-        else:
-            lr = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p)[:, None], y)
-            self.a_ = float(lr.coef_[0, 0])
-            self.b_ = float(lr.intercept_[0])
-
-    def calibrate(self, p: np.ndarray) -> np.ndarray:
-        """Apply the fitted map to positive-class probabilities ``p``."""
-        check_is_fitted(self, "method_")
-        p = np.asarray(p, dtype=np.float64)
-        if self.method_ == "isotonic":
-            return np.asarray(
-                np.interp(p, self.x_thresholds_, self.y_thresholds_), dtype=np.float64
-            )
-        return 1.0 / (1.0 + np.exp(-(self.a_ * _logit(p) + self.b_)))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated class probabilities, shape (n, 2)."""
-        check_is_fitted(self, "method_")
-        p1 = self.calibrate(np.asarray(self.base_.predict_proba(X), dtype=np.float64)[:, 1])
-        return np.asarray(np.c_[1.0 - p1, p1], dtype=np.float64)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict 0/1: positive when the calibrated probability is >= ``threshold_``."""
-        return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(np.int64)
 
 
 def expected_calibration_error(y: np.ndarray, proba: np.ndarray, *, n_bins: int = N_BINS) -> float:
@@ -288,7 +167,7 @@ def choose_calibration(
             m = CalibratedModel(base=_Fixed(raw[fit_idx]), method=method)
             m.fit(np.arange(len(fit_idx)), y[fit_idx])
             oof[eval_idx] = m.calibrate(raw[eval_idx, 1])
-        oof = np.clip(oof, _EPS, 1 - _EPS)
+        oof = np.clip(oof, CLIP, 1 - CLIP)
         scores[method] = float(log_loss(y, np.c_[1 - oof, oof], labels=[0, 1]))
     best = min(scores, key=lambda k: scores[k])
     if scores[best] > scores["none"] * (1 - MIN_GAIN):
@@ -314,12 +193,10 @@ def plot_reliability(record: dict[str, Any]) -> bytes:
     """SVG reliability diagram of the ``before``/``after`` test bins in ``record``."""
     import io
 
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig = Figure(figsize=(4.5, 4.5))
+    ax = fig.subplots()
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
     for key, style in (("uncalibrated", "o-"), ("calibrated", "s-")):
         part = record.get(key)
@@ -333,7 +210,6 @@ def plot_reliability(record: dict[str, Any]) -> bytes:
     ax.legend(loc="upper left", fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 

@@ -149,8 +149,7 @@ def evaluate_engagement(
     threshold_record = _threshold(spec, y_valid, valid_out) if task == "binary" else None
     threshold = threshold_record["threshold"] if threshold_record else None
     if isinstance(model, CalibratedModel) and threshold is not None:
-        model.set_params(threshold=threshold)
-        model.threshold_ = threshold
+        model.set_threshold(threshold)
     # 2. the test set, once: the delivered model's predictions, saved, then every figure
     test_out = predict_output(model, X_test, task)
     predictions = predictions_frame(

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fairlearn import metrics as flm
 
 from crispml.data import MISSING_LEVEL
 from crispml.evaluate._bootstrap import (
@@ -164,6 +163,8 @@ def _binary_groups(
     seed: int,
     small: set[str],
 ) -> None:
+    from fairlearn import metrics as flm
+
     pred = (output[:, 1] >= threshold).astype(int)
     frame = flm.MetricFrame(
         metrics={
@@ -226,6 +227,8 @@ def _complement(rate: dict[str, Any]) -> dict[str, Any]:
 def _gaps(
     y: np.ndarray, pred: np.ndarray, groups: np.ndarray, draws: dict[str, np.ndarray]
 ) -> dict[str, Any]:
+    from fairlearn import metrics as flm
+
     with np.errstate(invalid="ignore", divide="ignore"):
         sel = draws["selection_rate"]
         dp_diff = np.nanmax(sel, axis=1) - np.nanmin(sel, axis=1) if sel.size else sel
@@ -376,6 +379,8 @@ def _exponentiated_gradient(
 
 
 def _decision_summary(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    from fairlearn import metrics as flm
+
     frame = flm.MetricFrame(
         metrics={"selection_rate": flm.selection_rate},
         y_true=y,

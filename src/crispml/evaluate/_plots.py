@@ -1,4 +1,8 @@
-"""Plots of the evaluation files (SVG, matplotlib's Agg backend)."""
+"""Plots of the evaluation files as SVG, drawn on matplotlib ``Figure`` objects.
+
+No pyplot: no global figure state and no backend switch, so importing or calling these
+functions changes nothing for a user's own matplotlib session.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,19 @@ MAX_BARS = 15
 
 
 def _svg(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
 def plot_importance(record: dict[str, Any]) -> bytes:
     """Horizontal bar chart of the raw-column importance in ``importance.json``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     items = [(r["column"], r["importance"]) for r in record.get("importance", [])]
     items = items[:MAX_BARS][::-1]
-    fig, ax = plt.subplots(figsize=(5.5, 0.3 * max(len(items), 3) + 1))
+    fig = Figure(figsize=(5.5, 0.3 * max(len(items), 3) + 1))
+    ax = fig.subplots()
     ax.barh([k for k, _ in items], [v for _, v in items], color="#4c72b0")
     ax.set_xlabel("mean |contribution|" if "shap" in record.get("method", "") else "importance")
     ax.set_title(f"Importance by input column ({record.get('method', '')})", fontsize=9)
@@ -39,13 +38,11 @@ def plot_fairness(record: dict[str, Any]) -> bytes:
     ``record`` is the content of ``fairness.json``; attributes without selection rates
     (regression, multiclass) are drawn with their primary metric instead.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     attributes = record.get("attributes", {})
-    fig, axes = plt.subplots(1, max(len(attributes), 1), figsize=(5 * max(len(attributes), 1), 3))
+    fig = Figure(figsize=(5 * max(len(attributes), 1), 3))
+    axes = fig.subplots(1, max(len(attributes), 1))
     axes = list(axes) if hasattr(axes, "__len__") else [axes]
     for ax, (column, report) in zip(axes, attributes.items(), strict=False):
         groups = list(report["by_group"])

@@ -193,8 +193,10 @@ def decision_intervals(
     full = {k: float(v[0]) for k, v in ratios(np.ones((1, len(y)))).items()}
     out: dict[str, Any] = {}
     for name, estimate in full.items():
-        draws = bootstrap_draws(
-            lambda w, name=name: ratios(w)[name], len(y), n_resamples=n_resamples, seed=seed
-        )
+
+        def stat(w: np.ndarray, name: str = name) -> np.ndarray:
+            return ratios(w)[name]
+
+        draws = bootstrap_draws(stat, len(y), n_resamples=n_resamples, seed=seed)
         out[name] = percentile_interval(estimate, draws, n=len(y)).to_dict()
     return out

@@ -20,7 +20,10 @@ from crispml._utils._result import PhaseResult
 from crispml.spec import parse_criterion
 
 SCHEMA_VERSION = 1
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+Outcome = Literal["pass", "fail", "inconclusive"]
+PASS: Outcome = "pass"
+FAIL: Outcome = "fail"
+INCONCLUSIVE: Outcome = "inconclusive"
 LATENCY_CRITERIA = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
 RULE = "go when every criterion's 95% interval lies on the right side of its threshold"
 _MSG_UNKNOWN = (
@@ -28,7 +31,6 @@ _MSG_UNKNOWN = (
     "Rename the criterion or remove it."
 )
 _MSG_NO_LATENCY = "latency is measured at deployment, and this run has no deployment"
-Outcome = Literal["pass", "fail", "inconclusive"]
 
 
 class CriterionResult(BaseModel):

@@ -1,4 +1,4 @@
-"""Baselines and the model-family registry."""
+"""Baselines, the model-family registry and the deployable model types."""
 
 from __future__ import annotations
 
@@ -13,10 +13,30 @@ from crispml.models import (  # noqa: F401  (register the built-in families)
     _xgboost,
 )
 from crispml.models._base import ModelFamily, family_names, get_family, predict_output, register
+from crispml.models._calibrated import CalibratedModel
+from crispml.models._deployable import (
+    CalibrationMap,
+    DeployableModel,
+    ExportSpec,
+    IsotonicMap,
+    SigmoidMap,
+    WeightedAverage,
+    decision_threshold,
+)
+from crispml.models._ensemble import WeightedEnsemble
 from crispml.models._persist import load_pipeline, save_pipeline
 
 __all__ = [
+    "CalibratedModel",
+    "CalibrationMap",
+    "DeployableModel",
+    "ExportSpec",
+    "IsotonicMap",
     "ModelFamily",
+    "SigmoidMap",
+    "WeightedAverage",
+    "WeightedEnsemble",
+    "decision_threshold",
     "family_names",
     "get_family",
     "load_pipeline",

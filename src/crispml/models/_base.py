@@ -107,8 +107,28 @@ class ModelFamily:
         cells = n_rows * max(n_cols, 1) / 1e6
         return self.fit_overhead_s + self.relative_cost * SECONDS_PER_MCELL * cells
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
-        """Return an unfitted estimator for ``task`` with ``params``."""
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
+        """Return an unfitted estimator for ``task`` with ``params``.
+
+        Parameters
+        ----------
+        params : mapping
+            Hyperparameters, merged over :meth:`defaults`.
+        task : str
+            binary, multiclass or regression.
+        seed : int
+            Random seed of the estimator.
+        n_jobs : int or None, default=None
+            Threads the estimator may use (``search.n_jobs`` in the spec); ``None``
+            means every available core. Families whose estimators are single-threaded
+            ignore it.
+
+        Returns
+        -------
+        BaseEstimator
+        """
         raise NotImplementedError
 
     def fit(
@@ -172,7 +192,7 @@ def register(name: str) -> Callable[[F], F]:
     --------
     >>> @register("always_zero_example")
     ... class Zero(ModelFamily):
-    ...     def build(self, params, *, task, seed):
+    ...     def build(self, params, *, task, seed, n_jobs=None):
     ...         from sklearn.dummy import DummyRegressor
     ...         return DummyRegressor(strategy="constant", constant=0.0)
     >>> get_family("always_zero_example").name

@@ -22,7 +22,9 @@ class DummyFamily(ModelFamily):
     baseline: ClassVar[bool] = True
     always_monotone: ClassVar[bool] = True
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return a prior / mean predictor."""
         if task == "regression":
             return DummyRegressor(strategy="mean")
@@ -42,7 +44,9 @@ class LinearFamily(ModelFamily):
         """Moderate regularisation."""
         return {"alpha": 1.0} if task == "regression" else {"C": 1.0}
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return a logistic or ridge regression."""
         merged = {**self.defaults(task), **params}
         if task == "regression":
@@ -62,7 +66,9 @@ class ShallowTreeFamily(ModelFamily):
         """Depth 4 and leaves of at least 20 rows."""
         return {"max_depth": 4, "min_samples_leaf": 20}
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return a shallow decision tree."""
         merged = {**self.defaults(task), **params}
         cls = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier

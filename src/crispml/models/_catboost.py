@@ -10,11 +10,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import catboost as cb
 import numpy as np
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
+from crispml._utils._threads import resolve_n_jobs
 from crispml.models._base import ModelFamily, register
 from crispml.models._stopping import deadline_from
 
@@ -37,6 +36,12 @@ class CatBoostFamily(ModelFamily):
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Depth, learning rate, L2 penalty, bagging temperature and class weighting."""
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
         space: dict[str, Any] = {
             "depth": IntDistribution(4, 8),
             "learning_rate": FloatDistribution(0.01, 0.2, log=True),
@@ -47,13 +52,17 @@ class CatBoostFamily(ModelFamily):
             space["auto_class_weights"] = CategoricalDistribution(["none", "Balanced"])
         return space
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
-        """Return an unfitted CatBoost estimator (two threads, silent, no files written)."""
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
+        """Return an unfitted CatBoost estimator (``n_jobs`` threads, silent, no files written)."""
+        import catboost as cb
+
         merged = {**self.defaults(task), **params}
         weights = merged.pop("auto_class_weights", "none")
         common = {
             "random_seed": seed,
-            "thread_count": 2,
+            "thread_count": resolve_n_jobs(n_jobs),
             "verbose": False,
             "allow_writing_files": False,
         }

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, LogisticRegression
@@ -30,6 +29,8 @@ class ElasticNetFamily(ModelFamily):
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Penalty strength (log scale), L1 share and (classification) class weighting."""
+        from optuna.distributions import CategoricalDistribution, FloatDistribution
+
         space: dict[str, Any] = {"l1_ratio": FloatDistribution(0.0, 1.0)}
         if task == "regression":
             space["alpha"] = FloatDistribution(1e-5, 10.0, log=True)
@@ -38,7 +39,9 @@ class ElasticNetFamily(ModelFamily):
             space["class_weight"] = CategoricalDistribution(["none", "balanced"])
         return space
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return an unfitted elastic-net model."""
         merged = {**self.defaults(task), **params}
         if task == "regression":

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -38,6 +37,12 @@ class HistGradientBoostingFamily(ModelFamily):
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Learning rate, tree size, leaf size, L2 penalty and class weighting."""
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
         space: dict[str, Any] = {
             "learning_rate": FloatDistribution(0.01, 0.3, log=True),
             "max_leaf_nodes": IntDistribution(7, 127, log=True),
@@ -48,7 +53,9 @@ class HistGradientBoostingFamily(ModelFamily):
             space["class_weight"] = CategoricalDistribution(["none", "balanced"])
         return space
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
         """Return an unfitted estimator with early stopping (patience 30 rounds)."""
         merged = {**self.defaults(task), **params}
         weight = merged.pop("class_weight", "none")
@@ -73,7 +80,7 @@ class HistGradientBoostingFamily(ModelFamily):
         total = int(estimator.get_params()["max_iter"])
         estimator.set_params(validation_fraction=None)
         fitted, stopped = fit_in_chunks(
-            _WithValidation(estimator, X_valid, y_valid),  # type: ignore[arg-type]
+            _WithValidation(estimator, X_valid, y_valid),
             X_train,
             y_train,
             param="max_iter",
@@ -81,7 +88,7 @@ class HistGradientBoostingFamily(ModelFamily):
             chunk=ITERATIONS_PER_CHUNK,
             time_left_s=time_left_s,
         )
-        model: BaseEstimator = fitted.estimator  # type: ignore[attr-defined]
+        model: BaseEstimator = fitted.estimator
         model.set_params(max_iter=int(model.n_iter_))
         model.stopped_at_deadline_ = stopped
         return model

@@ -6,11 +6,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-import lightgbm as lgb
 import numpy as np
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
+from crispml._utils._threads import resolve_n_jobs
 from crispml.models._base import ModelFamily, register
 
 EARLY_STOPPING_ROUNDS = 50
@@ -40,6 +39,12 @@ class LightGBMFamily(ModelFamily):
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Learning rate, leaves, leaf size, subsampling, L2 penalty, class weighting."""
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
         space: dict[str, Any] = {
             "learning_rate": FloatDistribution(0.01, 0.2, log=True),
             "num_leaves": IntDistribution(7, 255, log=True),
@@ -52,14 +57,18 @@ class LightGBMFamily(ModelFamily):
             space["class_weight"] = CategoricalDistribution(["none", "balanced"])
         return space
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
-        """Return an unfitted LightGBM estimator (two threads, quiet, deterministic)."""
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
+        """Return an unfitted LightGBM estimator (``n_jobs`` threads, quiet, deterministic)."""
+        import lightgbm as lgb
+
         merged = {**self.defaults(task), **params}
         if merged.get("class_weight", "none") == "none":
             merged.pop("class_weight", None)
-        common = {
+        common: dict[str, Any] = {
             "random_state": seed,
-            "n_jobs": 2,
+            "n_jobs": resolve_n_jobs(n_jobs),
             "verbose": -1,
             "deterministic": True,
             "force_row_wise": True,
@@ -79,7 +88,11 @@ class LightGBMFamily(ModelFamily):
         time_left_s: float | None = None,
     ) -> BaseEstimator:
         """Boost until validation stops improving or the time runs out."""
-        callbacks = [lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)]
+        import lightgbm as lgb
+
+        callbacks: list[Callable[[Any], None]] = [
+            lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)
+        ]
         if time_left_s is not None:
             callbacks.append(_stop_at(time.monotonic() + time_left_s))
         estimator.fit(X_train, y_train, eval_X=(X_valid,), eval_y=(y_valid,), callbacks=callbacks)
@@ -101,6 +114,8 @@ def _stop_at(deadline: float) -> Callable[[Any], None]:
     """Return a LightGBM callback that ends boosting at ``deadline`` (monotonic clock)."""
 
     def callback(env: Any) -> None:
+        import lightgbm as lgb
+
         if time.monotonic() >= deadline:
             raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 

@@ -5,25 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from crispml._utils._io import atomic_write_bytes
 from crispml.exceptions import CrispError
+from crispml.models._calibrated import CalibratedModel
+from crispml.models._ensemble import WeightedEnsemble
 
 _TRUSTED_PREFIXES = (
     "sklearn.",
     "lightgbm.",
     "xgboost.",
     "catboost.",
-    "crispml.",
     "numpy.",
     "builtins.",
     "collections.",
     "scipy.",
-    "crispml.",
     "functools.partial",
 )
 """Module prefixes whose types crispml writes in a pipeline and trusts when it reads one."""
+
+_TRUSTED_CRISPML = frozenset(
+    f"{cls.__module__}.{cls.__qualname__}" for cls in (CalibratedModel, WeightedEnsemble)
+)
+"""crispml's own types in a saved model: the deployable models, wherever they are defined."""
 
 _MSG_UNTRUSTED = (
     "{path}: the model file holds types crispml does not trust ({types}). "
@@ -46,6 +49,8 @@ def save_pipeline(pipeline: Any, path: str | Path) -> Path:
     -------
     Path
     """
+    import skops.io as sio
+
     return atomic_write_bytes(path, sio.dumps(pipeline))
 
 
@@ -57,9 +62,13 @@ def load_pipeline(path: str | Path) -> Any:
     CrispError
         If the file holds any type outside the trust list.
     """
+    import skops.io as sio
+
     data = Path(path).read_bytes()
     untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    refused = [
+        t for t in untrusted if not (t.startswith(_TRUSTED_PREFIXES) or t in _TRUSTED_CRISPML)
+    ]
     if refused:
         raise CrispError(_MSG_UNTRUSTED.format(path=path, types=", ".join(sorted(refused)[:5])))
     return sio.loads(data, trusted=untrusted)

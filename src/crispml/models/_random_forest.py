@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
+from crispml._utils._threads import resolve_n_jobs
 from crispml.models._base import ModelFamily, register
 from crispml.models._stopping import fit_in_chunks
 
@@ -44,6 +44,8 @@ class RandomForestFamily(ModelFamily):
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Feature share, leaf size and (classification) class weighting."""
+        from optuna.distributions import CategoricalDistribution, IntDistribution
+
         space: dict[str, Any] = {
             "max_features": CategoricalDistribution(["sqrt", 0.3, 0.6, 1.0]),
             "min_samples_leaf": IntDistribution(1, 20, log=True),
@@ -52,12 +54,15 @@ class RandomForestFamily(ModelFamily):
             space["class_weight"] = CategoricalDistribution(["none", "balanced"])
         return space
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
-        """Return an unfitted forest using both cores."""
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
+        """Return an unfitted forest growing its trees on ``n_jobs`` threads."""
         return _build_forest(
             {**self.defaults(task), **params},
             task=task,
             seed=seed,
+            n_jobs=n_jobs,
             classes=self.estimator_classes,
         )
 
@@ -80,15 +85,20 @@ class RandomForestFamily(ModelFamily):
 
 
 def _build_forest(
-    merged: dict[str, Any], *, task: str, seed: int, classes: tuple[type, type]
+    merged: dict[str, Any],
+    *,
+    task: str,
+    seed: int,
+    n_jobs: int | None,
+    classes: tuple[type, type],
 ) -> BaseEstimator:
     """Build a forest of ``classes`` (classifier, regressor) from merged parameters."""
     merged = dict(merged)
     weight = merged.pop("class_weight", "none")
-    common = {"random_state": seed, "n_jobs": 2, **merged}
+    common = {"random_state": seed, "n_jobs": resolve_n_jobs(n_jobs), **merged}
     if task == "regression":
-        return classes[1](**common)  # type: ignore[no-any-return]
-    return classes[0](class_weight=None if weight == "none" else weight, **common)  # type: ignore[no-any-return]
+        return classes[1](**common)
+    return classes[0](class_weight=None if weight == "none" else weight, **common)
 
 
 def _fit_forest(

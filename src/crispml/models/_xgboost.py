@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import xgboost as xgb
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 from sklearn.utils.class_weight import compute_sample_weight
 
+from crispml._utils._threads import resolve_n_jobs
 from crispml.models._base import ModelFamily, register
 from crispml.models._stopping import deadline_from
 
@@ -23,7 +22,7 @@ training labels in :meth:`XGBoostFamily.fit` (a real parameter, so ``clone`` kee
 
 @register("xgboost")
 class XGBoostFamily(ModelFamily):
-    """XGBoost's ``hist`` trees, two threads, early stopping on the validation split."""
+    """XGBoost's ``hist`` trees, early stopping on the validation split."""
 
     relative_cost: ClassVar[float] = 1.5
     monotone_param: ClassVar[str | None] = "monotone_constraints"
@@ -45,6 +44,12 @@ class XGBoostFamily(ModelFamily):
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Learning rate, depth, child weight, subsampling, L2 penalty and class weighting."""
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
         space: dict[str, Any] = {
             "learning_rate": FloatDistribution(0.01, 0.2, log=True),
             "max_depth": IntDistribution(3, 10),
@@ -57,12 +62,17 @@ class XGBoostFamily(ModelFamily):
             space["class_weight"] = CategoricalDistribution(["none", "balanced"])
         return space
 
-    def build(self, params: Mapping[str, Any], *, task: str, seed: int) -> BaseEstimator:
-        """Return an unfitted XGBoost estimator."""
+    def build(
+        self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
+    ) -> BaseEstimator:
+        """Return an unfitted XGBoost estimator (``n_jobs`` threads)."""
+        import xgboost as xgb
+
         merged = {**self.defaults(task), **params}
         if merged.pop("class_weight", "none") == "balanced":
             merged["scale_pos_weight"] = BALANCED
-        common = {"tree_method": "hist", "n_jobs": 2, "random_state": seed, "verbosity": 0}
+        threads = resolve_n_jobs(n_jobs)
+        common = {"tree_method": "hist", "n_jobs": threads, "random_state": seed, "verbosity": 0}
         if task == "regression":
             return xgb.XGBRegressor(**merged, **common)
         return xgb.XGBClassifier(**merged, **common)
@@ -87,7 +97,7 @@ class XGBoostFamily(ModelFamily):
     ) -> BaseEstimator:
         """Boost until validation stops improving or the deadline; keep the useful rounds."""
         stop_at = deadline_from(time_left_s)
-        callbacks = [] if stop_at is None else [_StopAt(stop_at)]
+        callbacks = [] if stop_at is None else [_stop_at(stop_at)]
         estimator.set_params(early_stopping_rounds=EARLY_STOPPING_ROUNDS, callbacks=callbacks)
         weights = _balance(estimator, y_train)
         estimator.fit(
@@ -125,12 +135,12 @@ def _balance(estimator: BaseEstimator, y: np.ndarray) -> np.ndarray | None:
     return weights
 
 
-class _StopAt(xgb.callback.TrainingCallback):
-    """Stop boosting at a monotonic deadline."""
+def _stop_at(stop_at: float) -> Any:
+    """Return an XGBoost callback that stops boosting at a monotonic deadline."""
+    import xgboost as xgb
 
-    def __init__(self, stop_at: float) -> None:
-        super().__init__()
-        self.stop_at = stop_at
+    class StopAt(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return time.monotonic() >= stop_at
 
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        return time.monotonic() >= self.stop_at
+    return StopAt()

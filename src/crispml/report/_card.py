@@ -232,7 +232,10 @@ def _training_data(record: RunRecord) -> dict[str, Any]:
     roles: dict[str, int] = {}
     for col in record.schema.columns:
         roles[col.role] = roles.get(col.role, 0) + 1
-    counts = {s: len(record.audit.by_severity(s)) for s in ("blocking", "warning", "info")}
+    audit = record.audit
+    counts = None
+    if audit is not None:
+        counts = {s: len(audit.by_severity(s)) for s in ("blocking", "warning", "info")}
     return {
         "source": data.get("source") or str(record.spec.data.source),
         "raw_sha256": data.get("raw_sha256"),
@@ -244,7 +247,7 @@ def _training_data(record: RunRecord) -> dict[str, Any]:
         "valid_rows": sizes.get("valid"),
         "roles": roles,
         "excluded_columns": list(record.schema.dropped),
-        "audit_summary": counts if record.audit is not None else None,
+        "audit_summary": counts,
     }
 
 

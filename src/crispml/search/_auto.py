@@ -19,7 +19,7 @@ _TARGET = "__crispml_target__"
 VALID_SHARE = 0.2
 
 
-class _AutoBase(BaseEstimator):
+class _AutoBase(BaseEstimator):  # type: ignore[misc]
     """Shared fit logic: schema from the data, split, search, keep the selected model."""
 
     _task_default: str = "regression"
@@ -36,6 +36,7 @@ class _AutoBase(BaseEstimator):
         ensemble: bool = True,
         baselines: bool = False,
         seed: int = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.time_budget_s = time_budget_s
         self.families = families
@@ -46,6 +47,7 @@ class _AutoBase(BaseEstimator):
         self.ensemble = ensemble
         self.baselines = baselines
         self.seed = seed
+        self.n_jobs = n_jobs
 
     def _frame(self, X: Any, y: Any = None, *, reset: bool) -> tuple[pd.DataFrame, Any]:
         """Validate like scikit-learn; arrays must be numeric, DataFrames keep their types."""
@@ -84,7 +86,7 @@ class _AutoBase(BaseEstimator):
             schema=schema, task=task, metric=metric, families=self.families,
             time_budget_s=self.time_budget_s, seed=self.seed, baselines=self.baselines,
             validation=self.validation, deterministic=self.deterministic,
-            max_trials=self.max_trials, ensemble=self.ensemble,
+            max_trials=self.max_trials, ensemble=self.ensemble, n_jobs=self.n_jobs,
         )  # fmt: skip
         self.model_ = result.best.pipeline
         self.best_name_ = result.best.name
@@ -101,7 +103,7 @@ class _AutoBase(BaseEstimator):
         return tags
 
 
-class AutoClassifier(ClassifierMixin, _AutoBase):
+class AutoClassifier(ClassifierMixin, _AutoBase):  # type: ignore[misc]
     """AutoML classifier: the crispml search (portfolio, Optuna, ensemble) as an estimator.
 
     Parameters
@@ -124,6 +126,8 @@ class AutoClassifier(ClassifierMixin, _AutoBase):
         Whether to fit the baselines as well.
     seed : int, default=0
         Seed of the split, folds, sampler and models.
+    n_jobs : int, optional
+        Threads one model fit may use; ``None`` (default) means every available core.
 
     Attributes
     ----------
@@ -168,7 +172,7 @@ class AutoClassifier(ClassifierMixin, _AutoBase):
         return self.classes_[proba.argmax(axis=1)]  # type: ignore[no-any-return]
 
 
-class AutoRegressor(RegressorMixin, _AutoBase):
+class AutoRegressor(RegressorMixin, _AutoBase):  # type: ignore[misc]
     """AutoML regressor: the crispml search (portfolio, Optuna, ensemble) as an estimator.
 
     Parameters
@@ -191,6 +195,8 @@ class AutoRegressor(RegressorMixin, _AutoBase):
         Whether to fit the baselines as well.
     seed : int, default=0
         Seed of the split, folds, sampler and models.
+    n_jobs : int, optional
+        Threads one model fit may use; ``None`` (default) means every available core.
 
     Attributes
     ----------

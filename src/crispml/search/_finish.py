@@ -11,10 +11,10 @@ from sklearn.pipeline import Pipeline
 
 from crispml._metrics import METRICS
 from crispml.features import build_preprocessor
-from crispml.models import get_family
+from crispml.models import WeightedEnsemble, get_family
 from crispml.search._budget import BudgetPlan
 from crispml.search._candidate import Candidate
-from crispml.search._ensemble import WeightedEnsemble, greedy_selection
+from crispml.search._ensemble import greedy_selection
 from crispml.search._trial import FoldData, run_trial
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,9 @@ def refit_best(
         pre, Xt = pres[family.preprocessing]
         known = {*family.defaults(data.task), *family.search_space(*data.shape(), data.task)}
         pinned = {k: v for k, v in cand.info.items() if k in known}
-        estimator = family.build({**cand.params, **pinned}, task=data.task, seed=seed)
+        estimator = family.build(
+            {**cand.params, **pinned}, task=data.task, seed=seed, n_jobs=data.n_jobs
+        )
         estimator = data.constrain(family, estimator, pre)
         estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=budget.total_left())
         if getattr(estimator, "stopped_at_deadline_", False):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import optuna
 
 from crispml._metrics import METRICS
 from crispml.models import family_names, get_family
@@ -185,8 +184,10 @@ class TrialLoop:
             self.store.save_output(name, trial.number, outcome.output)  # type: ignore[arg-type]
             study.tell(trial, outcome.score)
         else:
-            state = optuna.trial.TrialState.PRUNED if outcome.status == "pruned" else None
-            study.tell(trial, state=state or optuna.trial.TrialState.FAIL)
+            from optuna.trial import TrialState
+
+            state = TrialState.PRUNED if outcome.status == "pruned" else TrialState.FAIL
+            study.tell(trial, state=state)
         self._record(
             _trial_name(name, trial.number), name, dict(trial.params), outcome, trial=trial.number
         )

@@ -7,12 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pandas as pd
 
 from crispml._metrics import METRICS, better
 from crispml.data import Schema
-from crispml.exceptions import SpecError
+from crispml.exceptions import SearchError, SpecError
 from crispml.search._budget import BudgetPlan
 from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
@@ -36,7 +35,12 @@ PORTFOLIO = DEFAULT_FAMILIES
 
 REFIT_LEADERS = 3
 """Candidates whose fit times estimate the refit (the ensemble's likely members)."""
-_MSG_NO_MODEL = "no model could be fitted ({errors})"
+_MSG_NO_MODEL = (
+    "search: no model could be fitted; every candidate failed, was pruned or ran out of "
+    "time ({errors}). Fix the error the candidates share if there is one (often the data), "
+    "raise search.time_budget_s, or add families to search.families (with search.baselines: "
+    "true the baselines are always tried)."
+)
 _MSG_NO_MONOTONE = (
     "features.monotone is set, and none of the families {families} can enforce it. "
     "Add lightgbm, xgboost, catboost or hist_gradient_boosting to search.families."
@@ -66,6 +70,7 @@ def search_models(
     study_dir: Path | None = None,
     resume: bool = False,
     monotone: Mapping[str, int] | None = None,
+    n_jobs: int | None = None,
 ) -> SearchResult:
     """Search model families under a time budget and select the best on validation.
 
@@ -119,11 +124,20 @@ def search_models(
         (and baselines) that cannot enforce them leave the search.
 
         .. versionadded:: 0.2
+    n_jobs : int, optional
+        Threads one model fit may use (``search.n_jobs`` in the spec); ``None``: all cores.
 
     Returns
     -------
     SearchResult
+
+    Raises
+    ------
+    SearchError
+        If no candidate could be fitted and scored (the message lists their errors).
     """
+    import optuna  # loaded when a search runs, not when crispml is imported
+
     clock = deadline or Deadline(time_budget_s)
     X = pd.concat([X_train, X_valid], ignore_index=True)
     y = np.concatenate([np.asarray(y_train), np.asarray(y_valid)])
@@ -134,7 +148,7 @@ def search_models(
         task, metric, tuple(families), seed, plan.mode, *sorted((monotone or {}).items()),
     )  # fmt: skip
     store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
-    data = FoldData(X, y, plan, schema, task, monotone)
+    data = FoldData(X, y, plan, schema, task, monotone, n_jobs=n_jobs)
     loop = TrialLoop(
         data, store, families, metric=metric, seed=seed,
         time_left=budget.search_left, max_trials=max_trials,
@@ -214,12 +228,12 @@ def _notifier(
         if on_candidate is not None:
             on_candidate(cand)
         if on_progress is not None:
-            top = leader[0] if leader else None
+            first = leader[0] if leader else None
             on_progress(
                 SearchProgress(
                     done[0],
-                    None if top is None else top.name,
-                    None if top is None else top.valid_score,
+                    None if first is None else first.name,
+                    None if first is None else first.valid_score,
                     budget.search_left(),
                     cand,
                 )
@@ -232,7 +246,7 @@ def _select(candidates: list[Candidate], metric: str) -> Candidate:
     scored = [c for c in candidates if c.status == "ok" and c.valid_score is not None]
     if not scored:
         errors = "; ".join(f"{c.name}: {c.info.get('error', c.status)}" for c in candidates)
-        raise RuntimeError(_MSG_NO_MODEL.format(errors=errors))
+        raise SearchError(_MSG_NO_MODEL.format(errors=errors))
     best = scored[0]
     for cand in scored[1:]:
         if better(metric, cand.valid_score, best.valid_score):  # type: ignore[arg-type]

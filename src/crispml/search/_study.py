@@ -7,11 +7,13 @@ import shutil
 import warnings
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
-from optuna.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
 
 STUDY_FILE = "optuna.db"
 OUTPUTS_DIR = "search-outputs"
@@ -46,6 +48,8 @@ class StudyStore:
     def __init__(
         self, directory: Path | None, key: str, *, direction: str, seed: int, resume: bool
     ) -> None:
+        import optuna  # loaded when a search runs, not when crispml is imported
+
         self.key, self.direction, self.seed = key, direction, seed
         self.outputs: Path | None = None
         self._storage: Any
@@ -67,6 +71,9 @@ class StudyStore:
 
     def study(self, family: str) -> optuna.Study:
         """Return the study of ``family`` (created, or loaded with stale running trials failed)."""
+        import optuna
+        from optuna.trial import TrialState
+
         if family not in self._studies:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -92,6 +99,8 @@ class StudyStore:
 
     def finished(self, family: str) -> list[FrozenTrial]:
         """Completed trials of ``family`` (those a resumed run keeps)."""
+        from optuna.trial import TrialState
+
         return self.study(family).get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
     def save_output(self, family: str, number: int, output: np.ndarray) -> None:
@@ -111,6 +120,8 @@ class StudyStore:
 
     def _forget(self) -> None:
         """Delete the studies and outputs of an earlier run with the same key."""
+        import optuna
+
         prefix = f"crispml-{self.key}-"
         for summary in optuna.get_all_study_summaries(self._storage, include_best_trial=False):
             if summary.study_name.startswith(prefix):

@@ -17,8 +17,7 @@ from sklearn.pipeline import Pipeline
 from crispml._metrics import score
 from crispml.data import Schema
 from crispml.features import build_preprocessor, monotone_signs
-from crispml.models import ModelFamily, predict_output
-from crispml.search._ensemble import WeightedEnsemble
+from crispml.models import ModelFamily, WeightedEnsemble, predict_output
 from crispml.search._validation import ValidationPlan
 
 logger = logging.getLogger(__name__)
@@ -69,6 +68,8 @@ class FoldData:
         binary, multiclass or regression.
     monotone : mapping of str to int, optional
         ``features.monotone``: raw column -> direction every model must honour.
+    n_jobs : int or None, default=None
+        Threads every model fitted on these folds may use (``None``: all cores).
     """
 
     def __init__(
@@ -79,9 +80,12 @@ class FoldData:
         schema: Schema,
         task: str,
         monotone: Mapping[str, int] | None = None,
+        *,
+        n_jobs: int | None = None,
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
         self.monotone = dict(monotone or {})
+        self.n_jobs = n_jobs
         self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
         self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
 
@@ -160,7 +164,7 @@ def run_trial(
             fit_rows = data.plan.folds[i][0]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                estimator = family.build(params, task=data.task, seed=seed)
+                estimator = family.build(params, task=data.task, seed=seed, n_jobs=data.n_jobs)
                 estimator = data.constrain(family, estimator, pre)
                 estimator = family.fit(
                     estimator, Xf, data.y[fit_rows], Xh, data.y[held], time_left_s=left

@@ -270,7 +270,11 @@ DEFAULT_FAMILIES: tuple[str, ...] = (
 
 
 class SearchSpec(CrispModel):
-    """The model search: which families, under which budget."""
+    """The model search: which families, under which budget, on how many threads.
+
+    ``n_jobs`` is the number of threads one model fit may use (gradient boosting,
+    forests); ``None`` (the default) means every core available to the process.
+    """
 
     time_budget_s: PositiveFloat = 60.0
     families: tuple[str, ...] = DEFAULT_FAMILIES
@@ -281,6 +285,7 @@ class SearchSpec(CrispModel):
     validation: Literal["auto", "cv", "holdout"] = "auto"
     ensemble: bool = True
     tracked_top_k: int = Field(default=5, ge=0)
+    n_jobs: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _deterministic_needs_trials(self) -> SearchSpec:

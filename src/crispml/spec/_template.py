@@ -47,6 +47,7 @@ search:
   validation: auto       # auto | cv | holdout (auto: bagged 5-fold CV up to 12,000 rows)
   deterministic: false   # true: count the budget in trials (max_trials), bit-identical reruns
   max_trials: null
+  n_jobs: null           # threads per model fit; null = every core
 
 deployment:
   latency_sla_ms:
