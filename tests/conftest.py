@@ -11,6 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from crispml._utils._threads import configure_threads
+
+# The test session is an entry point, like the CLI: passive OpenMP waiting before any OpenMP
+# runtime loads (crispml itself sets nothing at import). Spinning threads on a busy machine
+# make the time-budgeted searches of the tests slower and their trial counts vary more.
+configure_threads()
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _signing_key_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
