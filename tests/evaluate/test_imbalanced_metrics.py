@@ -87,9 +87,8 @@ def test_imbalanced_engagement_end_to_end(tmp_path):
     assert "valid_average_precision" in trials.columns
     searched = trials[trials["family"] == "hist_gradient_boosting"]["params"]
     assert searched.str.contains('"class_weight"').all()
-    metrics = json.loads((run.path / "evaluation/metrics_ci.json").read_text())["metrics"]
-    ap = metrics["average_precision"]
-    assert ap["low"] < ap["estimate"] < ap["high"] and ap["estimate"] > 0.2
+    ap = run.evaluation.test["average_precision"]
+    assert ap.low < ap.estimate < ap.high and ap.estimate > 0.2
     threshold = json.loads((run.path / "evaluation/threshold.json").read_text())
     for name in ("precision", "recall"):
         ci = threshold["test_ci"][name]

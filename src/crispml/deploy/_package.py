@@ -17,6 +17,7 @@ from crispml.deploy._latency import measure_latency
 from crispml.deploy._parity import check_parity, frame_records
 from crispml.deploy._result import DeploymentResult, Latency, Parity
 from crispml.exceptions import DataError
+from crispml.models import decision_threshold
 from crispml.serve import ContractViolation, ServingModel
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def package_deployment(
     contract = build_contract(schema, X_train, **(policies or {}))
     n_classes = len(target.classes)
     if threshold is None:
-        threshold = float(getattr(model, "threshold_", 0.5))
+        threshold = decision_threshold(model)
     if target.task != "binary":
         threshold = None
     graph = export_onnx(

@@ -24,9 +24,12 @@ _TRUSTED_PREFIXES = (
 """Module prefixes whose types crispml writes in a pipeline and trusts when it reads one."""
 
 _TRUSTED_CRISPML = frozenset(
-    f"{cls.__module__}.{cls.__qualname__}" for cls in (CalibratedModel, WeightedEnsemble)
+    {
+        *(f"{cls.__module__}.{cls.__qualname__}" for cls in (CalibratedModel, WeightedEnsemble)),
+        "crispml.features._dates.DateFeatures",  # named, so models never loads features
+    }
 )
-"""crispml's own types in a saved model: the deployable models, wherever they are defined."""
+"""crispml's own types in a saved model: the deployable models and the date step."""
 
 _MSG_UNTRUSTED = (
     "{path}: the model file holds types crispml does not trust ({types}). "
