@@ -43,3 +43,24 @@ def test_calibrated_model_can_be_conformalised():
         model, X[2000:3000], y[2000:3000], X[3000:], y[3000:], task="binary", coverage=0.9
     )
     assert abs(report["empirical"] - 0.9) <= 0.03
+
+
+def test_qhat_reproduces_mapies_sets_and_intervals():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = LogisticRegression(max_iter=5000).fit(X[:250], y[:250])
+    report = conformal_report(
+        model, X[250:400], y[250:400], X[400:], y[400:], task="binary", coverage=0.9
+    )
+    proba = model.predict_proba(X[400:])
+    sets = proba >= 1 - report["qhat"]
+    assert sets.sum(axis=1).mean() == pytest.approx(report["mean_set_size"])
+    assert sets[np.arange(len(sets)), y[400:]].mean() == pytest.approx(report["empirical"])
+    rng = np.random.default_rng(0)
+    Xr = rng.normal(size=(600, 2))
+    yr = Xr @ np.array([1.0, -2.0]) + rng.normal(size=600)
+    reg = LinearRegression().fit(Xr[:200], yr[:200])
+    out = conformal_report(reg, Xr[200:400], yr[200:400], Xr[400:], yr[400:], task="regression")
+    assert out["mean_width"] == pytest.approx(2 * out["qhat"])

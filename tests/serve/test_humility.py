@@ -76,3 +76,24 @@ def test_low_density_catches_a_combination_each_column_allows():
     assert reasons[2] == ["c: level 'b' was rare in training (under 0.5% of rows)"]
     flagged = np.mean([bool(r) for r in check.reasons({"x": x[:, None], "y": y[:, None]})])
     assert flagged == pytest.approx(0.005, abs=0.003)  # the stated training quantile
+
+
+def test_each_row_carries_its_conformal_set_at_the_certified_coverage(run_dir, loans):
+    import json
+
+    from crispml.deploy import frame_records
+    from crispml.serve import ServingModel
+
+    served = ServingModel.from_bundle(run_dir)
+    conformal = json.loads((run_dir / "evaluation/conformal.json").read_text())
+    test = json.loads((run_dir / "data/split.json").read_text())["test"]
+    rows = loans.iloc[test]
+    names = [c.name for c in served.contract.columns]
+    predictions = served.predict(frame_records(rows[names]), impute=True)
+    covered = [str(t) in p["prediction_set"] for t, p in zip(rows["deny"], predictions, strict=True)]
+    assert np.mean(covered) == pytest.approx(conformal["empirical"], abs=0.02)
+    assert served.metadata()["conformal"]["qhat"] == conformal["qhat"]
+    for p in predictions:
+        assert p["prediction_set"] == [
+            c for c, q in p["probabilities"].items() if q >= 1 - conformal["qhat"]
+        ]

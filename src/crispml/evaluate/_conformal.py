@@ -52,7 +52,8 @@ def conformal_report(
     dict
         ``method``, ``nominal``, ``empirical`` (coverage on test), and ``mean_set_size``,
         ``set_size_counts`` (classification) or ``mean_width``, ``median_width``
-        (regression), plus ``n_conformalize`` / ``n_test``.
+        (regression), plus ``n_conformalize`` / ``n_test``, and ``qhat`` with its
+        ``rule``: the conformity-score quantile that serving applies to each row.
 
     Examples
     --------
@@ -102,6 +103,14 @@ def _classification(
     mapie.conformalize(X_valid, np.asarray(y_valid))
     _, sets = mapie.predict_set(X_test)
     sets = sets[:, :, 0]
+    inner = mapie._mapie_classifier  # MAPIE keeps its fitted scores on the inner estimator
+    qhat = float(
+        np.ravel(
+            inner.conformity_score_function_.get_conformity_score_quantiles(
+                inner.conformity_scores_, np.array([1.0 - coverage]), cv="prefit"
+            )
+        )[0]
+    )
     empirical = float(np.ravel(classification_coverage_score(np.asarray(y_test), sets))[0])
     sizes = sets.sum(axis=1)
     counts = {str(k): int((sizes == k).sum()) for k in range(sets.shape[1] + 1)}
@@ -111,6 +120,8 @@ def _classification(
         "empirical": empirical,
         "mean_set_size": float(sizes.mean()),
         "set_size_counts": counts,
+        "qhat": qhat,
+        "rule": "a class is in the set when its probability >= 1 - qhat",
     }
 
 
@@ -135,12 +146,15 @@ def _regression(
     _, intervals = mapie.predict_interval(X_test)
     empirical = float(np.ravel(regression_coverage_score(np.asarray(y_test), intervals))[0])
     width = intervals[:, 1, 0] - intervals[:, 0, 0]
+    qhat = float(width[0] / 2) if len(width) else None  # absolute residual: one half-width
     return {
         "method": "mapie SplitConformalRegressor (absolute residual)",
         "kind": "intervals",
         "empirical": empirical,
         "mean_width": float(width.mean()),
         "median_width": float(np.median(width)),
+        "qhat": qhat,
+        "rule": "the interval is prediction - qhat to prediction + qhat",
     }
 
 

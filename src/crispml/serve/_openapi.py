@@ -55,6 +55,14 @@ class Prediction(BaseModel):
         description="Outside the training range, unseen or rare level, or low density."
     )
     ood_reasons: list[str] = Field(description="Why the record is out of distribution.")
+    prediction_set: list[str] | None = Field(
+        None,
+        description="Classification: the conformal set at the coverage the evaluation "
+        "certified (see /v1/metadata conformal).",
+    )
+    interval: list[float] | None = Field(
+        None, description="Regression: the conformal interval [low, high] at that coverage."
+    )
 
 
 class PredictResponse(BaseModel):

@@ -118,7 +118,8 @@ class ServingModel:
                 "quantile": None if self.density is None else self.density.quantile,
             },
             "conformal": {
-                k: self.conformal.get(k) for k in ("kind", "method", "nominal", "empirical")
+                k: self.conformal.get(k)
+                for k in ("kind", "method", "nominal", "empirical", "qhat", "rule")
             }
             if self.conformal
             else None,
@@ -214,9 +215,18 @@ class ServingModel:
         return rows, checked
 
     def _rows(self, out: list[np.ndarray]) -> list[dict[str, Any]]:
-        """Prediction rows from the graph's outputs (lists first: no per-value numpy)."""
+        """Prediction rows from the graph's outputs (lists first: no per-value numpy).
+
+        With the evaluation's conformal quantile (``qhat``), each row also carries its
+        prediction set (classification) or interval (regression) at the certified
+        coverage.
+        """
+        qhat = self.conformal.get("qhat")
         if self.task == "regression":
-            return [{"prediction": v} for v in out[0].reshape(-1).astype(np.float64).tolist()]
+            values = out[0].reshape(-1).astype(np.float64).tolist()
+            if qhat is None:
+                return [{"prediction": v} for v in values]
+            return [{"prediction": v, "interval": [v - qhat, v + qhat]} for v in values]
         names = [str(c) for c in self.classes]
         probs = out[0].astype(np.float64).tolist()
         codes = out[1].reshape(-1).astype(np.int64).tolist()
@@ -231,6 +241,8 @@ class ServingModel:
             if binary:
                 row["decision"] = code == 1
                 row["threshold"] = self.threshold
+            if qhat is not None:
+                row["prediction_set"] = [n for n, q in zip(names, p, strict=True) if q >= 1 - qhat]
             rows.append(row)
         return rows
 
