@@ -90,7 +90,9 @@ def test_each_row_carries_its_conformal_set_at_the_certified_coverage(run_dir, l
     rows = loans.iloc[test]
     names = [c.name for c in served.contract.columns]
     predictions = served.predict(frame_records(rows[names]), impute=True)
-    covered = [str(t) in p["prediction_set"] for t, p in zip(rows["deny"], predictions, strict=True)]
+    covered = [
+        str(t) in p["prediction_set"] for t, p in zip(rows["deny"], predictions, strict=True)
+    ]
     assert np.mean(covered) == pytest.approx(conformal["empirical"], abs=0.02)
     assert served.metadata()["conformal"]["qhat"] == conformal["qhat"]
     for p in predictions:
