@@ -56,11 +56,7 @@ class PhaseResult(BaseModel):
             raise ReportError(
                 _MSG_INVALID.format(path=source, kind=cls.__name__, error=exc)
             ) from None
-        found = raw.get("schema_version") if isinstance(raw, dict) else None
-        if found != cls.SCHEMA_VERSION:
-            raise ReportError(
-                _MSG_VERSION.format(path=source, found=found, expected=cls.SCHEMA_VERSION)
-            )
+        check_version(raw, cls.SCHEMA_VERSION, source=source)
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
@@ -85,6 +81,19 @@ class PhaseResult(BaseModel):
         if not (Path(run_dir) / cls.FILE).is_file():
             return None
         return cls.read(run_dir)
+
+
+def check_version(raw: Any, expected: int, *, source: str) -> None:
+    """Refuse a result file whose ``schema_version`` is not the one this crispml reads.
+
+    Raises
+    ------
+    ReportError
+        Naming the file, the version found and the one expected.
+    """
+    found = raw.get("schema_version") if isinstance(raw, dict) else None
+    if found != expected:
+        raise ReportError(_MSG_VERSION.format(path=source, found=found, expected=expected))
 
 
 def _finite(value: Any) -> Any:

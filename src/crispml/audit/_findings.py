@@ -11,7 +11,8 @@ from typing import Any, Literal
 import numpy as np
 
 from crispml._utils._io import to_json
-from crispml.exceptions import AuditBlockedError, ReportError
+from crispml._utils._result import check_version
+from crispml.exceptions import AuditBlockedError
 
 Severity = Literal["info", "warning", "blocking"]
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
@@ -20,10 +21,6 @@ SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
 AUDIT_SCHEMA_VERSION = 1
 """Version of the ``audit.json`` layout; bumped when a field changes meaning."""
 AUDIT_FILE = "audit/audit.json"
-_MSG_AUDIT_VERSION = (
-    "{path}: schema_version {found} is not {expected}, the version this crispml reads. "
-    "Open the run with the crispml version that wrote it (see manifest.json)."
-)
 
 _MSG_BLOCKED = (
     "the data audit found {n} blocking problem(s): {first}. Fix the data, or after review "
@@ -131,11 +128,7 @@ class AuditReport:
             If the text is of another schema version.
         """
         raw = json.loads(text)
-        found = raw.get("schema_version")
-        if found != AUDIT_SCHEMA_VERSION:
-            raise ReportError(
-                _MSG_AUDIT_VERSION.format(path=source, found=found, expected=AUDIT_SCHEMA_VERSION)
-            )
+        check_version(raw, AUDIT_SCHEMA_VERSION, source=source)
         findings = tuple(Finding(**item) for item in raw["findings"])
         return cls(findings, dict(raw["summary"]), dict(raw["timings_s"]))
 

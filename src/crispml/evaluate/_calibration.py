@@ -114,6 +114,27 @@ def calibration_summary(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def calibrate_output(model: Any, output: np.ndarray) -> np.ndarray:
+    """Pass held-out binary probabilities through ``model``'s calibration map, if it has one.
+
+    Parameters
+    ----------
+    model : estimator
+        The delivered model: a :class:`CalibratedModel`, or a pipeline (returned as is).
+    output : numpy.ndarray
+        Uncalibrated probabilities (n, 2) of the selected pipeline on rows it did not see.
+
+    Returns
+    -------
+    numpy.ndarray
+        The delivered model's probabilities (n, 2) for those rows.
+    """
+    if not isinstance(model, CalibratedModel):
+        return output
+    q = model.calibrate(output[:, 1])
+    return np.column_stack([1.0 - q, q])
+
+
 def choose_calibration(
     base: Any,
     X_valid: Any,

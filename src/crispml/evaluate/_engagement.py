@@ -48,6 +48,7 @@ import pandas as pd
 
 from crispml.evaluate._calibration import (
     CalibratedModel,
+    calibrate_output,
     calibration_summary,
     choose_calibration,
     ece_interval,
@@ -57,7 +58,6 @@ from crispml.evaluate._conformal import conformal_report
 from crispml.evaluate._explain import explain_model
 from crispml.evaluate._fairness_phase import (
     fairness_phase,
-    group_evidence,
     oof_output,
     worst_gaps,
 )
@@ -248,10 +248,10 @@ def _details(
         seed=seed,
         valid_output=valid_out if held_out is not None else None,
     )
-    fairness = fairness_phase(spec, dataset, split, model, y_test, test_out, threshold, metric)
-    if task == "binary":
-        oof = oof_output(result, model, split)
-        group_evidence(fairness, spec, dataset, split, oof, threshold)
+    oof = oof_output(result, model, split) if task == "binary" else None
+    fairness = fairness_phase(
+        spec, dataset, split, model, y_test, test_out, threshold, metric, oof=oof
+    )
     slices = slice_report(
         X_test,
         y_test,
@@ -320,10 +320,7 @@ def _held_out_valid(result: SearchResult, n_valid: int) -> np.ndarray | None:
 def _valid_output(model: Any, X_valid: Any, task: str, held_out: np.ndarray | None) -> np.ndarray:
     if held_out is None:
         return predict_output(model, X_valid, task)
-    if isinstance(model, CalibratedModel):
-        q = model.calibrate(held_out[:, 1])
-        return np.column_stack([1.0 - q, q])
-    return held_out
+    return calibrate_output(model, held_out)
 
 
 def _calibrate(

@@ -152,6 +152,41 @@ def fairness_report(
     return out
 
 
+def group_rates(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, *names: str) -> pd.DataFrame:
+    """Per-group rates of binary decisions with fairlearn's ``MetricFrame``.
+
+    Parameters
+    ----------
+    y, pred : numpy.ndarray
+        Encoded target and 0/1 decisions.
+    groups : numpy.ndarray
+        Group label of each row.
+    *names : str
+        Any of ``selection_rate``, ``tpr``, ``fpr``, ``fnr``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, one column per name.
+    """
+    from fairlearn import metrics as flm
+
+    known = {
+        "selection_rate": flm.selection_rate,
+        "tpr": flm.true_positive_rate,
+        "fpr": flm.false_positive_rate,
+        "fnr": flm.false_negative_rate,
+    }
+    frame = flm.MetricFrame(
+        metrics={name: known[name] for name in names},
+        y_true=y,
+        y_pred=pred,
+        sensitive_features=pd.Series(groups, name="group"),
+    )
+    by_group: pd.DataFrame = frame.by_group
+    return by_group
+
+
 def _binary_groups(
     out: dict[str, Any],
     y: np.ndarray,
@@ -163,19 +198,8 @@ def _binary_groups(
     seed: int,
     small: set[str],
 ) -> None:
-    from fairlearn import metrics as flm
-
     pred = (output[:, 1] >= threshold).astype(int)
-    frame = flm.MetricFrame(
-        metrics={
-            "selection_rate": flm.selection_rate,
-            "tpr": flm.true_positive_rate,
-            "fpr": flm.false_positive_rate,
-        },
-        y_true=y,
-        y_pred=pred,
-        sensitive_features=pd.Series(groups, name="group"),
-    )
+    by_group = group_rates(y, pred, groups, "selection_rate", "tpr", "fpr")
     subsets = {
         "selection_rate": dict(rows),
         "tpr": {g: r[y[r] == 1] for g, r in rows.items()},
@@ -191,7 +215,7 @@ def _binary_groups(
         flat = bootstrap_draws(stat, len(y), n_resamples=n_resamples, seed=seed)
         draws[name] = flat.reshape(-1, len(levels)) if flat.size else np.empty((0, len(levels)))
         for i, g in enumerate(levels):
-            est = float(frame.by_group[name].loc[g])
+            est = float(by_group[name].loc[g])
             out["by_group"][g][name] = percentile_interval(
                 est, draws[name][:, i], n=len(parts[g])
             ).to_dict()
@@ -381,18 +405,11 @@ def _exponentiated_gradient(
 def _decision_summary(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
     from fairlearn import metrics as flm
 
-    frame = flm.MetricFrame(
-        metrics={"selection_rate": flm.selection_rate},
-        y_true=y,
-        y_pred=pred,
-        sensitive_features=pd.Series(groups, name="group"),
-    )
+    rates = group_rates(y, pred, groups, "selection_rate")["selection_rate"]
     kw = {"sensitive_features": groups}
     return {
         "accuracy": float((pred == y).mean()),
-        "selection_rate_by_group": {
-            str(k): float(v) for k, v in frame.by_group["selection_rate"].items()
-        },
+        "selection_rate_by_group": {str(k): float(v) for k, v in rates.items()},
         "demographic_parity_difference": float(flm.demographic_parity_difference(y, pred, **kw)),
         "equalized_odds_difference": float(flm.equalized_odds_difference(y, pred, **kw)),
     }

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crispml.evaluate._calibration import CalibratedModel
+from crispml.evaluate._calibration import calibrate_output
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._group_evidence import calibration_by_group, threshold_tradeoff
 from crispml.evaluate._result import Estimate
@@ -42,54 +42,45 @@ def oof_output(result: SearchResult, model: Any, split: Split) -> np.ndarray | N
     oof = result.best.oof_output
     if oof is None or len(oof) != len(split.train) + len(split.valid):
         return None
-    oof = np.asarray(oof, dtype=np.float64)
-    if isinstance(model, CalibratedModel):
-        q = model.calibrate(oof[:, 1])
-        return np.column_stack([1.0 - q, q])
-    return oof
+    return calibrate_output(model, np.asarray(oof, dtype=np.float64))
 
 
-def group_evidence(
-    fairness: dict[str, Any],
+def _group_evidence(
+    report: dict[str, Any],
     spec: ProjectSpec,
     dataset: Dataset,
     split: Split,
-    oof: np.ndarray | None,
-    threshold: float | None,
+    groups: tuple[np.ndarray, np.ndarray | None],
+    outputs: tuple[np.ndarray, np.ndarray | None],
+    cut: float,
+    favourable: int,
 ) -> None:
     """Add per-group calibration, the threshold trade-off and out-of-fold group rates."""
-    cut = threshold if threshold is not None else 0.5
-    y_test, p_test = dataset.y[split.test], None
-    favourable = _favourable_code(dataset.target, spec.problem.favourable_label)
-    fit_rows = np.concatenate([split.train, split.valid])
-    for column, report in fairness["attributes"].items():
-        if "by_group" not in report:
-            continue
-        groups = _groups(dataset, column, split.test)
-        p_test = report.pop("_p1")
-        report["calibration_by_group"] = calibration_by_group(y_test, p_test, groups)
-        report["tradeoff"] = threshold_tradeoff(
-            y_test, p_test, groups, favourable=favourable, delivered=cut,
-            keep=report["groups_in_gaps"],
-        )  # fmt: skip
-        if oof is None:
-            report["out_of_fold"] = None
-            continue
-        oof_report = fairness_report(
-            dataset.y[fit_rows],
-            oof,
-            _groups(dataset, column, fit_rows),
-            task="binary",
-            metric=fairness["metric"],
-            threshold=cut,
-            min_group_size=spec.evaluation.min_group_size,
-            n_resamples=spec.evaluation.bootstrap,
-            seed=spec.split.seed,
-            favourable=favourable,
-            min_class_size=spec.evaluation.min_group_class_size,
-        )
-        oof_report["basis"] = _OOF_BASIS
-        report["out_of_fold"] = oof_report
+    (test_groups, oof_groups), (p_test, oof) = groups, outputs
+    y_test = dataset.y[split.test]
+    report["calibration_by_group"] = calibration_by_group(y_test, p_test, test_groups)
+    report["tradeoff"] = threshold_tradeoff(
+        y_test, p_test, test_groups, favourable=favourable, delivered=cut,
+        keep=report["groups_in_gaps"],
+    )  # fmt: skip
+    if oof is None or oof_groups is None:
+        report["out_of_fold"] = None
+        return
+    oof_report = fairness_report(
+        dataset.y[np.concatenate([split.train, split.valid])],
+        oof,
+        oof_groups,
+        task="binary",
+        metric=spec.problem.primary_metric,
+        threshold=cut,
+        min_group_size=spec.evaluation.min_group_size,
+        n_resamples=spec.evaluation.bootstrap,
+        seed=spec.split.seed,
+        favourable=favourable,
+        min_class_size=spec.evaluation.min_group_class_size,
+    )
+    oof_report["basis"] = _OOF_BASIS
+    report["out_of_fold"] = oof_report
 
 
 def _groups(dataset: Dataset, column: str, rows: np.ndarray) -> np.ndarray:
@@ -111,8 +102,16 @@ def fairness_phase(
     test_out: np.ndarray,
     threshold: float | None,
     metric: str,
+    oof: np.ndarray | None = None,
 ) -> dict[str, Any]:
+    """Group rates, gaps and (binary) group evidence for every protected column.
+
+    ``oof`` holds the delivered probabilities out of fold over train + valid (see
+    :func:`oof_output`); without it the out-of-fold rates are ``None``.
+    """
     cfg = spec.evaluation
+    cut = threshold if threshold is not None else 0.5
+    fit_rows = np.concatenate([split.train, split.valid])
     favourable = _favourable_code(dataset.target, spec.problem.favourable_label)
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -138,7 +137,7 @@ def fairness_phase(
             groups,
             task=spec.problem.task,
             metric=metric,
-            threshold=threshold if threshold is not None else 0.5,
+            threshold=cut,
             min_group_size=cfg.min_group_size,
             n_resamples=cfg.bootstrap,
             seed=spec.split.seed,
@@ -148,7 +147,11 @@ def fairness_phase(
         if spec.fairness.mitigate and spec.problem.task == "binary" and INTERSECTION not in column:
             report["mitigation"] = _mitigate(spec, dataset, split, model, column, threshold)
         if spec.problem.task == "binary":
-            report["_p1"] = test_out[:, 1]  # taken by _group_evidence, never written
+            oof_groups = None if oof is None else _groups(dataset, column, fit_rows)
+            _group_evidence(
+                report, spec, dataset, split, (groups, oof_groups), (test_out[:, 1], oof),
+                cut, favourable,
+            )  # fmt: skip
         out["attributes"][column] = report
     return out
 

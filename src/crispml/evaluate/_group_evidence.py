@@ -5,7 +5,7 @@
 - :func:`threshold_tradeoff`: the adverse impact ratio and each group's error rates
   across decision thresholds, so a reader sees what the delivered threshold costs.
 
-Group rates come from fairlearn's ``MetricFrame``; the bins from the calibration module.
+Group rates come from fairlearn (:func:`group_rates`); the bins from the calibration module.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from fairlearn import metrics as flm
 
 from crispml.evaluate._calibration import reliability_bins
+from crispml.evaluate._fairness import group_rates
 
 TRADEOFF_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 """The grid of :func:`threshold_tradeoff` (the delivered threshold is added to it)."""
@@ -102,17 +101,7 @@ def threshold_tradeoff(
     rows = []
     for threshold in grid:
         pred = (p1 >= threshold).astype(int)
-        frame = flm.MetricFrame(
-            metrics={
-                "selection_rate": flm.selection_rate,
-                "fpr": flm.false_positive_rate,
-                "fnr": flm.false_negative_rate,
-            },
-            y_true=y,
-            y_pred=pred,
-            sensitive_features=pd.Series(groups, name="group"),
-        )
-        by_group = frame.by_group
+        by_group = group_rates(y, pred, groups, "selection_rate", "fpr", "fnr")
         favoured = (
             by_group["selection_rate"] if favourable == 1 else 1 - by_group["selection_rate"]
         )

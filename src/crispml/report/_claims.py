@@ -179,6 +179,7 @@ def check_claims(run_dir: str | Path) -> tuple[int, list[ClaimMismatch]]:
         frame, task, n_resamples=int(ledger["n_resamples"]), seed=int(ledger["seed"])
     )
     texts = {doc: _read(root / rel) for doc, rel in DOCUMENTS.items()}
+    decisions = _decision_reports(frame) if task == "binary" else {}
     checked, bad = 0, []
     for raw in ledger["claims"]:
         claim = Claim(**raw)
@@ -187,7 +188,7 @@ def check_claims(run_dir: str | Path) -> tuple[int, list[ClaimMismatch]]:
         if claim.check is None:
             continue
         checked += 1
-        expected = _recompute(claim.check, frame, task, test, at_half)
+        expected = _recompute(claim.check, len(frame), test, at_half, decisions)
         if fmt(expected) != claim.shown or not _close(expected, claim.value):
             bad.append(_mismatch(claim, fmt(expected), "recomputed from the predictions:"))
     return checked, bad
@@ -197,21 +198,32 @@ def _mismatch(claim: Claim, expected: str, reason: str) -> ClaimMismatch:
     return ClaimMismatch(claim.label, claim.document, claim.shown, expected, reason)
 
 
+def _decision_reports(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Confusion counts and rates of the saved decisions, and of decisions at 0.5."""
+    y = np.asarray(frame["y_true"])
+    p1 = np.asarray(frame["probability"], dtype=np.float64)
+    decided = np.asarray(frame["decision"], dtype=np.float64)
+    return {
+        "decisions": decision_report(y, decided, 0.5),
+        "decisions_at_0_5": decision_report(y, p1, 0.5),
+    }
+
+
 def _recompute(
-    check: dict[str, str], frame: pd.DataFrame, task: str, test: Any, at_half: Any
+    check: dict[str, str],
+    n_rows: int,
+    test: Any,
+    at_half: Any,
+    decisions: dict[str, dict[str, Any]],
 ) -> float | int | None:
     kind = check["kind"]
     if kind == "count":
-        return len(frame)
+        return n_rows
     if kind == "metric":
         group = at_half if check["basis"] == "decisions_at_0_5" else test
         value = getattr(group[check["metric"]], check["stat"])
         return None if value is None else float(value)
-    p1 = np.asarray(frame["probability"], dtype=np.float64)
-    if check["basis"] == "decisions":
-        p1 = np.asarray(frame["decision"], dtype=np.float64)
-    report = decision_report(np.asarray(frame["y_true"]), p1, 0.5)
-    cell = check["cell"]
+    report, cell = decisions[check["basis"]], check["cell"]
     if cell in report["confusion"]:
         return int(report["confusion"][cell])
     value = report[cell]
