@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from crispml import Project
+from crispml.serve import ContractViolation, ServingModel
 from crispml.spec import spec_from_dict
 
 from .test_dates import elapsed_frame
@@ -40,10 +42,7 @@ def test_engagement_learns_from_elapsed_time_on_a_time_split(tmp_path):
 
 
 @pytest.mark.slow
-def test_date_model_is_served_from_iso_strings_or_refused_clearly(tmp_path):
-    from crispml.deploy._contract import _serving_reads_dates
-    from crispml.exceptions import DeploymentError
-
+def test_date_model_is_served_from_iso_strings(tmp_path):
     frame = elapsed_frame(400)
     spec = spec_from_dict(
         {
@@ -57,13 +56,20 @@ def test_date_model_is_served_from_iso_strings_or_refused_clearly(tmp_path):
         source="test",
     )
     project = Project(spec, base_dir=tmp_path, data=frame)
-    if not _serving_reads_dates():  # crispml.serve without the 'datetime' contract type
-        with pytest.raises(DeploymentError, match="column 'opened' is a date"):
-            project.run()
-        return
     run = project.run()
     parity = json.loads((run.path / "deploy/parity.json").read_text())
     assert parity["passed"] and parity["n_test_rows"] == 80  # raw ISO strings, served path
     contract = json.loads((run.path / "model/contract.json").read_text())
     kinds = {c["name"]: c["type"] for c in contract["columns"]}
     assert kinds == {"opened": "datetime", "closed": "datetime", "noise": "number"}
+
+    served = ServingModel.from_bundle(run.path)
+    opened = pd.Timestamp("2021-03-01T09:00:00")
+    long_gap = {"opened": "2021-03-01T09:00:00", "closed": "2021-04-20", "noise": 0.0}
+    as_epoch = {**long_gap, "opened": (opened - pd.Timestamp(0)).total_seconds()}
+    short_gap = {**long_gap, "closed": "2021-03-03T09:00:00+00:00"}
+    rows = served.predict([long_gap, as_epoch, short_gap])
+    assert [r["prediction"] for r in rows] == ["yes", "yes", "no"]
+    assert rows[0]["probability"] == pytest.approx(rows[1]["probability"])
+    with pytest.raises(ContractViolation, match="expected an ISO 8601 date"):
+        served.predict([{**long_gap, "closed": "next tuesday"}])

@@ -17,8 +17,6 @@ from xgboost import XGBClassifier
 
 from crispml.data import conform, infer_schema
 from crispml.deploy import build_contract, export_onnx
-from crispml.deploy._contract import _serving_reads_dates
-from crispml.exceptions import DeploymentError
 from crispml.features import DateFeatures, build_preprocessor, register_date_converter
 from crispml.serve import ColumnContract, InputContract
 
@@ -82,16 +80,12 @@ def _contract(schema) -> InputContract:
     return InputContract(tuple(ColumnContract(n, kinds[schema[n].role]) for n in schema.features))
 
 
-def test_contract_declares_dates_only_where_serving_reads_them():
+def test_contract_declares_dates_as_datetime_inputs():
     frame = _date_frame(n=50)
     schema = infer_schema(frame, target="y")
     X = conform(frame, schema)
-    if _serving_reads_dates():
-        kinds = [c.kind for c in build_contract(schema, X).columns]
-        assert kinds == ["number", "datetime", "datetime", "category"]
-    else:  # a clear error before anything is exported, not an onnxruntime type error
-        with pytest.raises(DeploymentError, match="column 'opened' is a date"):
-            build_contract(schema, X)
+    kinds = [c.kind for c in build_contract(schema, X).columns]
+    assert kinds == ["number", "datetime", "datetime", "category"]
 
 
 MODELS = {

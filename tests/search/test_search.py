@@ -168,3 +168,26 @@ def test_a_search_where_every_model_fails_raises_a_crispml_error(binary_data):
     assert text.startswith("search: no model could be fitted")
     assert "always_fails" in text and "MemoryError: out of memory in build" in text
     assert "search.time_budget_s" in text and "\n" not in text
+
+
+def test_a_family_with_nothing_to_tune_ends_a_deterministic_search(binary_data):
+    from sklearn.linear_model import LogisticRegression
+
+    from crispml.models import ModelFamily, register
+    from crispml.models._base import _REGISTRY
+
+    @register("untunable")
+    class Untunable(ModelFamily):
+        preprocessing = "linear"
+
+        def build(self, params, *, task, seed, n_jobs=None):
+            return LogisticRegression()
+
+    try:  # no clock in deterministic mode: the loop must end when nothing is left to try
+        result = _search(
+            binary_data, families=("untunable",), deterministic=True, max_trials=5,
+            ensemble=False, baselines=False,
+        )  # fmt: skip
+    finally:
+        _REGISTRY.pop("untunable")
+    assert [c.name for c in result.candidates if c.family == "untunable"] == ["untunable"]

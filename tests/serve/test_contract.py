@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from crispml.data import normalise_text as training_normalise_text
 from crispml.data._schema import _canonical_text
 from crispml.serve import ColumnContract, ContractViolation, InputContract, canonical_text
+from crispml.serve._column import normalise_text
 
 CONTRACT = InputContract(
     (
@@ -25,6 +27,11 @@ CONTRACT = InputContract(
 @pytest.mark.parametrize("value", [True, False, 1, 1.0, 2.5, "x", np.float64(3.0), np.int64(4)])
 def test_serving_canonical_text_matches_training(value):
     assert canonical_text(value) == _canonical_text(value)
+
+
+@pytest.mark.parametrize("value", ["  Late\tPAYMENT\n twice ", "Élan İstanbul", "", 12])
+def test_serving_text_normalisation_matches_training(value):
+    assert normalise_text(value) == training_normalise_text(value)
 
 
 def test_prepare_builds_typed_onnx_inputs():

@@ -13,6 +13,7 @@ from crispml.data._schema import (
     epoch_seconds,
     infer_role,
     infer_schema,
+    normalise_text,
 )
 from crispml.data._snapshot import Snapshot, append_lineage, table_hash, take_snapshot
 from crispml.data._split import Split, make_split
@@ -38,6 +39,7 @@ __all__ = [
     "infer_task",
     "load_table",
     "make_split",
+    "normalise_text",
     "prepare_dataset",
     "table_hash",
     "take_snapshot",

@@ -266,7 +266,8 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     Numeric columns become float64 (infinities become missing); datetime columns become
     float64 seconds since 1970-01-01 UTC (see :func:`epoch_seconds`); categorical, boolean
     columns become object columns of strings with missing as ``MISSING_LEVEL``; text
-    columns become strings with missing as the empty string. The
+    columns become normalised strings (:func:`normalise_text`) with missing as the empty
+    string. The
     same function runs at training and at prediction time, so both see the same types.
 
     Parameters
@@ -336,9 +337,26 @@ def _cast(values: pd.Series, role: Role) -> pd.Series:
         nums = pd.to_numeric(values, errors="coerce").astype("float64")
         return nums.replace([np.inf, -np.inf], np.nan)
     missing = values.isna()
-    text = values.map(_canonical_text, na_action="ignore").astype(object)
+    canonical = normalise_text if role == "text" else _canonical_text
+    text = values.map(canonical, na_action="ignore").astype(object)
     text[missing] = "" if role == "text" else MISSING_LEVEL
     return text
+
+
+def normalise_text(value: Any) -> str:
+    r"""Free text lower-cased, with every run of white space made one space.
+
+    The text encodings read this form (see :func:`crispml.features.text_step`); the
+    serving contract normalises requests the same way.
+
+    .. versionadded:: 0.2
+
+    Examples
+    --------
+    >>> normalise_text("  Late\tpayment,  TWICE ")
+    'late payment, twice'
+    """
+    return " ".join(str(value).lower().split())
 
 
 def _canonical_text(value: Any) -> str:

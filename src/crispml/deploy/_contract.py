@@ -21,15 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crispml.data import MISSING_LEVEL, Schema, TargetEncoding
-from crispml.exceptions import DeploymentError
 from crispml.serve import ColumnContract, InputContract, density_profile
-
-_MSG_DATES_NOT_SERVED = (
-    "column {column!r} is a date, and this version of crispml.serve does not read dates "
-    "(contract type 'datetime': ISO strings or epoch seconds). Set deployment.format: none "
-    "to keep the date features without the ONNX bundle, or list the date columns in "
-    "data.drop to serve a model without them."
-)
 
 _KINDS = {
     "numeric": "number",
@@ -103,8 +95,6 @@ def build_contract(
                 ignored[col.name] = _REASON_DROPPED.format(role=col.role)
             continue
         kind = _KINDS[col.role]
-        if kind == "datetime" and not _serving_reads_dates():
-            raise DeploymentError(_MSG_DATES_NOT_SERVED.format(column=col.name))
         values = X_train[col.name]
         policy = "impute" if on_missing == "impute" or _had_missing(values, kind) else "reject"
         if kind in ("number", "datetime"):  # dates: epoch seconds after conform
@@ -144,17 +134,10 @@ def _profile(columns: list[ColumnContract], X_train: pd.DataFrame) -> dict[str, 
 
 def _had_missing(values: pd.Series, kind: str) -> bool:
     """Whether a conformed training column holds a missing value."""
-    if kind == "number":
+    if kind in ("number", "datetime"):
         return bool(values.isna().any())
     empty = "" if kind == "text" else MISSING_LEVEL
     return bool((values.isna() | (values == empty)).any())
-
-
-def _serving_reads_dates() -> bool:
-    """Whether the serving contract turns an ISO date into epoch seconds, as conform does."""
-    errors: list[dict[str, Any]] = []
-    value, _ = ColumnContract("probe", "datetime").convert("1970-01-02", 0, errors)
-    return not errors and value == 86_400.0
 
 
 def contract_document(

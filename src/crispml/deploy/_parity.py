@@ -35,6 +35,8 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     Infinities are missing values, as in training (:func:`crispml.data.conform`), and
     JSON has no way to write them.
     """
+    for column in frame.select_dtypes(["datetime", "datetimetz"]).columns:  # ISO, as JSON has
+        frame = frame.assign(**{str(column): frame[column].map(_iso, na_action="ignore")})
     numeric = frame.select_dtypes("number").columns
     if len(numeric):
         frame = frame.assign(
@@ -43,6 +45,10 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     clean = frame.astype(object).where(frame.notna(), None)
     records: list[dict[str, Any]] = clean.to_dict("records")
     return records
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    return str(stamp.isoformat())
 
 
 def edge_cases(

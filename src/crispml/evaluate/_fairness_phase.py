@@ -38,9 +38,15 @@ _MSG_FAVOURABLE = (
 
 
 def oof_output(result: SearchResult, model: Any, split: Split) -> np.ndarray | None:
-    """Delivered probabilities out of fold over train + valid (cv mode), else ``None``."""
+    """Delivered probabilities out of fold over train + valid (cv mode), else ``None``.
+
+    A holdout search scores only the validation rows (its array is NaN elsewhere), so it
+    gives no out-of-fold evidence over train + valid.
+    """
     oof = result.best.oof_output
     if oof is None or len(oof) != len(split.train) + len(split.valid):
+        return None
+    if not np.isfinite(np.asarray(oof, dtype=np.float64)).all():
         return None
     return calibrate_output(model, np.asarray(oof, dtype=np.float64))
 

@@ -9,6 +9,7 @@ from crispml.features._pipeline import (
     MAX_TEXT_TERMS,
     build_preprocessor,
     monotone_signs,
+    text_step,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "civil_from_seconds",
     "monotone_signs",
     "register_date_converter",
+    "text_step",
 ]

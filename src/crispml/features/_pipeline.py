@@ -8,7 +8,7 @@ from typing import Literal
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from crispml.data import Schema
@@ -18,8 +18,18 @@ Flavour = Literal["tree", "linear"]
 
 MAX_LEVELS = 64
 """Categorical levels one-hot encoded per column; rarer levels share one 'infrequent' column."""
-MAX_TEXT_TERMS = 300
-"""Vocabulary size of the TF-IDF encoding of each text column."""
+MAX_TEXT_TERMS = 1000
+"""Largest vocabulary of each of a text column's two TF-IDF encodings (words, characters)."""
+MIN_TEXT_TERMS = 50
+ROWS_PER_TEXT_TERM = 10
+"""The vocabulary grows with the table: one term per this many training rows."""
+WORD_PATTERN = r"[a-z0-9_]{2,}"
+"""Words of two or more ASCII letters, digits or underscores.
+
+Text arrives lower-cased with its white space collapsed (:func:`crispml.data.conform`),
+so the vectorisers neither lower-case nor normalise: the ONNX graph then needs no
+locale-dependent string normaliser, and an ASCII pattern reads the same in Python's
+``re`` and in onnxruntime's RE2 tokenizer (parity is tested on accented text)."""
 
 
 def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTransformer:
@@ -36,10 +46,13 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
       cyclical encodings, days before the training reference date, missing indicators
       and days elapsed between date columns (:class:`DateFeatures`; imputed and
       standardised for linear models);
-    - text: TF-IDF over the ``MAX_TEXT_TERMS`` most frequent terms.
+    - text: TF-IDF of word 1-2-grams beside TF-IDF of character 2-4-grams, each over the
+      most frequent terms seen in at least two rows, one term per ``ROWS_PER_TEXT_TERM``
+      rows between ``MIN_TEXT_TERMS`` and ``MAX_TEXT_TERMS`` (:func:`text_step`).
 
     .. versionchanged:: 0.2
-       Datetime columns are used (they were dropped).
+       Datetime columns are used (they were dropped); text gets word and character
+       n-grams sized by the table (it was 300 single words).
 
     Parameters
     ----------
@@ -74,8 +87,8 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
         steps.append(("dates", _date_step(flavour), dates))
     if categorical:
         steps.append(("categorical", _categorical_step(), categorical))
-    for column in text:
-        steps.append((f"text__{column}", TfidfVectorizer(max_features=MAX_TEXT_TERMS), column))
+    for i, column in enumerate(text):  # scikit-learn step names may not contain "__"
+        steps.append((f"text{i}_{column.replace('__', '_')}", text_step(schema.n_rows), column))
     return ColumnTransformer(
         steps, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True
     )
@@ -99,6 +112,39 @@ def _date_step(flavour: Flavour) -> DateFeatures:
     # For linear models DateFeatures imputes and standardises itself: one step whose ONNX
     # graph stays in double until its output, and whose outputs map to their columns.
     return DateFeatures(linear=flavour == "linear")
+
+
+def text_step(n_rows: int) -> FeatureUnion:
+    """TF-IDF of word 1-2-grams and of character 2-4-grams for one text column.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows of the table; the vocabulary of each encoding holds one term per
+        ``ROWS_PER_TEXT_TERM`` rows, between ``MIN_TEXT_TERMS`` and ``MAX_TEXT_TERMS``.
+        Terms seen in one row only are left out once the table has 100 rows or more.
+
+    Returns
+    -------
+    sklearn.pipeline.FeatureUnion
+        Unfitted; its input is one column of normalised text.
+
+    Examples
+    --------
+    >>> step = text_step(20_000)
+    >>> [(name, v.analyzer, v.ngram_range, v.max_features) for name, v in step.transformer_list]
+    [('words', 'word', (1, 2), 1000), ('chars', 'char', (2, 4), 1000)]
+    """
+    terms = int(min(MAX_TEXT_TERMS, max(MIN_TEXT_TERMS, n_rows // ROWS_PER_TEXT_TERM)))
+    min_df = 2 if n_rows >= 100 else 1
+    common = {"lowercase": False, "max_features": terms, "min_df": min_df}
+    words = TfidfVectorizer(
+        analyzer="word", ngram_range=(1, 2), token_pattern=WORD_PATTERN, **common
+    )
+    chars = TfidfVectorizer(analyzer="char", ngram_range=(2, 4), **common)
+    return FeatureUnion([("words", words), ("chars", chars)])
 
 
 def _categorical_step() -> OneHotEncoder:

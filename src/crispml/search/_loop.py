@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -228,6 +229,8 @@ class TrialLoop:
         return self.trials_done() >= self.max_trials or (left is not None and left <= 0.0)
 
     def _fits(self, name: str) -> bool:
+        if math.isinf(self._estimates[name]):  # nothing to tune (or never fits)
+            return False
         left = self.time_left()
         if left is None:
             return True

@@ -120,6 +120,11 @@ def _record_schema(model: ServingModel) -> dict[str, Any]:
         if col.kind == "number":
             prop["example"] = col.reference
             prop["description"] = f"Training range [{col.min}, {col.max}]."
+        elif col.kind == "datetime":
+            prop["description"] = (
+                "An ISO 8601 date or date-time (UTC when no zone is given), or epoch seconds."
+            )
+            prop["examples"] = ["2024-05-31", "2024-05-31T14:30:00Z"]
         elif col.kind == "category":
             prop["examples"] = list(col.categories[:20])
             prop["example"] = col.reference

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,17 @@ POLICIES = {
 """Allowed values of each policy. ``on_missing: reject`` makes a column required;
 ``impute`` lets the model's own imputation act (the response names the imputed fields).
 ``on_unknown`` is contract-wide: a field the contract does not know is a 422 or a warning."""
+NUMERIC_KINDS = ("number", "datetime")
+"""Kinds the model reads as float64 (dates as epoch seconds)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LEGACY_MISSING = {"accept": "impute"}
 """Contract version 1 wrote ``on_missing: accept`` for what is now ``impute``."""
 
 _MSG_TYPE_NUMBER = "expected a number, got {value!r}"
+_MSG_TYPE_DATE = (
+    "expected an ISO 8601 date or date-time string (e.g. '2024-05-31' or "
+    "'2024-05-31T14:30:00Z') or epoch seconds, got {value!r}"
+)
 _MSG_TYPE_CATEGORY = "expected {allowed}, got {value!r} (levels seen in training: {known})"
 _MSG_UNSEEN = "category {value!r} was not seen in training (known: {known})"
 _MSG_RANGE = "{value!r} is outside the observed range [{lo}, {hi}]"
@@ -58,12 +66,14 @@ class ColumnContract:
     ----------
     name : str
         Column name (also the ONNX input name).
-    kind : {"number", "category", "text"}
-        Number (float input), category (string input, canonical text) or free text.
+    kind : {"number", "datetime", "category", "text"}
+        Number (float input); date (an ISO 8601 string, taken as UTC when it names no
+        zone, or epoch seconds; the model reads epoch seconds as float64); category
+        (string input, canonical text); or free text.
     categories : tuple of str
         Levels seen in training (category columns).
     min, max : float or None
-        Observed range (number columns).
+        Observed range (number columns; date columns in epoch seconds).
     reference : float or str or None
         A typical value (median or mode of the training rows), used by reason codes.
     on_missing : {"reject", "impute"}
@@ -108,6 +118,8 @@ class ColumnContract:
     def _json_types(self) -> tuple[str, ...]:
         if self.kind == "number":
             return ("number",)
+        if self.kind == "datetime":
+            return ("string", "number")
         if self.kind == "text":
             return ("string",)
         types = ["string"]
@@ -122,13 +134,13 @@ class ColumnContract:
         out: dict[str, Any] = {"name": self.name, "type": self.kind}
         if self.kind == "category":
             out["categories"] = list(self.categories)
-        if self.kind == "number":
+        if self.kind in NUMERIC_KINDS:
             out["min"], out["max"] = self.min, self.max
         out["reference"] = self.reference
         out["on_missing"] = self.on_missing
         if self.kind == "category":
             out["on_unseen"] = self.on_unseen
-        if self.kind == "number":
+        if self.kind in NUMERIC_KINDS:
             out["on_out_of_range"] = self.on_out_of_range
         return out
 
@@ -149,7 +161,7 @@ class ColumnContract:
 
     def missing_value(self) -> Any:
         """Return what the model receives for a missing value (its imputation acts on it)."""
-        if self.kind == "number":
+        if self.kind in NUMERIC_KINDS:
             return math.nan
         return "" if self.kind == "text" else MISSING_LEVEL
 
@@ -160,6 +172,8 @@ class ColumnContract:
         """
         if self.kind == "number":
             return self._number(value, index, errors)
+        if self.kind == "datetime":
+            return self._date(value, index, errors)
         return self._text(value, index, errors)
 
     def _number(self, value: Any, index: int, errors: list[dict[str, Any]]) -> tuple[Any, str]:
@@ -167,6 +181,18 @@ class ColumnContract:
         if number is None or math.isnan(number):
             self._error(errors, index, _MSG_TYPE_NUMBER.format(value=value), "type_error")
             return math.nan, ""
+        return self._in_range(number, index, errors)
+
+    def _date(self, value: Any, index: int, errors: list[dict[str, Any]]) -> tuple[Any, str]:
+        seconds = epoch_seconds(value)
+        if seconds is None:
+            self._error(errors, index, _MSG_TYPE_DATE.format(value=value), "type_error")
+            return math.nan, ""
+        return self._in_range(seconds, index, errors)
+
+    def _in_range(
+        self, number: float, index: int, errors: list[dict[str, Any]]
+    ) -> tuple[float, str]:
         lo = self.min if self.min is not None else -math.inf
         hi = self.max if self.max is not None else math.inf
         if lo <= number <= hi:
@@ -182,8 +208,10 @@ class ColumnContract:
             message = _MSG_TYPE_CATEGORY.format(allowed=allowed, value=value, known=self._shown())
             self._error(errors, index, message, "type_error")
             return self.missing_value(), ""
+        if self.kind == "text":
+            return normalise_text(value), ""
         text = canonical_text(value)
-        if self.kind == "text" or text in self._known:
+        if text in self._known:
             return text, ""
         message = _MSG_UNSEEN.format(value=text, known=self._shown())
         if self.on_unseen == "reject":
@@ -212,6 +240,47 @@ def canonical_text(value: Any) -> str:
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+def normalise_text(value: Any) -> str:
+    r"""Free text lower-cased with white space collapsed, as the text encodings read it.
+
+    Mirrors ``crispml.data.normalise_text`` (training side); a test checks both agree.
+
+    Examples
+    --------
+    >>> normalise_text(" Late\n PAYMENT ")
+    'late payment'
+    """
+    return " ".join(str(value).lower().split())
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """Seconds since 1970-01-01 00:00 UTC of an ISO 8601 string or a number (else None).
+
+    A date or date-time that names no time zone is taken as UTC; numbers are epoch
+    seconds already. Mirrors ``crispml.data.epoch_seconds`` (training side); a test
+    checks both agree.
+
+    Examples
+    --------
+    >>> epoch_seconds("1970-01-02"), epoch_seconds("1970-01-01T01:00:00+01:00"), epoch_seconds(5)
+    (86400.0, 0.0, 5.0)
+    >>> epoch_seconds("next tuesday") is None
+    True
+    """
+    if isinstance(value, str):
+        try:
+            stamp = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        return (stamp - _EPOCH).total_seconds()
+    if isinstance(value, datetime):
+        return epoch_seconds(value.isoformat())
+    number = _as_number(value)
+    return None if number is None or math.isnan(number) else number
 
 
 def _as_number(value: Any) -> float | None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from crispml.serve._column import (
     MISSING_LEVEL,
+    NUMERIC_KINDS,
     POLICIES,
     ColumnContract,
     ContractViolation,
@@ -230,7 +231,7 @@ class InputContract:
         if errors:
             raise ContractViolation(errors)
         for col in self.columns:
-            dtype = np.float64 if col.kind == "number" else object
+            dtype = np.float64 if col.kind in NUMERIC_KINDS else object
             out.inputs[col.name] = np.asarray(columns[col.name], dtype=dtype).reshape(-1, 1)
         return out
 
