@@ -5,13 +5,15 @@ error (regression). Segments are every categorical level (the rarest beyond
 :data:`MAX_LEVELS` pooled into one "other" segment), every value of a numeric column
 with few distinct values, and quartile bins of the other numeric columns, with edges
 rounded to :data:`EDGE_DIGITS` significant digits. Every test row falls in one segment
-of each column; segments under ``min_size`` rows are kept and flagged ``small``. The slice finder is a shallow regression tree fitted on the per-row
-error of the VALIDATION rows (so the slices are not picked on the rows they are scored
-on); its leaves are then scored on test, worst first.
+of each column; segments under ``min_size`` rows are kept and flagged ``small``. The
+slice finder is a shallow regression tree fitted on the per-row error of the VALIDATION
+rows (so the slices are not picked on the rows they are scored on); its leaves are then
+scored on test, worst first.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -208,7 +210,7 @@ def _bin_masks(x: np.ndarray) -> list[tuple[str, np.ndarray]]:
     edges = sorted({round_edge(float(e)) for e in inner})
     bounds = [-np.inf, *edges, np.inf]
     out = []
-    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+    for low, high in itertools.pairwise(bounds):
         mask = (x > low) & (x <= high)
         if np.isinf(low):
             name = f"<= {high:g}"

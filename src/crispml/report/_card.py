@@ -13,8 +13,8 @@ from typing import Any
 from crispml._utils._io import sha256_file
 from crispml.evaluate import EvaluationResult, Verdict
 from crispml.report._claims import Ledger, Source, decisions_source, fmt, metric_source
-from crispml.report._record import RunRecord
 from crispml.report._features import features_md
+from crispml.report._record import RunRecord
 from crispml.report._risks import risks
 
 CARD_VERSION = 3

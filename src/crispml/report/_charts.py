@@ -13,6 +13,7 @@ Every plot draws figures that the tables next to it print through the claims led
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,19 +90,16 @@ def interval_chart(
     pos = np.arange(len(points))[::-1]
     for y, p in zip(pos, points, strict=True):
         colour = {"baseline": _GREY, "delivered": _RED, "small": _GREY}.get(p.kind, _BLUE)
-        if p.value < lo or p.value > hi:
-            edge = lo if p.value < lo else hi
-            ax.annotate(
-                f"{p.value:.3g}", (edge, y), xytext=(12 if p.value < lo else -12, 0),
-                textcoords="offset points", va="center", ha="left" if p.value < lo else "right",
-                fontsize=8, color=colour, arrowprops={"arrowstyle": "<-", "color": colour},
-            )  # fmt: skip
+        if p.value < lo or p.value > hi:  # off the zoomed axis: say where it is
+            left = p.value < lo
+            text = f"\u25c0 {p.value:.3g}, off the axis" if left else f"{p.value:.3g} \u25b6"
+            ax.text(lo if left else hi, y, text, va="center", ha="left" if left else "right",
+                    fontsize=8, color=colour)  # fmt: skip
             continue
         if p.low is not None and p.high is not None:
             ax.plot([max(p.low, lo), min(p.high, hi)], [y, y], color=colour, lw=1.6)
-        marker = "o" if p.kind != "small" else "o"
         face = colour if p.kind != "small" else "white"
-        ax.plot([p.value], [y], marker=marker, color=colour, mfc=face, ms=6)
+        ax.plot([p.value], [y], marker="o", color=colour, mfc=face, ms=6)
     if reference is not None:
         ax.axvline(reference, color=_DARK, lw=1, ls=":")
     ax.set_yticks(pos, [p.label for p in points], fontsize=8)
@@ -109,7 +107,7 @@ def interval_chart(
         tick.set_color({"baseline": "#6b7280", "delivered": _RED}.get(p.kind, "#111827"))
     ax.set_xlim(lo, hi)
     ax.set_xlabel(xlabel, fontsize=9)
-    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_title(textwrap.fill(title, 90), fontsize=9, loc="left")
     ax.grid(axis="x", color="#e5e7eb", lw=0.6)
     ax.set_axisbelow(True)
     return svg(fig)
@@ -133,7 +131,7 @@ def _zoom(points: list[Point], reference: float | None) -> tuple[float, float]:
 def candidates_plot(
     board: Any, metric: str, *, n_pos: int | None = None, n_neg: int | None = None
 ) -> str | None:
-    """The top candidates' diagnostic test score with whiskers; baselines marked grey.
+    """Plot the top candidates' diagnostic test score with whiskers; baselines marked grey.
 
     Whiskers are Hanley-McNeil intervals (ROC AUC with known class counts); for other
     metrics the dots stand alone. The selected model is red.
@@ -157,11 +155,14 @@ def candidates_plot(
         kind = "baseline" if bool(data.get("baseline", False)) else "candidate"
         if bool(data.get("selected", False)):
             kind = "delivered"
-        label = f"{data['model']}{' (selected)' if kind == 'delivered' else ''}"
-        points.append(Point(label + (" [baseline]" if kind == "baseline" else ""), value, low, high, kind))
+        suffix = {"delivered": " (selected)", "baseline": " [baseline]"}.get(kind, "")
+        points.append(Point(f"{data['model']}{suffix}", value, low, high, kind))
     where = "test, diagnostic" if column.startswith("test_") else "validation"
     whiskers = "approx. 95% CI (Hanley-McNeil)" if points[0].low is not None else "no interval"
-    title = f"Top {len(chosen)} of {int((~is_base).sum())} candidates and the baselines: {metric} ({where}; {whiskers})"
+    title = (
+        f"Top {len(chosen)} of {int((~is_base).sum())} candidates (validation order) and the "
+        f"baselines (grey): {metric}, {where}; {whiskers}"
+    )
     return interval_chart(points, xlabel=metric, title=title)
 
 
@@ -188,15 +189,17 @@ def slices_plot(segments: list[dict[str, Any]], overall: dict[str, Any], error: 
         for s in ranked
     ]
     title = (
-        f"{len(points)} worst segments by the lower end of the 95% CI of the {error}; "
-        "dotted: all test rows; hollow: fewer rows than the slice minimum"
+        f"The {len(points)} worst segments, ranked by the lower end of the 95% CI; "
+        "dotted line: all test rows; hollow dot: few rows"
     )
     return interval_chart(points, xlabel=error, title=title, reference=overall.get("estimate"))
 
 
 def group_plot(column: str, by_group: dict[str, Any]) -> str | None:
     """One small panel per group metric, each group with its 95% interval."""
-    metrics = [m for m in GROUP_METRICS if any(isinstance(g.get(m), dict) for g in by_group.values())]
+    metrics = [
+        m for m in GROUP_METRICS if any(isinstance(g.get(m), dict) for g in by_group.values())
+    ]
     if not metrics or not by_group:
         return None
     groups = list(by_group)
@@ -215,8 +218,10 @@ def group_plot(column: str, by_group: dict[str, Any]) -> str | None:
                 ax.plot([stats["low"], stats["high"]], [y, y], color=_BLUE, lw=1.6)
             ax.plot([stats["estimate"]], [y], "o", color=_BLUE, ms=5)
         ax.set_yticks(pos, [f"{column} = {g}" for g in groups], fontsize=8)
+        ax.set_ylim(-0.6, len(groups) - 0.4)
         ax.set_title(GROUP_METRICS[metric], fontsize=8.5, loc="left")
-        ax.set_xlim(-0.02, 1.02)
+        if metric not in ("rmse", "mae"):
+            ax.set_xlim(-0.02, 1.02)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", color="#e5e7eb", lw=0.6)
     for ax in list(axes.flat)[len(metrics) :]:

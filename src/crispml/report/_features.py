@@ -61,7 +61,7 @@ COLUMNS = ["column", "role", "missing", "reaches the model", "imputation", "enco
 
 
 def features_block(record: RunRecord, show: Show) -> Block | None:
-    """The report's feature engineering section, from ``record.features``."""
+    """Build the report's feature engineering section from ``record.features``."""
     doc = record.features
     if doc is None:
         return None
@@ -76,7 +76,7 @@ def features_block(record: RunRecord, show: Show) -> Block | None:
 
 
 def features_md(record: RunRecord, show: Callable[[Any, Source, str], str]) -> list[str]:
-    """The model card's feature engineering section (Markdown lines)."""
+    """Write the model card's feature engineering section (Markdown lines)."""
     doc = record.features
     if doc is None:
         return ["No fitted pipeline in the run: feature engineering not documented."]

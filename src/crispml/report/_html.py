@@ -20,9 +20,9 @@ from crispml.report._card import (
     metric_rows,
     selection_note,
 )
+from crispml.report._charts import candidates_plot, slices_plot
 from crispml.report._claims import Ledger, Source, decisions_source, fmt
 from crispml.report._fairness_html import fairness_block
-from crispml.report._charts import candidates_plot, slices_plot
 from crispml.report._features import features_block
 from crispml.report._plots import bar_plot, data_uri, prediction_plots
 from crispml.report._record import RunRecord
@@ -135,11 +135,17 @@ def _calibration_block(record: RunRecord, show: Show) -> Block | None:
     return block
 
 
+def segment_name(column: str, level: str) -> str:
+    """``dir > 0.378``, ``dir 0.3 to 0.378``, ``dir missing``, or ``dmi = yes`` for levels."""
+    numeric = level.startswith(("<=", ">")) or " to " in level or level == "missing"
+    return f"{column} {level}" if numeric else f"{column} = {level}"
+
+
 def _slices_block(record: RunRecord, show: Show) -> Block | None:
     report = record.detail("slices") or {}
     worst = report.get("worst_slices") or []
     segments = [
-        {**seg, "slice": f"{column} = {seg['slice']}", "path": f"segments.{column}.{i}"}
+        {**seg, "slice": segment_name(column, seg["slice"]), "path": f"segments.{column}.{i}"}
         for column, found in (report.get("segments") or {}).items()
         for i, seg in enumerate(found)
     ]
@@ -162,8 +168,17 @@ def _slices_block(record: RunRecord, show: Show) -> Block | None:
     ]
     overall = report.get("overall")
     if overall:
-        rows.insert(0, ["all test rows", fmt(overall.get("size")), interval_text(overall, art, "overall", "overall", show)])
-    block.tables.append(table("test set, worst first", ["slice", "rows", f"{error} [95% CI]"], rows))
+        rows.insert(
+            0,
+            [
+                "all test rows",
+                fmt(overall.get("size")),
+                interval_text(overall, art, "overall", "overall", show),
+            ],
+        )
+    block.tables.append(
+        table("test set, worst first", ["slice", "rows", f"{error} [95% CI]"], rows)
+    )
     return block
 
 
@@ -280,7 +295,7 @@ def latency_block(record: RunRecord, show: Show) -> Block | None:
 
 
 def _leaderboardtable(record: RunRecord, show: Show) -> Table | None:
-    """The candidates' primary metric on validation and test, and their fit time.
+    """Tabulate the candidates' primary metric on validation and test, and their fit time.
 
     The other diagnostic test metrics stay in ``leaderboard.csv``: a narrow table reads
     on any screen.
@@ -307,7 +322,11 @@ def _leaderboardtable(record: RunRecord, show: Show) -> Table | None:
             else:
                 cells.append(fmt(None if pd.isna(value) else value))
         rows.append(cells)
-    names = {f"valid_{metric}": f"validation {metric}", f"test_{metric}": f"test {metric} (diagnostic)", "fit_s": "fit s"}
+    names = {
+        f"valid_{metric}": f"validation {metric}",
+        f"test_{metric}": f"test {metric} (diagnostic)",
+        "fit_s": "fit s",
+    }
     header = [names.get(c, c) for c in cols]
     caption = (
         f"leaderboard, first {len(rows)} of {len(board)}. The test column scores each "

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from crispml.evaluate import PREDICTIONS_FILE
@@ -30,7 +29,7 @@ def svg(fig: Figure) -> str:
 
 
 def figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
-    """A figure (no pyplot state) and its one axes."""
+    """Return a figure (no pyplot state) and its one axes."""
     fig = Figure(figsize=(width, height))
     return fig, fig.add_subplot()
 
@@ -54,7 +53,9 @@ def bar_plot(
 
 
 def prediction_plots(root: Path, task: str) -> list[tuple[str, str]]:
-    """ROC, precision-recall and reliability (binary) or residuals (regression).
+    """ROC and precision-recall (binary) or residuals (regression).
+
+    The reliability diagram is the calibration section's (``evaluation/reliability.svg``).
 
     Drawn from the delivered model's saved test predictions
     (``evaluation/test_predictions.parquet``); multiclass runs get none.
@@ -69,7 +70,7 @@ def prediction_plots(root: Path, task: str) -> list[tuple[str, str]]:
         return []
     y = frame["y_true"].to_numpy(dtype=int)
     p = frame["probability"].to_numpy(dtype=float)
-    return [("ROC and precision-recall", _roc_pr(y, p)), ("Reliability", _reliability(y, p))]
+    return [("ROC and precision-recall", _roc_pr(y, p))]
 
 
 def _roc_pr(y: np.ndarray, p: np.ndarray) -> str:
@@ -84,15 +85,6 @@ def _roc_pr(y: np.ndarray, p: np.ndarray) -> str:
     right.plot(recall, precision, color=_ORANGE)
     right.axhline(float(np.mean(y)), color=_GREY, linestyle=":")
     right.set(xlabel="recall", ylabel="precision", title="Precision-recall")
-    return svg(fig)
-
-
-def _reliability(y: np.ndarray, p: np.ndarray) -> str:
-    fig, ax = figure(4.2, 3.4)
-    observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
-    ax.plot([0, 1], [0, 1], color=_GREY, linestyle=":")
-    ax.plot(predicted, observed, marker="o", color=_BLUE)
-    ax.set(xlabel="mean predicted probability", ylabel="observed frequency")
     return svg(fig)
 
 

@@ -44,12 +44,14 @@ def risks(record: RunRecord, show: Show = None) -> list[str]:
         Sentences, each naming the evidence and the action.
     """
     text = _printer(show)
-    items = [
-        f"Criterion {c.name} {c.result}: {c.note or 'its 95% interval crosses the threshold'}. "
-        "Do not deploy until it passes or the criterion is revisited with the client."
-        for c in record.verdict.criteria
-        if c.result != "pass"
-    ]
+    items = []
+    failed = [c for c in record.verdict.criteria if c.result != "pass"]
+    if failed:
+        names = ", ".join(f"{c.name.replace('_', ' ')} ({c.result})" for c in failed)
+        items.append(
+            f"Criteria not passed: {names}. Do not deploy until they pass on more data, or "
+            "revisit them with the client."
+        )
     items += _fairness(record, text)
     items += _deployment(record)
     items += _slices(record, text)

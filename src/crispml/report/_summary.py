@@ -57,7 +57,9 @@ def first_screen(record: RunRecord, show: Show) -> FirstScreen:
 
 
 def _criteria(record: RunRecord, show: Show) -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
+    gaps = record.evaluation.fairness_gaps
+    protected = ", ".join(record.spec.fairness.protected)
     for i, c in enumerate(record.verdict.criteria):
         est = show(c.estimate, criterion_source(record, i, "estimate"), f"why {c.name}")
         ci = ""
@@ -66,7 +68,10 @@ def _criteria(record: RunRecord, show: Show) -> list[tuple[str, str]]:
             high = show(c.high, criterion_source(record, i, "high"), f"why {c.name} high")
             ci = f" (95% CI {low} to {high})"
         need = f"{_OPS.get(c.op, c.op)} {fmt(c.threshold)}"
-        out.append((c.result, f"{c.name} is {est}{ci}; the spec asks for {need}: {c.result}."))
+        name = c.name.replace("_", " ")
+        if c.name in gaps:
+            name = f"Fairness ({protected}): {name}"
+        out.append((c.result, f"{name} is {est}{ci}; the spec asks for {need}: {c.result}."))
     if not out:
         out.append(("inconclusive", "The spec sets no success criteria: nothing to pass."))
     return out
@@ -77,8 +82,9 @@ def _fairness(record: RunRecord, show: Show) -> list[tuple[str, str]]:
     if not protected:
         return [("inconclusive", "Fairness: the spec names no protected attribute.")]
     gaps = record.evaluation.fairness_gaps
-    as_criterion = any(c.name in gaps for c in record.verdict.criteria)
-    judged = "a success criterion" if as_criterion else "not a success criterion in the spec"
+    if any(c.name in gaps for c in record.verdict.criteria):
+        return []  # the criteria above are the fairness verdict
+    judged = "not a success criterion in the spec"
     air = gaps.get("adverse_impact_ratio")
     if air is None or air.estimate is None:
         return [("inconclusive", f"Fairness ({', '.join(protected)}): see the Fairness section.")]
@@ -102,7 +108,7 @@ def _fairness(record: RunRecord, show: Show) -> list[tuple[str, str]]:
 
 def _tiles(record: RunRecord, show: Show) -> list[Tile]:
     ev = record.evaluation
-    tiles = []
+    tiles: list[Tile] = []
     rows = sorted(metric_rows(record), key=lambda r: not r["primary"])
     for row in rows:
         if row["primary"] or (row["metric"] in ("accuracy", "r2") and len(tiles) < 2):
@@ -116,7 +122,9 @@ def _tiles(record: RunRecord, show: Show) -> list[Tile]:
             tiles.append(Tile(f"test {name}", value, interval, row["basis"]))
     if ev.threshold is not None:
         thr = show(ev.threshold, Source(EvaluationResult.FILE, "threshold"), "tile threshold")
-        tiles.append(Tile("decision threshold", thr, "", f"chosen on validation ({ev.threshold_objective})"))
+        tiles.append(
+            Tile("decision threshold", thr, "", f"chosen on validation ({ev.threshold_objective})")
+        )
     if record.deployment is not None:
         lat = record.deployment.latency
         mode = "http" if lat.http is not None else "in_process"
