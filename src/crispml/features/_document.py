@@ -29,8 +29,6 @@ _UNUSED = {
     "id": "identifier: distinct per row, carries no signal to learn",
     "constant": "constant: one value only, carries no information",
 }
-_MAX_SHOWN = 12
-"""Levels and derived names listed per column before the list is cut (with a count)."""
 
 
 class FeatureColumn(BaseModel):
@@ -55,7 +53,7 @@ class FeatureColumn(BaseModel):
     derived : list of str
         Names of the model inputs computed from this column.
     n_derived : int
-        How many model inputs (``derived`` may be cut for reading).
+        How many model inputs.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -216,9 +214,9 @@ def _column(
         status="used",
         imputation=_joined(parts, "imputation"),
         encoding=_joined(parts, "encoding"),
-        levels_kept=parts[0].get("levels", [])[: _MAX_SHOWN * 4],
+        levels_kept=parts[0].get("levels", []),
         infrequent_levels=parts[0].get("infrequent", []),
-        derived=derived[:_MAX_SHOWN],
+        derived=derived,
         n_derived=len(derived),
     )
 
