@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from crispml._utils._result import PhaseResult
 from crispml.data import ColumnInfo, Schema
@@ -251,10 +251,10 @@ def _describe(pre: ColumnTransformer) -> dict[str, dict[str, Any]]:
     flavour = _flavour(pre)
     out: dict[str, dict[str, Any]] = {}
     for name, transformer, cols in pre.transformers_:
-        if name == "remainder" or transformer == "drop":
+        if name == "remainder" or (isinstance(transformer, str) and transformer == "drop"):
             continue
         columns = [cols] if isinstance(cols, str) else list(cols)
-        if transformer == "passthrough":
+        if _passthrough(transformer):
             names = columns
         else:
             names = [str(n) for n in transformer.get_feature_names_out(columns)]
@@ -264,8 +264,14 @@ def _describe(pre: ColumnTransformer) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _passthrough(transformer: Any) -> bool:
+    """``"passthrough"`` as given, or as fitted (an identity ``FunctionTransformer``)."""
+    identity = isinstance(transformer, FunctionTransformer) and transformer.func is None
+    return identity or (isinstance(transformer, str) and transformer == "passthrough")
+
+
 def _step(transformer: Any, col: str, i: int, names: list[str]) -> dict[str, Any]:
-    if transformer == "passthrough":
+    if _passthrough(transformer):
         return {
             "imputation": "none: the trees route missing values",
             "encoding": "as is",

@@ -12,7 +12,7 @@ from typing import Any
 
 from crispml.features import FeatureDocumentation, document_features, find_preprocessors
 from crispml.models import load_pipeline
-from crispml.report._blocks import Block, Show, table
+from crispml.report._blocks import Block, Show
 from crispml.report._claims import Source
 from crispml.report._record import RunRecord
 
@@ -71,7 +71,7 @@ def features_block(record: RunRecord, show: Show) -> Block | None:
         f"inputs ({', '.join(doc.flavours) or 'no'} preprocessing)"
     )
     caption = "every raw column (missing: share of the whole table); also in report/features.json"
-    block.tables.append(table(caption, COLUMNS, feature_rows(doc, show)))
+    block.tables.append((caption, COLUMNS, feature_rows(doc, show)))  # every column, uncut
     return block
 
 

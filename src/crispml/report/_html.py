@@ -158,13 +158,13 @@ def _slices_block(record: RunRecord, show: Show) -> Block | None:
     if svg := slices_plot(ranked, report.get("overall") or {}, error):
         block.svgs.append(svg)
     art = "evaluation/slices.json"
-    rows = [
+    rows = [  # only the rows shown: every figure printed is a claim
         [
             str(s["slice"]) + (" (few rows)" if s.get("small") else ""),
             fmt(s.get("size")),
             interval_text(s, art, s["path"], str(s["slice"]), show),
         ]
-        for s in ranked
+        for s in ranked[: MAX_ROWS - 1]
     ]
     overall = report.get("overall")
     if overall:
@@ -177,7 +177,12 @@ def _slices_block(record: RunRecord, show: Show) -> Block | None:
             ],
         )
     block.tables.append(
-        table("test set, worst first", ["slice", "rows", f"{error} [95% CI]"], rows)
+        table(
+            f"test set, worst first ({len(rows)} of {len(ranked) + 1} rows; all in "
+            "evaluation/slices.json)",
+            ["slice", "rows", f"{error} [95% CI]"],
+            rows,
+        )
     )
     return block
 

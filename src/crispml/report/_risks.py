@@ -52,8 +52,8 @@ def risks(record: RunRecord, show: Show = None) -> list[str]:
             f"Criteria not passed: {names}. Do not deploy until they pass on more data, or "
             "revisit them with the client."
         )
-    items += _fairness(record, text)
     items += _deployment(record)
+    items += _fairness(record, text)
     items += _slices(record, text)
     items += _audit(record)
     ev = record.evaluation
