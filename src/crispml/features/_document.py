@@ -140,7 +140,7 @@ def find_preprocessors(model: Any) -> list[ColumnTransformer]:
         elif isinstance(obj, list | tuple):
             children = obj
         elif hasattr(obj, "__dict__") and not isinstance(obj, np.ndarray | type):
-            children = vars(obj).values()
+            children = _fitted_parts(vars(obj))
         else:
             return
         for child in children:
@@ -148,6 +148,17 @@ def find_preprocessors(model: Any) -> list[ColumnTransformer]:
 
     walk(model, 0)
     return found
+
+
+def _fitted_parts(attributes: dict[str, Any]) -> list[Any]:
+    """Return the fitted attributes (``name_``) of an estimator that has any, else all.
+
+    An ensemble keeps its unfitted templates (``members``) next to the fitted copies
+    (``members_``) that predict; a pipeline's fitted steps are in ``steps``.
+    """
+    fitted = [v for k, v in attributes.items() if k.endswith("_") and not k.startswith("_")]
+    holders = [v for v in fitted if isinstance(v, list | tuple | dict) or hasattr(v, "__dict__")]
+    return holders or list(attributes.values())
 
 
 def document_features(
@@ -208,14 +219,21 @@ def _column(
             **base, reaches_model=False, status=_why_unused(info, schema, protected)
         )
     derived = list(dict.fromkeys(n for p in parts for n in p["derived"]))
+    # ensemble members fitted on different rows may know different levels: list them all
+    kept = list(dict.fromkeys(v for p in parts for v in p.get("levels", [])))
+    pooled = list(dict.fromkeys(v for p in parts for v in p.get("infrequent", [])))
+    pooled = [v for v in pooled if v not in set(kept)]
+    encoding = _joined(parts, "encoding")
+    if "levels" in parts[0] and len(parts) > 1:
+        encoding = one_hot_text(kept, pooled) + f" (union over {len(parts)} fitted members)"
     return FeatureColumn(
         **base,
         reaches_model=True,
         status="used",
         imputation=_joined(parts, "imputation"),
-        encoding=_joined(parts, "encoding"),
-        levels_kept=parts[0].get("levels", []),
-        infrequent_levels=parts[0].get("infrequent", []),
+        encoding=encoding,
+        levels_kept=kept,
+        infrequent_levels=pooled,
         derived=derived,
         n_derived=len(derived),
     )
@@ -232,7 +250,9 @@ def _why_unused(info: ColumnInfo, schema: Schema, protected: Sequence[str]) -> s
 
 
 def _joined(parts: list[dict[str, Any]], key: str) -> str:
-    texts = {str(p["flavour"]): str(p[key]) for p in parts}
+    texts: dict[str, str] = {}
+    for p in parts:  # the first preprocessor of each flavour speaks for it
+        texts.setdefault(str(p["flavour"]), str(p[key]))
     if len(set(texts.values())) == 1:
         return next(iter(texts.values()))
     return "; ".join(f"{flavour} models: {text}" for flavour, text in sorted(texts.items()))
@@ -319,20 +339,23 @@ def _one_hot(encoder: OneHotEncoder, i: int, names: list[str]) -> dict[str, Any]
 
     kept, pooled = split(i)
     start = sum(width(j) for j in range(i))
-    text = f"one-hot, {len(kept)} level(s) with their own input"
-    if pooled:
-        text += f", {len(pooled)} rarer level(s) share one 'infrequent' input"
-    text += (
-        "; unseen levels go to the infrequent input" if pooled else "; unseen levels: all zeros"
-    )
     derived = names[start : start + width(i)]
     return {
         "imputation": "none: missing is its own level",
-        "encoding": text,
+        "encoding": one_hot_text(kept, pooled),
         "levels": kept,
         "infrequent": pooled,
         "derived": derived,
     }
+
+
+def one_hot_text(kept: Sequence[str], pooled: Sequence[str]) -> str:
+    """Describe a one-hot encoding by its own and pooled levels."""
+    text = f"one-hot, {len(kept)} level(s) with their own input"
+    if pooled:
+        text += f", {len(pooled)} rarer level(s) share one 'infrequent' input"
+    unseen = "go to the infrequent input" if pooled else "give all zeros"
+    return f"{text}; unseen levels {unseen}"
 
 
 def _dates(dates: DateFeatures, col: str, names: list[str]) -> dict[str, Any]:
