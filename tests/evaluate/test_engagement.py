@@ -67,8 +67,10 @@ def test_engagement_writes_every_evaluation_file(tmp_path):
     run = Project(_spec(), base_dir=tmp_path, data=_table()).run()
     files = {p.name for p in (run.path / "evaluation").iterdir()}
     assert files >= EVALUATION_FILES
+    versions = {"slices.json": 2}  # 2: every level and row in a segment, rounded edges
     for name in {f for f in files if f.endswith(".json")}:
-        assert json.loads((run.path / "evaluation" / name).read_text())["schema_version"] == 1
+        found = json.loads((run.path / "evaluation" / name).read_text())["schema_version"]
+        assert found == versions.get(name, 1)
     record = json.loads((run.path / "metrics.json").read_text())
     assert {"task", "primary_metric", "selected_model", "valid", "test", "search"} <= set(record)
     assert record["verdict"] == "go"

@@ -69,3 +69,42 @@ def test_regression_error_is_absolute():
         0.5,
         2.0,
     ]
+
+
+def test_every_level_and_row_is_shown_with_rounded_edges():
+    rng = np.random.default_rng(9)
+    n = 400
+    X = pd.DataFrame(
+        {
+            "dir": rng.uniform(-0.00015000000000000007, 1.1, size=n) * 0.7,
+            "mcs": rng.choice([1.0, 2.0, 3.0, 4.0], size=n, p=[0.5, 0.4, 0.05, 0.05]),
+            "dmi": np.where(np.arange(n) < 9, "yes", "no"),
+        }
+    )
+    X.loc[:4, "dir"] = np.nan
+    y, out, _ = _planted_outputs(X.assign(city="north", x=0.0), 10)
+    report = slice_report(X, y, out, task="binary", n_resamples=50, min_size=20)
+    segments = report["segments"]
+    dmi = {s["slice"]: s for s in segments["dmi"]}
+    assert dmi["yes"]["size"] == 9 and dmi["yes"]["small"]
+    assert not dmi["no"]["small"]
+    assert [s["slice"] for s in segments["mcs"]] == ["1", "2", "3", "4"]
+    for column in X.columns:
+        assert sum(s["size"] for s in segments[column]) == n
+    labels = [s["slice"] for s in segments["dir"]]
+    assert labels[-1] == "missing"
+    assert labels[0].startswith("<= ") and labels[-2].startswith("> ")
+    for label in labels[:-1]:
+        for number in label.replace("<= ", "").replace("> ", "").split(" to "):
+            assert len(number.lstrip("-0.").replace(".", "")) <= 3, label
+
+
+def test_rare_levels_beyond_the_cap_are_pooled_not_dropped():
+    levels = [f"l{i:02d}" for i in range(40)]
+    X = pd.DataFrame({"c": [levels[i % 40] for i in range(800)]})
+    y = np.zeros(800, dtype=int)
+    out = np.c_[np.full(800, 0.8), np.full(800, 0.2)]
+    segments = slice_report(X, y, out, task="binary", n_resamples=10)["segments"]["c"]
+    assert len(segments) == 31
+    assert segments[-1]["slice"].startswith("other (10 rarer")
+    assert sum(s["size"] for s in segments) == 800

@@ -132,7 +132,7 @@ def test_a_planted_mismatch_fails_verify_naming_the_claim(run_copy):
 def test_a_figure_missing_from_its_document_fails_verify(run_copy):
     html = run_copy / "report/report.html"
     claims = _load(run_copy, CLAIMS_FILE)
-    target = next(c for c in claims["claims"] if c["label"] == "headline roc_auc")
+    target = next(c for c in claims["claims"] if c["label"] == "tile roc_auc")
     html.write_text(html.read_text().replace(target["shown"], "0.9999"))
     _reseal(run_copy)
     reasons = {m.reason for m in verify_run(run_copy).claim_mismatches}

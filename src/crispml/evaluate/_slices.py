@@ -1,14 +1,19 @@
 """Error analysis: performance by segment, automatically found worst slices, worst rows.
 
 The per-row error is the log loss of the true class (classification) or the absolute
-error (regression). Segments are every categorical level and quartile bins of every
-numeric column. The slice finder is a shallow regression tree fitted on the per-row
-error of the VALIDATION rows (so the slices are not picked on the rows they are scored
-on); its leaves are then scored on test, worst first.
+error (regression). Segments are every categorical level (the rarest beyond
+:data:`MAX_LEVELS` pooled into one "other" segment), every value of a numeric column
+with few distinct values, and quartile bins of the other numeric columns, with edges
+rounded to :data:`EDGE_DIGITS` significant digits. Every test row falls in one segment
+of each column; segments under ``min_size`` rows are kept and flagged ``small``. The
+slice finder is a shallow regression tree fitted on the per-row error of the VALIDATION
+rows (so the slices are not picked on the rows they are scored on); its leaves are then
+scored on test, worst first.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -17,13 +22,15 @@ from sklearn.tree import DecisionTreeRegressor
 
 from crispml.evaluate._bootstrap import bootstrap_draws, percentile_interval
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _EPS = 1e-15
 N_BINS = 4
+EDGE_DIGITS = 3
+"""Significant digits of the printed (and applied) bin edges of numeric segments."""
 PRUNE = 0.01
 """A split of the slice finder must explain this share of the error variance to stay."""
 MAX_LEVELS = 30
-"""Categorical columns with more levels report only the most frequent ones."""
+"""Categorical columns with more levels pool the rarest ones into one segment."""
 
 
 def row_errors(y: np.ndarray, output: np.ndarray, *, task: str) -> np.ndarray:
@@ -67,7 +74,12 @@ def _wrong(y: np.ndarray, output: np.ndarray, task: str, threshold: float) -> np
 
 
 def _segment(
-    name: str, mask: np.ndarray, err: np.ndarray, n_resamples: int, seed: int
+    name: str,
+    mask: np.ndarray,
+    err: np.ndarray,
+    n_resamples: int,
+    seed: int,
+    min_size: int = 0,
 ) -> dict[str, Any]:
     idx = np.flatnonzero(mask)
     values = err[idx]
@@ -76,7 +88,7 @@ def _segment(
     )
     est = float(values.mean()) if len(idx) else float("nan")
     interval = percentile_interval(est, draws, n=len(idx)).to_dict()
-    return {"slice": name, "size": len(idx), **interval}
+    return {"slice": name, "size": len(idx), "small": len(idx) < min_size, **interval}
 
 
 def slice_report(
@@ -110,7 +122,8 @@ def slice_report(
     threshold : float, default=0.5
         Decision threshold (binary) for the error rate.
     min_size : int, default=20
-        Smallest segment or leaf reported.
+        Smallest leaf of the slice finder; smaller segments are still reported,
+        flagged ``small`` (their interval is wide).
     top_k : int, default=10
         Worst slices and worst rows listed.
     ids : list of str, optional
@@ -122,7 +135,8 @@ def slice_report(
     -------
     dict
         ``error`` (what the error is), ``overall``, ``segments`` (per column: list of
-        slices with ``size``, ``estimate``, ``low``, ``high``), ``worst_slices``
+        slices with ``size``, ``small``, ``estimate``, ``low``, ``high``; together they
+        cover every test row), ``worst_slices``
         (tree leaves, worst first, with the rule that defines them; empty when no split
         explains ``PRUNE`` of the error variance) and ``worst_rows``.
     """
@@ -131,9 +145,9 @@ def slice_report(
     every = np.ones(len(y_test), dtype=bool)
     segments = {
         col: [
-            _segment(name, mask, err, n_resamples, seed)
+            _segment(name, mask, err, n_resamples, seed, min_size)
             for name, mask in _masks(X_test[col])
-            if mask.sum() >= min_size
+            if mask.any()
         ]
         for col in X_test.columns
     }
@@ -156,15 +170,56 @@ def slice_report(
 
 
 def _masks(values: pd.Series) -> list[tuple[str, np.ndarray]]:
-    if pd.api.types.is_numeric_dtype(values):
-        codes = pd.qcut(values, N_BINS, duplicates="drop")
-        out = [(str(level), (codes == level).to_numpy()) for level in codes.cat.categories]
-        if values.isna().any():
-            out.append(("missing", values.isna().to_numpy()))
-        return out
-    counts = values.astype(str).value_counts().head(MAX_LEVELS)
-    text = values.astype(str).to_numpy()
-    return [(str(level), text == level) for level in counts.index]
+    """Segments of one column that together hold every row (missing values included)."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        out = _level_masks(values.astype(str).where(~missing, "missing"))
+    elif values.nunique(dropna=True) <= 2 * N_BINS:
+        out = [(f"{v:g}", (values == v).to_numpy()) for v in sorted(values.dropna().unique())]
+    else:
+        out = _bin_masks(values.to_numpy(dtype=np.float64))
+    if missing.any() and not any(name == "missing" for name, _ in out):
+        out.append(("missing", missing))
+    return out
+
+
+def _level_masks(text: pd.Series) -> list[tuple[str, np.ndarray]]:
+    counts = text.value_counts()
+    kept = counts.index[:MAX_LEVELS]
+    out = [(str(level), (text == level).to_numpy()) for level in kept]
+    if len(counts) > MAX_LEVELS:
+        rest = ~text.isin(kept).to_numpy()
+        out.append((f"other ({len(counts) - MAX_LEVELS} rarer levels)", rest))
+    return out
+
+
+def round_edge(value: float, digits: int = EDGE_DIGITS) -> float:
+    """Round a bin edge to ``digits`` significant digits (no float noise in labels).
+
+    Examples
+    --------
+    >>> round_edge(-0.00015000000000000007), round_edge(0.2234), round_edge(123456.0)
+    (-0.00015, 0.223, 123000.0)
+    """
+    return float(f"{value:.{digits}g}")
+
+
+def _bin_masks(x: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Quartile bins with rounded inner edges; the outer bins are open-ended."""
+    inner = np.nanquantile(x, np.linspace(0, 1, N_BINS + 1)[1:-1])
+    edges = sorted({round_edge(float(e)) for e in inner})
+    bounds = [-np.inf, *edges, np.inf]
+    out = []
+    for low, high in itertools.pairwise(bounds):
+        mask = (x > low) & (x <= high)
+        if np.isinf(low):
+            name = f"<= {high:g}"
+        elif np.isinf(high):
+            name = f"> {low:g}"
+        else:
+            name = f"{low:g} to {high:g}"
+        out.append((name, mask))
+    return out
 
 
 def _levels(X: pd.DataFrame) -> dict[str, tuple[str, str | None]]:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from crispml.features._dates import MAX_DATE_PAIRS, DateFeatures, civil_from_seconds
 from crispml.features._dates_onnx import register_date_converter
+from crispml.features._document import (
+    FeatureColumn,
+    FeatureDocumentation,
+    document_features,
+    find_preprocessors,
+)
 from crispml.features._pipeline import (
     MAX_LEVELS,
     MAX_TEXT_TERMS,
@@ -17,8 +23,12 @@ __all__ = [
     "MAX_LEVELS",
     "MAX_TEXT_TERMS",
     "DateFeatures",
+    "FeatureColumn",
+    "FeatureDocumentation",
     "build_preprocessor",
     "civil_from_seconds",
+    "document_features",
+    "find_preprocessors",
     "monotone_signs",
     "register_date_converter",
     "text_step",

@@ -11,6 +11,7 @@ rebuilt (:mod:`crispml._signing`; the card then names that key).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,11 @@ from crispml._runfolder import MANIFEST, read_manifest, seal_manifest
 from crispml._signing import sign_run, signer_identity, signing_key
 from crispml._utils._io import atomic_write_text, sha256_file, to_json, write_json
 from crispml.exceptions import ReportError
+from crispml.features import FeatureDocumentation
 from crispml.report._card import build_model_card, render_model_card_md
 from crispml.report._claims import CLAIMS_FILE, Ledger
 from crispml.report._compliance import build_compliance_map
+from crispml.report._features import feature_documentation
 from crispml.report._html import render_html
 from crispml.report._record import read_run
 from crispml.report._reproduce import reproduce_script
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 HANDOFF_FILES = (
     "report/claims.json",
+    "report/features.json",
     "report/model_card.md",
     "report/model_card.json",
     "report/compliance.json",
@@ -78,6 +82,8 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
         _check_sources(root)
         manifest = {**read_manifest(root), "signing": signer_identity(key)}
     record = read_run(root, manifest=manifest)
+    features = feature_documentation(record)
+    record = dataclasses.replace(record, features=features)
     card = build_model_card(record)
     sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
     compliance = build_compliance_map(root, will_write=HANDOFF_FILES + sealed_later)
@@ -89,6 +95,8 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
         "report/report.html": render_html(record, card=card, compliance=compliance, ledger=ledger),
         "reproduce.sh": reproduce_script(record),
     }
+    if features is not None:
+        texts[FeatureDocumentation.FILE] = features.to_json()
     texts[CLAIMS_FILE] = ledger.to_json(record.evaluation)
     written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
     os.chmod(root / "reproduce.sh", 0o755)
@@ -116,6 +124,8 @@ def _reseal(root: Path, key: Ed25519PrivateKey) -> None:
     artifacts = dict(manifest.get("artifacts") or {})
     changed = []
     for rel in HANDOFF_FILES:
+        if not (root / rel).is_file():  # features.json needs the model file
+            continue
         sha = sha256_file(root / rel)
         if artifacts.get(rel) != sha:
             changed.append(rel)

@@ -13,9 +13,11 @@ from typing import Any
 from crispml._utils._io import sha256_file
 from crispml.evaluate import EvaluationResult, Verdict
 from crispml.report._claims import Ledger, Source, decisions_source, fmt, metric_source
+from crispml.report._features import features_md
 from crispml.report._record import RunRecord
+from crispml.report._risks import risks
 
-CARD_VERSION = 2
+CARD_VERSION = 3
 DOCUMENT = "model_card"
 MODEL_FILES = ("model/pipeline.skops", "model/model.onnx", "model/schema.json")
 WHY_METRIC = {
@@ -37,6 +39,7 @@ _SECTIONS = (
     ("metrics", "Metrics"),
     ("evaluation_data", "Evaluation data"),
     ("training_data", "Training data"),
+    ("feature_engineering", "Feature engineering"),
     ("quantitative_analyses", "Quantitative analyses"),
     ("ethical_considerations", "Ethical considerations"),
     ("caveats_and_recommendations", "Caveats and recommendations"),
@@ -154,6 +157,12 @@ def build_model_card(record: RunRecord) -> dict[str, Any]:
         },
         "evaluation_data": _evaluation_data(record),
         "training_data": _training_data(record),
+        "feature_engineering": {
+            "source": "report/features.json",
+            "columns": []
+            if record.features is None
+            else [c.model_dump(mode="json") for c in record.features.columns],
+        },
         "quantitative_analyses": {
             "fairness": (record.detail("fairness") or {}).get("attributes", {}),
             "worst_slices": (record.detail("slices") or {}).get("worst_slices", [])[:10],
@@ -262,40 +271,15 @@ def _audit_rows(record: RunRecord) -> list[dict[str, str]]:
 
 
 def caveats(record: RunRecord, show: Show = None) -> list[str]:
-    """List the limitations a reader must know, from the results (not boilerplate only)."""
-
-    def text(value: Any, source: Source, label: str) -> str:
-        return show(value, source, label) if show else fmt(value)
-
-    items = []
-    shift = (
-        [] if record.audit is None else [f for f in record.audit.findings if f.check == "shift"]
-    )
-    warned = [f for f in shift if f.severity != "info"]
-    if warned:
-        items.append(f"Distribution shift between the split parts: {warned[0].title}.")
+    """List the limitations a reader must know: the run's risks, then standing caveats."""
+    items = risks(record, show)
     items.append(
-        "The test set is a split of the same data: monitor drift on live data "
-        "(crispml monitor) before trusting these figures there."
+        "The test set is a split of the same data as training: the figures hold for data "
+        "like it. Monitor drift on live data (crispml monitor) before trusting them there, "
+        "and retrain when it drifts."
     )
-    ev = record.evaluation
-    if ev.n_test < 1000:
-        rows = text(ev.n_test, Source(EvaluationResult.FILE, "n_test", {"kind": "count"}), "rows")
-        items.append(f"The test set has {rows} rows: read the intervals, not the point figures.")
-    if record.deployment is None:
-        items.append("The run did not export a deployable model: parity and latency untested.")
-    else:
-        lat, parity = record.deployment.latency, record.deployment.parity
-        items += [f"Latency SLA not met: {v}." for v in lat.violations]
-        if not parity.passed:
-            items.append("The ONNX export did not pass its parity check; do not serve it.")
-    for gap, est in ev.fairness_gaps.items():
-        if est.high is not None and gap.endswith("difference") and est.high > 0.1:
-            high = text(est.high, Source(EvaluationResult.FILE, f"fairness_gaps.{gap}.high"), gap)
-            items.append(
-                f"{gap} may reach {high} (upper end of its 95% interval): review "
-                "the fairness section before use."
-            )
+    if record.spec.problem.out_of_scope:
+        items.append(f"Out of scope (from the spec): {record.spec.problem.out_of_scope}")
     return items
 
 
@@ -329,6 +313,8 @@ def render_model_card_md(card: dict[str, Any], record: RunRecord, ledger: Ledger
             lines += _md_quantitative(record, show)
         elif key == "ethical_considerations":
             lines += _md_ethics(record, show)
+        elif key == "feature_engineering":
+            lines += features_md(record, show)
         elif key == "caveats_and_recommendations":
             lines += [f"- {item}" for item in caveats(record, show)]
         else:

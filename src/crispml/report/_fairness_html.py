@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from crispml.report._blocks import Block, Show, images, table
+from crispml.report._blocks import Block, Show, table
 from crispml.report._card import interval_text
+from crispml.report._charts import GAP_NAMES, group_plot
 from crispml.report._claims import Source, fmt
 from crispml.report._plots import tradeoff_plot
 from crispml.report._record import RunRecord
@@ -23,19 +24,24 @@ _COLS = ["group", "rows", "positives", "favourable rate", "selection rate", "TPR
 
 def _rates(report: dict[str, Any], path: str, label: str, show: Show) -> list[list[str]]:
     rows = []
+    column = label.removesuffix(" oof")
     for group, stats in report.get("by_group", {}).items():
         where = f"{path}.by_group.{group}"
         cells = [
             interval_text(stats.get(k), ART, f"{where}.{k}", f"{label} {group} {k}", show)
             for k in _RATES
         ]
-        rows.append([str(group), fmt(stats.get("count")), fmt(stats.get("positives")), *cells])
+        name = f"{column} = {group}"
+        rows.append([name, fmt(stats.get("count")), fmt(stats.get("positives")), *cells])
     return rows
 
 
 def _gaps(report: dict[str, Any], path: str, label: str, show: Show) -> list[list[str]]:
     return [
-        [name, interval_text(v, ART, f"{path}.gaps.{name}", f"{label} {name}", show)]
+        [
+            GAP_NAMES.get(name, name.replace("_", " ")),
+            interval_text(v, ART, f"{path}.gaps.{name}", f"{label} {name}", show),
+        ]
         for name, v in report.get("gaps", {}).items()
     ]
 
@@ -48,7 +54,7 @@ def _calibration(report: dict[str, Any], path: str, column: str, show: Show) -> 
             show(stats[k], Source(ART, f"{where}.{k}"), f"{column} {group} {k}")
             for k in ("mean_predicted", "observed", "difference")
         ]
-        rows.append([str(group), fmt(stats["count"]), *cells])
+        rows.append([f"{column} = {group}", fmt(stats["count"]), *cells])
     return rows
 
 
@@ -79,6 +85,8 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
     )
     for column, report in attributes.items():
         path = f"attributes.{column}"
+        if svg := group_plot(column, report.get("by_group", {})):
+            block.svgs.append(svg)
         block.tables.append(
             table(
                 f"{column}: rates with 95% CI (locked test set)",
@@ -111,7 +119,9 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
         trade = report.get("tradeoff") or []
         if trade:
             cols = ["threshold", "adverse impact ratio", "accuracy"] + [
-                k for k in trade[0] if k.endswith((": fpr", ": fnr"))
+                f"{k.rsplit(': ', 1)[1].upper()} {column} = {k.rsplit(': ', 1)[0]}"
+                for k in trade[0]
+                if k.endswith((": fpr", ": fnr"))
             ]
             caption = f"{column}: what each threshold would give (test)"
             block.tables.append(table(caption, cols, _tradeoff(report, path, column, show)))
@@ -119,5 +129,4 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
                 block.svgs.append(svg)
         block.facts += [(f"{column} warning", str(w)) for w in report.get("warnings", [])]
         block.facts += [(f"{column} too small", str(w)) for w in report.get("underpowered", [])]
-    block.images += images(record, "evaluation/fairness.svg")
     return block

@@ -20,16 +20,13 @@ from crispml.report._card import (
     metric_rows,
     selection_note,
 )
+from crispml.report._charts import candidates_plot, slices_plot
 from crispml.report._claims import Ledger, Source, decisions_source, fmt
 from crispml.report._fairness_html import fairness_block
-from crispml.report._plots import (
-    bar_plot,
-    data_uri,
-    interval_plot,
-    leaderboard_plot,
-    prediction_plots,
-)
+from crispml.report._features import features_block
+from crispml.report._plots import bar_plot, data_uri, prediction_plots
 from crispml.report._record import RunRecord
+from crispml.report._summary import first_screen
 
 DOCUMENT = "report"
 # (section key, title, what the section answers) in reading order after the metrics.
@@ -39,35 +36,11 @@ EVALUATION_SECTIONS = (
     ("curves", "ROC / precision-recall / residuals", "How does quality vary with the cut-off?"),
     ("fairness", "Fairness", "Does the model treat the protected groups alike?"),
     ("slices", "Worst slices", "Where does the model fail most?"),
+    ("features", "Feature engineering", "How does each raw column reach the model?"),
     ("importance", "Importance", "Which input columns drive the predictions?"),
     ("interpretability", "Price of interpretability", "What does a glass-box model cost?"),
     ("conformal", "Prediction intervals / sets", "How certain is each prediction?"),
 )
-
-
-def three_facts(record: RunRecord, show: Show) -> list[str]:
-    """Return the three facts a manager reads first: the model, problems, context."""
-    ev = record.evaluation
-    primary = next(r for r in metric_rows(record) if r["primary"])
-    src = primary["sources"]
-    facts = [
-        f"Delivered model {ev.selected_model} ({ev.model}): test {ev.primary_metric} "
-        f"{show(primary['estimate'], src['estimate'], 'headline ' + ev.primary_metric)} "
-        f"(95% CI {show(primary['low'], src['low'], 'headline CI low')} to "
-        f"{show(primary['high'], src['high'], 'headline CI high')})."
-    ]
-    failed = [c for c in record.verdict.criteria if c.result != "pass"]
-    if failed:
-        names = ", ".join(f"{c.name} ({c.result})" for c in failed)
-        facts.append(f"Criteria not passed: {names}.")
-    if record.audit is not None:
-        warn, block = len(record.audit.by_severity("warning")), len(record.audit.blocking)
-        facts.append(f"Data audit: {block} unaccepted blocking and {warn} warning finding(s).")
-    if record.deployment is not None and len(facts) < 3:
-        lat = record.deployment.latency
-        state = "meets" if lat.meets_sla else "does NOT meet"
-        facts.append(f"The served model {state} its latency SLA ({lat.checked}).")
-    return facts[:3]
 
 
 def criteria_rows(record: RunRecord, show: Show) -> list[dict[str, str]]:
@@ -93,8 +66,8 @@ def criteria_rows(record: RunRecord, show: Show) -> list[dict[str, str]]:
     return rows
 
 
-def _metrictable(record: RunRecord, show: Show) -> tuple[list[dict[str, Any]], str | None]:
-    rows, plot = [], []
+def _metrictable(record: RunRecord, show: Show) -> list[dict[str, Any]]:
+    rows = []
     for r in metric_rows(record):
         src, name = r["sources"], r["metric"]
         rows.append(
@@ -108,10 +81,7 @@ def _metrictable(record: RunRecord, show: Show) -> tuple[list[dict[str, Any]], s
                 "why": r["why"],
             }
         )
-        plot.append(
-            {"label": name, "value": r["estimate"], "ci_low": r["low"], "ci_high": r["high"]}
-        )
-    return rows, interval_plot(plot, "test metrics of the delivered model, 95% CI")
+    return rows
 
 
 def _threshold_block(record: RunRecord, show: Show) -> Block | None:
@@ -165,20 +135,56 @@ def _calibration_block(record: RunRecord, show: Show) -> Block | None:
     return block
 
 
+def segment_name(column: str, level: str) -> str:
+    """``dir > 0.378``, ``dir 0.3 to 0.378``, ``dir missing``, or ``dmi = yes`` for levels."""
+    numeric = level.startswith(("<=", ">")) or " to " in level or level == "missing"
+    return f"{column} {level}" if numeric else f"{column} = {level}"
+
+
 def _slices_block(record: RunRecord, show: Show) -> Block | None:
-    worst = (record.detail("slices") or {}).get("worst_slices") or []
-    if not worst:
-        return None
-    rows = [
-        [
-            str(s["slice"]),
-            fmt(s.get("size")),
-            interval_text(s, "evaluation/slices.json", f"worst_slices.{i}", s["slice"], show),
-        ]
-        for i, s in enumerate(worst)
+    report = record.detail("slices") or {}
+    worst = report.get("worst_slices") or []
+    segments = [
+        {**seg, "slice": segment_name(column, seg["slice"]), "path": f"segments.{column}.{i}"}
+        for column, found in (report.get("segments") or {}).items()
+        for i, seg in enumerate(found)
     ]
-    cols = ["slice", "rows", "error [95% CI]"]
-    return Block("worst slices", tables=[table("test set", cols, rows)])
+    ranked = [{**s, "path": f"worst_slices.{i}"} for i, s in enumerate(worst)] + segments
+    if not ranked:
+        return None
+    ranked.sort(key=lambda s: -(s["low"] if s.get("low") is not None else s["estimate"] or 0.0))
+    error = str(report.get("error", "error"))
+    block = Block(f"segments and found slices, ranked by the lower end of the {error}'s 95% CI")
+    if svg := slices_plot(ranked, report.get("overall") or {}, error):
+        block.svgs.append(svg)
+    art = "evaluation/slices.json"
+    rows = [  # only the rows shown: every figure printed is a claim
+        [
+            str(s["slice"]) + (" (few rows)" if s.get("small") else ""),
+            fmt(s.get("size")),
+            interval_text(s, art, s["path"], str(s["slice"]), show),
+        ]
+        for s in ranked[: MAX_ROWS - 1]
+    ]
+    overall = report.get("overall")
+    if overall:
+        rows.insert(
+            0,
+            [
+                "all test rows",
+                fmt(overall.get("size")),
+                interval_text(overall, art, "overall", "overall", show),
+            ],
+        )
+    block.tables.append(
+        table(
+            f"test set, worst first ({len(rows)} of {len(ranked) + 1} rows; all in "
+            "evaluation/slices.json)",
+            ["slice", "rows", f"{error} [95% CI]"],
+            rows,
+        )
+    )
+    return block
 
 
 def _importance_block(record: RunRecord, show: Show) -> Block | None:
@@ -235,6 +241,7 @@ def evaluation_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
         "calibration": _calibration_block,
         "fairness": fairness_block,
         "slices": _slices_block,
+        "features": features_block,
         "importance": _importance_block,
         "interpretability": _interpretability_block,
         "conformal": _conformal_block,
@@ -293,18 +300,26 @@ def latency_block(record: RunRecord, show: Show) -> Block | None:
 
 
 def _leaderboardtable(record: RunRecord, show: Show) -> Table | None:
+    """Tabulate the candidates' primary metric on validation and test, and their fit time.
+
+    The other diagnostic test metrics stay in ``leaderboard.csv``: a narrow table reads
+    on any screen.
+    """
     board = record.leaderboard
-    if board.empty:
+    if board.empty or "model" not in board.columns:
         return None
-    cols = [c for c in board.columns if c not in ("selected", "family")]
+    metric = record.evaluation.primary_metric
+    wanted = ("model", "family", f"valid_{metric}", f"test_{metric}", "fit_s", "status")
+    cols = [c for c in wanted if c in board.columns]
     rows = []
     for i, row in board.head(MAX_ROWS).iterrows():
         mark = " *" if bool(row.get("selected", False)) else ""
+        base = " (baseline)" if bool(row.get("baseline", False)) else ""
         cells = []
         for c in cols:
             value = row[c]
             if c == "model":
-                cells.append(f"{value}{mark}")
+                cells.append(f"{value}{base}{mark}")
             elif isinstance(value, float) and not pd.isna(value):
                 cells.append(
                     show(value, Source("leaderboard.csv", f"{i}.{c}"), f"{row['model']} {c}")
@@ -312,13 +327,28 @@ def _leaderboardtable(record: RunRecord, show: Show) -> Table | None:
             else:
                 cells.append(fmt(None if pd.isna(value) else value))
         rows.append(cells)
-    header = [c.replace("test_", "diagnostic test_") for c in cols]
+    names = {
+        f"valid_{metric}": f"validation {metric}",
+        f"test_{metric}": f"test {metric} (diagnostic)",
+        "fit_s": "fit s",
+    }
+    header = [names.get(c, c) for c in cols]
     caption = (
-        f"leaderboard, first {len(rows)} of {len(board)}. Diagnostic test columns score each "
-        "candidate's own uncalibrated probabilities, decisions at 0.5; the delivered model's "
-        "figures are under Metrics."
+        f"leaderboard, first {len(rows)} of {len(board)}. The test column scores each "
+        "candidate's own uncalibrated probabilities, a diagnostic; the delivered model's "
+        "figures are under Metrics. Other test metrics: leaderboard.csv."
     )
     return table(caption, header, rows)
+
+
+def _candidates_svg(record: RunRecord) -> str | None:
+    decisions = record.evaluation.decisions
+    n_pos = n_neg = None
+    if decisions is not None:
+        n_pos, n_neg = decisions.tp + decisions.fn, decisions.tn + decisions.fp
+    return candidates_plot(
+        record.leaderboard, record.evaluation.primary_metric, n_pos=n_pos, n_neg=n_neg
+    )
 
 
 def render_html(
@@ -353,25 +383,23 @@ def render_html(
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = fmt
-    metric_table, metric_svg = _metrictable(record, show)
     audit = record.audit
     return env.get_template("report.html.j2").render(
         record=record,
         card=card,
         compliance=compliance,
         verdict=record.verdict,
-        facts=three_facts(record, show),
+        screen=first_screen(record, show),
         criteria=criteria_rows(record, show),
         selection=selection_note(record, show),
-        leaderboard_svg=leaderboard_plot(record.leaderboard, record.evaluation.primary_metric),
+        leaderboard_svg=_candidates_svg(record),
         leaderboard=_leaderboardtable(record, show),
         audit_rows=[] if audit is None else list(audit.findings),
         audit_counts={}
         if audit is None
         else {s: len(audit.by_severity(s)) for s in ("blocking", "warning", "info")},
         audit_images=[data_uri(p) for r, p in record.images.items() if r.startswith("audit/")],
-        metric_rows=metric_table,
-        metric_svg=metric_svg,
+        metric_rows=_metrictable(record, show),
         sections=EVALUATION_SECTIONS,
         blocks=evaluation_blocks(record, show),
         latency=latency_block(record, show),

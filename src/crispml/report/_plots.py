@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from crispml.evaluate import PREDICTIONS_FILE
@@ -20,7 +19,7 @@ from crispml.report._record import IMAGE_SUFFIXES
 _BLUE, _ORANGE, _GREY, _RED = "#2563eb", "#f59e0b", "#9ca3af", "#dc2626"
 
 
-def _svg(fig: Figure) -> str:
+def svg(fig: Figure) -> str:
     """Serialise ``fig`` as an inline ``<svg>`` element (text as text, stable ids)."""
     buffer = io.StringIO()
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "crispml"}):
@@ -29,50 +28,10 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg") :]
 
 
-def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
+def figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
+    """Return a figure (no pyplot state) and its one axes."""
     fig = Figure(figsize=(width, height))
     return fig, fig.add_subplot()
-
-
-def leaderboard_plot(board: pd.DataFrame, metric: str) -> str | None:
-    """Plot the validation and test primary metric of every fitted candidate."""
-    valid, test = f"valid_{metric}", f"test_{metric}"
-    if board.empty or valid not in board.columns or "model" not in board.columns:
-        return None
-    rows = board.dropna(subset=[valid]).iloc[::-1]
-    if rows.empty:
-        return None
-    fig, ax = _figure(6.4, 0.45 * len(rows) + 1.2)
-    pos = np.arange(len(rows))
-    ax.barh(pos + 0.2, rows[valid], height=0.4, color=_GREY, label="validation")
-    if test in rows.columns:
-        ax.barh(pos - 0.2, rows[test], height=0.4, color=_BLUE, label="test")
-    ax.set_yticks(
-        pos, [f"{m}{' *' if s else ''}" for m, s in zip(rows["model"], _sel(rows), strict=True)]
-    )
-    ax.set_xlabel(metric)
-    ax.legend(loc="lower right", fontsize=8)
-    return _svg(fig)
-
-
-def _sel(rows: pd.DataFrame) -> list[bool]:
-    return rows["selected"].astype(bool).tolist() if "selected" in rows else [False] * len(rows)
-
-
-def interval_plot(rows: list[dict[str, Any]], title: str) -> str | None:
-    """Point estimates with 95% CIs as error bars (rows: label, value, ci_low, ci_high)."""
-    rows = [r for r in rows if r["ci_low"] is not None and r["ci_high"] is not None]
-    if not rows:
-        return None
-    fig, ax = _figure(6.4, 0.4 * len(rows) + 1.2)
-    values = np.array([r["value"] for r in rows])
-    low = values - np.array([r["ci_low"] for r in rows])
-    high = np.array([r["ci_high"] for r in rows]) - values
-    pos = np.arange(len(rows))
-    ax.errorbar(values, pos, xerr=[np.abs(low), np.abs(high)], fmt="o", color=_BLUE, capsize=4)
-    ax.set_yticks(pos, [str(r["label"]) for r in rows])
-    ax.set_title(title, fontsize=10)
-    return _svg(fig)
 
 
 def bar_plot(
@@ -81,7 +40,7 @@ def bar_plot(
     """Horizontal bars, with an optional vertical limit line (e.g. an SLA)."""
     if not values:
         return None
-    fig, ax = _figure(6.4, 0.35 * len(values) + 1.2)
+    fig, ax = figure(6.4, 0.35 * len(values) + 1.2)
     pos = np.arange(len(values))[::-1]
     colors = [_RED if limit is not None and v > limit else _BLUE for v in values]
     ax.barh(pos, values, color=colors)
@@ -90,11 +49,13 @@ def bar_plot(
         ax.axvline(limit, color=_RED, linestyle="--", label=f"limit {limit:g}")
         ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title, fontsize=10)
-    return _svg(fig)
+    return svg(fig)
 
 
 def prediction_plots(root: Path, task: str) -> list[tuple[str, str]]:
-    """ROC, precision-recall and reliability (binary) or residuals (regression).
+    """ROC and precision-recall (binary) or residuals (regression).
+
+    The reliability diagram is the calibration section's (``evaluation/reliability.svg``).
 
     Drawn from the delivered model's saved test predictions
     (``evaluation/test_predictions.parquet``); multiclass runs get none.
@@ -109,7 +70,7 @@ def prediction_plots(root: Path, task: str) -> list[tuple[str, str]]:
         return []
     y = frame["y_true"].to_numpy(dtype=int)
     p = frame["probability"].to_numpy(dtype=float)
-    return [("ROC and precision-recall", _roc_pr(y, p)), ("Reliability", _reliability(y, p))]
+    return [("ROC and precision-recall", _roc_pr(y, p))]
 
 
 def _roc_pr(y: np.ndarray, p: np.ndarray) -> str:
@@ -124,24 +85,15 @@ def _roc_pr(y: np.ndarray, p: np.ndarray) -> str:
     right.plot(recall, precision, color=_ORANGE)
     right.axhline(float(np.mean(y)), color=_GREY, linestyle=":")
     right.set(xlabel="recall", ylabel="precision", title="Precision-recall")
-    return _svg(fig)
-
-
-def _reliability(y: np.ndarray, p: np.ndarray) -> str:
-    fig, ax = _figure(4.2, 3.4)
-    observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
-    ax.plot([0, 1], [0, 1], color=_GREY, linestyle=":")
-    ax.plot(predicted, observed, marker="o", color=_BLUE)
-    ax.set(xlabel="mean predicted probability", ylabel="observed frequency")
-    return _svg(fig)
+    return svg(fig)
 
 
 def _residuals(y: pd.Series, pred: pd.Series) -> str:
-    fig, ax = _figure(6.4, 3.4)
+    fig, ax = figure(6.4, 3.4)
     ax.scatter(pred, y - pred, s=6, alpha=0.5, color=_BLUE)
     ax.axhline(0, color=_GREY)
     ax.set(xlabel="prediction", ylabel="residual (true - predicted)")
-    return _svg(fig)
+    return svg(fig)
 
 
 def data_uri(path: Path) -> str:
@@ -154,18 +106,21 @@ def tradeoff_plot(rows: list[dict[str, Any]], column: str) -> str | None:
     """Adverse impact ratio and group error rates across thresholds, delivered one marked."""
     if not rows:
         return None
-    fig, ax = _figure(6.4, 3.4)
+    fig, ax = figure(6.4, 3.4)
     thresholds = [r["threshold"] for r in rows]
     ax.plot(thresholds, [r["adverse_impact_ratio"] for r in rows], color=_BLUE, lw=2.2,
             label="adverse impact ratio")  # fmt: skip
     for key in (k for k in rows[0] if k.endswith((": fpr", ": fnr"))):
-        style = "--" if key.endswith("fpr") else ":"
-        ax.plot(thresholds, [r[key] for r in rows], linestyle=style, label=key)
+        group, rate = key.rsplit(": ", 1)
+        style = "--" if rate == "fpr" else ":"
+        name = "false positive rate" if rate == "fpr" else "false negative rate"
+        label = f"{name}, {column} = {group}"
+        ax.plot(thresholds, [r[key] for r in rows], linestyle=style, label=label)
     ax.axhline(0.8, color=_GREY, lw=1, label="four-fifths line")
     delivered = [r["threshold"] for r in rows if r["delivered"]]
     for t in delivered:
         ax.axvline(t, color=_RED, lw=1.2, label=f"delivered threshold {t:.3g}")
     ax.set(xlabel="decision threshold", ylabel="rate / ratio", ylim=(0, 1.05))
     ax.set_title(f"{column}: fairness across thresholds (test set)", fontsize=10)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return _svg(fig)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2)
+    return svg(fig)

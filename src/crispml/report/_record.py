@@ -21,6 +21,7 @@ from crispml.data import Schema
 from crispml.deploy import DeploymentResult
 from crispml.evaluate import EvaluationResult, Verdict
 from crispml.exceptions import ReportError
+from crispml.features import FeatureDocumentation
 from crispml.spec import ProjectSpec, load_spec
 
 _MSG_NOT_RUN = (
@@ -63,6 +64,9 @@ class RunRecord:
         ``search/budget.json``.
     images : dict
         Plots other phases wrote, by run-folder path.
+    features : FeatureDocumentation or None
+        The feature engineering of the delivered model, set by the report writer
+        (:func:`crispml.report._features.feature_documentation`).
     """
 
     path: Path
@@ -78,6 +82,7 @@ class RunRecord:
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     budget: dict[str, Any] | None = None
     images: dict[str, Path] = field(default_factory=dict)
+    features: FeatureDocumentation | None = None
 
     @property
     def run_id(self) -> str:
