@@ -25,6 +25,7 @@ from crispml.evaluate._alternatives import (
     Scored,
     Setting,
     compare,
+    disparity_value,
     measure,
     measures_for,
 )
@@ -115,6 +116,8 @@ def alternatives_phase(
     points, name = compare(points, metric=setting.metric, lead=lead)
     words = {"metric": setting.metric, "lead": lead, "name": name}
     conclusion = (_FOUND if name else _NO_ALTERNATIVE).format(**words)
+    if name is not None:
+        conclusion += _trade_offs(points[0], points_named(points, name), setting.measures[1:])
     if mitigation_note:
         conclusion = f"{conclusion} {mitigation_note}"
     test, note = _on_test(spec, dataset, split, result, (points, test_out), name, setting)
@@ -125,6 +128,28 @@ def alternatives_phase(
         n_rows=len(rows), delivered=points[0].name, points=points, alternative=name,
         conclusion=conclusion, test=test, test_note=note,
     )  # fmt: skip
+
+
+def points_named(points: list[AlternativePoint], name: str) -> AlternativePoint:
+    """Return the point called ``name``."""
+    return next(p for p in points if p.name == name)
+
+
+def _trade_offs(
+    delivered: AlternativePoint, chosen: AlternativePoint, others: tuple[str, ...]
+) -> str:
+    """Name the other measures on which the alternative is less fair than the delivered model."""
+    worse = [
+        m
+        for m in others
+        if m in chosen.disparity
+        and m in delivered.disparity
+        and disparity_value(m, chosen.disparity[m].estimate)
+        > disparity_value(m, delivered.disparity[m].estimate)
+    ]
+    if not worse:
+        return ""
+    return f" It is less fair than the delivered model on {', '.join(worse)} (see the table)."
 
 
 def _basis(result: SearchResult, split: Split) -> tuple[np.ndarray | None, str]:
@@ -314,7 +339,7 @@ def _on_test(
     out = []
     for label, proba, cut in (
         (points[0].name, test_out, points[0].threshold),
-        (name, alt_out, next(p.threshold for p in points if p.name == name)),
+        (name, alt_out, points_named(points, name).threshold),
     ):
         scored = Scored(label, "", "candidate", proba, cut if cut is not None else 0.5)
         figures = measure(scored, y, groups, setting)

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from crispml.evaluate import AlternativesResult, Estimate
-from crispml.evaluate._alternatives import RATIOS
+from crispml.evaluate._alternatives import RATIOS, disparity_value
 from crispml.report._blocks import Block, table
 from crispml.report._claims import Source
 from crispml.report._plots import _svg
@@ -104,6 +104,23 @@ def headline(alt: AlternativesResult, show: Show) -> str:
     )
 
 
+def test_agreement(alt: AlternativesResult) -> str | None:
+    """Say whether the test diagnostic shows the same ordering on the lead disparity."""
+    if len(alt.test) < 2:
+        return None
+    lead = alt.lead_measure
+    delivered, chosen = (t.disparity.get(lead) for t in alt.test[:2])
+    if delivered is None or chosen is None:
+        return None
+    lower = disparity_value(lead, chosen.estimate) < disparity_value(lead, delivered.estimate)
+    verb = "also" if lower else "does NOT"
+    return (
+        f"On the test set the alternative {verb} {'shows' if lower else 'show'} a lower "
+        f"{lead} disparity than the delivered model (a diagnostic on {delivered.n} rows, "
+        "wide intervals; the choice rests on the held-out rows)."
+    )
+
+
 def alternatives_block(record: RunRecord, show: Show) -> Block | None:
     """Build the report's alternatives section, or ``None`` when the run has none."""
     alt = read_alternatives(record)
@@ -122,6 +139,8 @@ def alternatives_block(record: RunRecord, show: Show) -> Block | None:
         cols = ["model", f"{alt.primary_metric} [95% CI]"]
         cols += [f"{m} [95% CI]" for m in alt.measures]
         block.tables.append(table(_TEST_CAPTION, cols, _test_rows(alt, show)))
+    if agreement := test_agreement(alt):
+        block.facts.append(("test diagnostic", agreement))
     if alt.test_note:
         block.facts.append(("test diagnostic", alt.test_note))
     block.facts += [(f"{p.name} note", p.note) for p in alt.points if p.note]
@@ -152,27 +171,32 @@ def pareto_plot(alt: AlternativesResult) -> str | None:
 
 def _panel(ax: Any, alt: AlternativesResult, measure: str) -> None:
     pts = [p for p in alt.points if measure in p.disparity and p.primary.estimate is not None]
-    for p in pts:
+    named = (alt.delivered, alt.alternative)
+    for p in sorted(pts, key=lambda p: (p.name in named, p.kind != "candidate")):
         gap, score = p.disparity[measure], p.primary
         color, marker, label = _style(alt, p.name, p.kind)
+        faint = label is None
         ax.errorbar(
             gap.estimate, score.estimate, xerr=_err(gap), yerr=_err(score), fmt=marker,
-            color=color, ecolor=color, elinewidth=0.8, capsize=2, markersize=7, label=label,
+            color=color, ecolor=color, elinewidth=0.8, capsize=2, markersize=5 if faint else 9,
+            alpha=0.45 if faint else 1.0, label=label, zorder=2 if faint else 4,
         )  # fmt: skip
-        if p.kind != "candidate" or p.pareto or p.name == alt.alternative:
-            ax.annotate(p.name, (gap.estimate, score.estimate), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")  # fmt: skip
+        if not faint or p.pareto:
+            ax.annotate(p.name, (gap.estimate, score.estimate), fontsize=7, zorder=5,
+                        xytext=(5, 5), textcoords="offset points")  # fmt: skip
     if measure == alt.lead_measure:
         front = sorted(
             (p.disparity[measure].estimate, p.primary.estimate) for p in pts if p.pareto
         )
         if len(front) > 1:
             xs, ys = zip(*front, strict=True)
-            ax.plot(xs, ys, color=_GREY, linestyle="--", lw=1, label="Pareto front")
+            ax.plot(xs, ys, color=_GREY, linestyle="--", lw=1, label="Pareto front", zorder=3)
+    if measure == "adverse_impact_ratio":
+        ax.axvline(0.8, color=_RED, lw=0.8, linestyle=":", label="four-fifths line")
     delivered = alt.point(alt.delivered).primary
     bound = delivered.low if delivered.low is not None else delivered.estimate
     if bound is not None:
-        ax.axhline(bound, color=_GREY, lw=0.8, linestyle=":", label="delivered CI bound")
+        ax.axhline(bound, color=_BLUE, lw=0.8, linestyle=":", label="delivered CI bound")
 
 
 def _style(alt: AlternativesResult, name: str, kind: str) -> tuple[str, str, str | None]:
@@ -210,6 +234,8 @@ def alternatives_md(record: RunRecord, show: Show) -> list[str]:
             f"- Test set (diagnostic, after the choice), {t.name}: "
             f"{alt.primary_metric} {score}, {alt.lead_measure} {gap}"
         )
+    if agreement := test_agreement(alt):
+        out.append(f"- {agreement}")
     if alt.test_note:
         out.append(f"- {alt.test_note}")
     return [*out, ""]
