@@ -16,6 +16,7 @@ from crispml.evaluate._alternatives import (
     disparity_value,
     measure,
     measures_for,
+    recompute,
 )
 from crispml.evaluate._alternatives_phase import alternatives_phase
 from crispml.search import search_models
@@ -167,7 +168,7 @@ def engagement(tmp_path_factory):
 
 def test_phase_compares_the_search_candidates_on_out_of_fold_rows(engagement):
     spec, dataset, split, result, model, test_out = engagement
-    alt = alternatives_phase(spec, dataset, split, result, model, 0.5, test_out)
+    alt, table = alternatives_phase(spec, dataset, split, result, model, 0.5, test_out)
     assert isinstance(alt, AlternativesResult)
     assert alt.points[0].kind == "delivered" and alt.delivered == result.best.name
     assert alt.n_rows == len(split.train) + len(split.valid)
@@ -181,15 +182,23 @@ def test_phase_compares_the_search_candidates_on_out_of_fold_rows(engagement):
             alt.points[0].disparity["adverse_impact_ratio"].estimate
         )
     assert AlternativesResult.from_json(alt.to_json()) == alt
+    # the saved table gives every figure again, bit for bit (what crispml verify checks)
+    assert set(table["part"]) <= {"held_out", "test"}
+    assert (table["part"] == "held_out").sum() == alt.n_rows
+    assert recompute(alt, table) == alt
+    tampered = table.copy()
+    column = f"p:{alt.points[1].name}"
+    tampered[column] = tampered[column].sample(frac=1.0, random_state=0).to_numpy()
+    assert recompute(alt, tampered).points[1].primary != alt.points[1].primary
 
 
 def test_choice_does_not_change_when_test_labels_are_shuffled(engagement):
     spec, dataset, split, result, model, test_out = engagement
-    before = alternatives_phase(spec, dataset, split, result, model, 0.5, test_out)
+    before, _ = alternatives_phase(spec, dataset, split, result, model, 0.5, test_out)
     y = dataset.y.copy()
     y[split.test] = np.random.default_rng(7).permutation(y[split.test])
     shuffled = dataclasses.replace(dataset, y=y)
-    after = alternatives_phase(spec, shuffled, split, result, model, 0.5, test_out)
+    after, _ = alternatives_phase(spec, shuffled, split, result, model, 0.5, test_out)
     assert after.points == before.points
     assert after.alternative == before.alternative
     if before.test:  # the diagnostic does read test labels, after the choice
@@ -201,7 +210,7 @@ def test_threshold_optimizer_is_one_more_point_never_the_named_alternative(engag
     mitigating = spec.model_copy(
         update={"fairness": spec.fairness.model_copy(update={"mitigate": "threshold_optimizer"})}
     )
-    alt = alternatives_phase(mitigating, dataset, split, result, model, 0.5, test_out)
+    alt, _ = alternatives_phase(mitigating, dataset, split, result, model, 0.5, test_out)
     mitigated = [p for p in alt.points if p.kind == "mitigated"]
     assert [p.name for p in mitigated] == ["threshold_optimizer"]
     assert mitigated[0].threshold is None and "protected attribute" in mitigated[0].note

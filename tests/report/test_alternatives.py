@@ -4,8 +4,10 @@ import json
 
 import pytest
 
+from crispml._runfolder import hash_tree, read_manifest, seal_manifest
+from crispml._utils._io import write_json
 from crispml.evaluate import AlternativesResult, Estimate
-from crispml.report import Ledger, read_run, verify_run
+from crispml.report import CLAIMS_FILE, Ledger, read_run, verify_run
 from crispml.report._alternatives_html import (
     alternatives_block,
     alternatives_md,
@@ -37,6 +39,28 @@ def test_report_and_card_show_the_section_with_every_figure_in_the_ledger(run_pr
     )
     result = verify_run(run_project)
     assert result.ok, result.claim_mismatches
+    checked = [c for c in shown if c["check"] == {"kind": "alternatives", "field": c["field"]}]
+    assert checked and len(checked) == len(shown)
+
+
+def test_verify_recomputes_the_alternatives_figures_from_the_saved_table(run_copy):
+    """A figure changed in the result (documents and seal kept coherent) is caught."""
+    claims = json.loads((run_copy / CLAIMS_FILE).read_text())
+    target = next(c for c in claims["claims"] if c["field"] == "points.0.primary.estimate")
+    wrong = fmt(target["value"] - 0.05)
+    for rel in ("report/report.html", "report/model_card.md"):
+        path = run_copy / rel
+        path.write_text(path.read_text().replace(target["shown"], wrong))
+    for claim in claims["claims"]:
+        if claim["field"] == target["field"]:
+            claim.update(shown=wrong, value=target["value"] - 0.05)
+    write_json(run_copy / CLAIMS_FILE, claims)
+    manifest = read_manifest(run_copy)
+    manifest["artifacts"] = hash_tree(run_copy)
+    write_json(run_copy / "manifest.json", seal_manifest(manifest))
+    result = verify_run(run_copy)
+    assert not result.differing and not result.ok
+    assert target["label"] in {m.label for m in result.claim_mismatches}
 
 
 def test_delivered_point_is_the_fairness_sections_out_of_fold_evidence(run_project):

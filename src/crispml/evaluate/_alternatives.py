@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from crispml._metrics import METRICS
@@ -29,6 +30,8 @@ from crispml.evaluate._fairness import fairness_report
 from crispml.evaluate._result import Estimate
 
 ALTERNATIVES_FILE = "evaluation/alternatives.json"
+OUTPUTS_FILE = "evaluation/alternatives_outputs.parquet"
+"""Every compared model's probabilities on the held-out rows (and the two on test)."""
 RATIOS = frozenset({"adverse_impact_ratio", "demographic_parity_ratio"})
 """Parity figures where higher is fairer (a ratio of rates); the others are differences."""
 BASE_MEASURES = ("adverse_impact_ratio", "equalized_odds_difference")
@@ -119,6 +122,12 @@ class AlternativesResult(PhaseResult):
         choice: a labelled diagnostic, never a basis of it.
     test_note : str or None
         Why the alternative has no test figure, when it has none.
+    favourable, min_group_size, min_class_size, n_resamples, seed : int
+        How every figure was measured (see :class:`Setting`), so that
+        :func:`recompute` gives the same figures from ``outputs``.
+    outputs : str
+        The saved table of every compared model's probabilities (``part`` is
+        ``held_out`` or ``test``; ``y_true``; ``group:<column>``; ``p:<model>``).
     """
 
     FILE = ALTERNATIVES_FILE
@@ -135,10 +144,24 @@ class AlternativesResult(PhaseResult):
     conclusion: str
     test: list[AlternativeTest]
     test_note: str | None = None
+    favourable: int
+    min_group_size: int
+    min_class_size: int
+    n_resamples: int
+    seed: int
+    outputs: str = OUTPUTS_FILE
 
     def point(self, name: str) -> AlternativePoint:
         """Return the point named ``name``."""
         return next(p for p in self.points if p.name == name)
+
+    def setting(self) -> Setting:
+        """How the figures were measured."""
+        return Setting(
+            metric=self.primary_metric, measures=tuple(self.measures),
+            favourable=self.favourable, min_group_size=self.min_group_size,
+            min_class_size=self.min_class_size, n_resamples=self.n_resamples, seed=self.seed,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -325,3 +348,60 @@ def _non_dominated(point: tuple[float, float], others: list[tuple[float, float]]
     if not (math.isfinite(good) and math.isfinite(bad)):
         return False
     return not any(g >= good and b <= bad and (g > good or b < bad) for g, b in others)
+
+
+def outputs_table(
+    y: np.ndarray,
+    groups: Mapping[str, np.ndarray],
+    outputs: Mapping[str, np.ndarray],
+    *,
+    part: str,
+) -> pd.DataFrame:
+    """One part of the saved table: labels, groups and each model's positive probability."""
+    frame = pd.DataFrame({"part": part, "y_true": np.asarray(y, dtype=np.int64)})
+    for column, labels in groups.items():
+        frame[f"group:{column}"] = np.asarray(labels, dtype=str)
+    for name, output in outputs.items():
+        frame[f"p:{name}"] = np.asarray(output, dtype=np.float64)[:, 1]
+    return frame
+
+
+def recompute(result: AlternativesResult, table: pd.DataFrame) -> AlternativesResult:
+    """Measure every point and test figure again from the saved table (``crispml verify``).
+
+    Parameters
+    ----------
+    result : AlternativesResult
+        The saved result (its names, kinds, thresholds and settings are reused).
+    table : pandas.DataFrame
+        ``evaluation/alternatives_outputs.parquet``.
+
+    Returns
+    -------
+    AlternativesResult
+        The result with every figure, the front and the alternative recomputed.
+    """
+    setting = result.setting()
+    fresh = []
+    for part, items in (("held_out", result.points), ("test", result.test)):
+        rows = table[table["part"] == part]
+        y = rows["y_true"].to_numpy(dtype=np.int64)
+        groups = {c: rows[f"group:{c}"].to_numpy(dtype=object) for c in result.protected}
+        measured = []
+        for item in items:
+            p1 = rows[f"p:{item.name}"].to_numpy(dtype=np.float64)
+            cut = item.threshold if item.threshold is not None else 0.5
+            kind: PointKind = item.kind if isinstance(item, AlternativePoint) else "candidate"
+            scored = Scored(item.name, "", kind, np.column_stack([1.0 - p1, p1]), cut)
+            measured.append(measure(scored, y, groups, setting))
+        fresh.append(measured)
+    points = [
+        p.model_copy(update={"primary": m.primary, "disparity": m.disparity})
+        for p, m in zip(result.points, fresh[0], strict=True)
+    ]
+    points, name = compare(points, metric=result.primary_metric, lead=result.lead_measure)
+    test = [
+        t.model_copy(update={"primary": m.primary, "disparity": m.disparity})
+        for t, m in zip(result.test, fresh[1], strict=True)
+    ]
+    return result.model_copy(update={"points": points, "alternative": name, "test": test})

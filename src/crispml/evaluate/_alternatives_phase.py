@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
 
@@ -28,6 +29,7 @@ from crispml.evaluate._alternatives import (
     disparity_value,
     measure,
     measures_for,
+    outputs_table,
 )
 from crispml.evaluate._calibration import calibrate_output
 from crispml.evaluate._fairness import _pool_small, group_labels
@@ -77,7 +79,7 @@ def alternatives_phase(
     model: Any,
     threshold: float | None,
     test_out: np.ndarray,
-) -> AlternativesResult | None:
+) -> tuple[AlternativesResult, pd.DataFrame] | None:
     """Compare the delivered model with the search's other candidates, then check on test.
 
     Parameters
@@ -97,7 +99,9 @@ def alternatives_phase(
 
     Returns
     -------
-    AlternativesResult or None
+    tuple or None
+        The :class:`AlternativesResult` and the table of every compared model's
+        probabilities it was measured from (``evaluation/alternatives_outputs.parquet``);
         ``None`` unless the task is binary and protected columns are given.
     """
     if spec.problem.task != "binary" or not spec.fairness.protected:
@@ -120,14 +124,22 @@ def alternatives_phase(
         conclusion += _trade_offs(points[0], points_named(points, name), setting.measures[1:])
     if mitigation_note:
         conclusion = f"{conclusion} {mitigation_note}"
-    test, note = _on_test(spec, dataset, split, result, (points, test_out), name, setting)
+    test, note, test_table = _on_test(
+        spec, dataset, split, result, (points, test_out), name, setting
+    )
     basis = _BASIS_OOF if len(rows) > len(split.valid) else _BASIS_VALID
-    return AlternativesResult(
+    table = outputs_table(
+        y, groups, {s.name: s.output for s in (*scored, *mitigated)}, part="held_out"
+    )
+    alternatives = AlternativesResult(
         primary_metric=setting.metric, measures=list(setting.measures), lead_measure=lead,
         protected=list(spec.fairness.protected), basis=basis.format(n=len(rows)),
         n_rows=len(rows), delivered=points[0].name, points=points, alternative=name,
-        conclusion=conclusion, test=test, test_note=note,
+        conclusion=conclusion, test=test, test_note=note, favourable=setting.favourable,
+        min_group_size=setting.min_group_size, min_class_size=setting.min_class_size,
+        n_resamples=setting.n_resamples, seed=setting.seed,
     )  # fmt: skip
+    return alternatives, pd.concat([table, test_table], ignore_index=True)
 
 
 def points_named(points: list[AlternativePoint], name: str) -> AlternativePoint:
@@ -325,14 +337,15 @@ def _on_test(
     measured: tuple[list[AlternativePoint], np.ndarray],
     name: str | None,
     setting: Setting,
-) -> tuple[list[AlternativeTest], str | None]:
+) -> tuple[list[AlternativeTest], str | None, pd.DataFrame]:
     """Score the delivered model and the chosen alternative on test (a diagnostic)."""
+    empty = pd.DataFrame()
     if name is None:
-        return [], None
+        return [], None, empty
     points, test_out = measured
     cand = next(c for c in result.candidates if c.name == name)
     if cand.pipeline is None:
-        return [], _NOTE_RELEASED.format(name=name)
+        return [], _NOTE_RELEASED.format(name=name), empty
     y = dataset.y[split.test]
     groups = {c: group_labels(dataset.frame[c].iloc[split.test]) for c in spec.fairness.protected}
     alt_out = predict_output(cand.pipeline, dataset.features(split.test), "binary")
@@ -348,4 +361,5 @@ def _on_test(
             disparity=figures.disparity,
         )  # fmt: skip
         out.append(test)
-    return out, None
+    table = outputs_table(y, groups, {points[0].name: test_out, name: alt_out}, part="test")
+    return out, None, table

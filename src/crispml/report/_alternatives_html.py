@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from crispml.evaluate import AlternativesResult, Estimate
 from crispml.evaluate._alternatives import RATIOS, disparity_value
+from crispml.report._alternatives_check import alternatives_check
 from crispml.report._blocks import Block, table
 from crispml.report._claims import Source
 from crispml.report._plots import _svg
@@ -37,15 +38,20 @@ def read_alternatives(record: RunRecord) -> AlternativesResult | None:
     return AlternativesResult.read_optional(record.path)
 
 
+def _source(field: str) -> Source:
+    """Where a figure is read, and its check: recomputed from the saved outputs table."""
+    return Source(ART, field, alternatives_check(field))
+
+
 def _interval(estimate: Estimate | None, path: str, label: str, show: Show) -> str:
     """``estimate [low, high]``, each figure through ``show``."""
     if estimate is None:
         return "—"
-    text = show(estimate.estimate, Source(ART, f"{path}.estimate"), label)
+    text = show(estimate.estimate, _source(f"{path}.estimate"), label)
     if estimate.low is None or estimate.high is None:
         return text
-    low = show(estimate.low, Source(ART, f"{path}.low"), f"{label} CI low")
-    high = show(estimate.high, Source(ART, f"{path}.high"), f"{label} CI high")
+    low = show(estimate.low, _source(f"{path}.low"), f"{label} CI low")
+    high = show(estimate.high, _source(f"{path}.high"), f"{label} CI high")
     return f"{text} [{low}, {high}]"
 
 
@@ -57,7 +63,7 @@ def _point_rows(alt: AlternativesResult, show: Show) -> list[list[str]]:
         threshold = (
             "—"
             if p.threshold is None
-            else show(p.threshold, Source(ART, f"points.{i}.threshold"), f"{label} threshold")
+            else show(p.threshold, _source(f"points.{i}.threshold"), f"{label} threshold")
         )
         cells = [
             f"{p.name}{mark}",
