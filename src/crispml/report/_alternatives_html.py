@@ -110,7 +110,7 @@ def headline(alt: AlternativesResult, show: Show) -> str:
     )
 
 
-def test_agreement(alt: AlternativesResult) -> str | None:
+def agreement_on_test(alt: AlternativesResult) -> str | None:
     """Say whether the test diagnostic shows the same ordering on the lead disparity."""
     if len(alt.test) < 2:
         return None
@@ -145,7 +145,7 @@ def alternatives_block(record: RunRecord, show: Show) -> Block | None:
         cols = ["model", f"{alt.primary_metric} [95% CI]"]
         cols += [f"{m} [95% CI]" for m in alt.measures]
         block.tables.append(table(_TEST_CAPTION, cols, _test_rows(alt, show)))
-    if agreement := test_agreement(alt):
+    if agreement := agreement_on_test(alt):
         block.facts.append(("test diagnostic", agreement))
     if alt.test_note:
         block.facts.append(("test diagnostic", alt.test_note))
@@ -240,7 +240,7 @@ def alternatives_md(record: RunRecord, show: Show) -> list[str]:
             f"- Test set (diagnostic, after the choice), {t.name}: "
             f"{alt.primary_metric} {score}, {alt.lead_measure} {gap}"
         )
-    if agreement := test_agreement(alt):
+    if agreement := agreement_on_test(alt):
         out.append(f"- {agreement}")
     if alt.test_note:
         out.append(f"- {alt.test_note}")
