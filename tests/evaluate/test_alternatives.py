@@ -227,3 +227,20 @@ def test_no_result_without_protected_columns(engagement):
         update={"fairness": spec.fairness.model_copy(update={"protected": ()})}
     )
     assert alternatives_phase(plain, dataset, split, result, model, 0.5, test_out) is None
+
+
+def test_holdout_search_is_compared_on_the_validation_split(engagement):
+    spec, dataset, split, _, _, _ = engagement
+    result = search_models(
+        dataset.features(split.train), dataset.y[split.train],
+        dataset.features(split.valid), dataset.y[split.valid],
+        schema=dataset.schema, task="binary", metric="roc_auc",
+        families=["elastic_net"], deterministic=True, max_trials=2, seed=0,
+        validation="holdout", n_jobs=1,
+    )  # fmt: skip
+    model = result.best.pipeline
+    test_out = np.asarray(model.predict_proba(dataset.features(split.test)))
+    alt, table = alternatives_phase(spec, dataset, split, result, model, 0.5, test_out)
+    assert alt.n_rows == len(split.valid) and "validation split" in alt.basis
+    assert alt.points[0].primary.estimate == pytest.approx(result.best.valid_score)
+    assert recompute(alt, table) == alt

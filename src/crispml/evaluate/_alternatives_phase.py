@@ -168,7 +168,8 @@ def _basis(result: SearchResult, split: Split) -> tuple[np.ndarray | None, str]:
     """Rows every candidate has held-out predictions for, and the attribute holding them."""
     n_fit = len(split.train) + len(split.valid)
     oof = result.best.oof_output
-    if oof is not None and len(oof) == n_fit:
+    # holdout mode also keeps a full-length array, NaN outside the validation rows
+    if oof is not None and len(oof) == n_fit and bool(np.isfinite(oof).all()):
         return np.concatenate([split.train, split.valid]), "oof_output"
     valid = result.best.valid_output
     if valid is not None and len(valid) == len(split.valid):
@@ -204,6 +205,7 @@ def _top(result: SearchResult, pick: str, n_rows: int) -> list[Candidate]:
             and c is not result.best
             and getattr(c, pick) is not None
             and len(getattr(c, pick)) == n_rows
+            and bool(np.isfinite(getattr(c, pick)).all())
         ),
         key=lambda c: -sign * float(c.valid_score),  # type: ignore[arg-type]
     )
