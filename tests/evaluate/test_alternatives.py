@@ -210,7 +210,9 @@ def test_threshold_optimizer_is_one_more_point_never_the_named_alternative(engag
     mitigating = spec.model_copy(
         update={"fairness": spec.fairness.model_copy(update={"mitigate": "threshold_optimizer"})}
     )
-    alt, _ = alternatives_phase(mitigating, dataset, split, result, model, 0.5, test_out)
+    alt, table = alternatives_phase(mitigating, dataset, split, result, model, 0.5, test_out)
+    assert set(np.unique(table["p:threshold_optimizer"].dropna())) <= {0.0, 1.0}
+    assert recompute(alt, table) == alt
     mitigated = [p for p in alt.points if p.kind == "mitigated"]
     assert [p.name for p in mitigated] == ["threshold_optimizer"]
     assert mitigated[0].threshold is None and "protected attribute" in mitigated[0].note

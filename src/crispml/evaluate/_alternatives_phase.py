@@ -50,7 +50,7 @@ _BASIS_OOF = "out-of-fold predictions over train + valid ({n} rows; the search's
 _BASIS_VALID = "predictions on the validation split ({n} rows; models fitted on train)"
 _NO_ALTERNATIVE = (
     "No candidate whose {metric} lies within the delivered model's 95% interval has a lower "
-    "{lead} disparity: the delivered model is on the front for this trade-off."
+    "{lead} disparity: no less discriminatory alternative was found among the compared models."
 )
 _FOUND = (
     "{name} keeps {metric} within the delivered model's 95% interval and has the lowest "
@@ -66,8 +66,8 @@ _NOTE_EG = (
     "this comparison (see the fairness section's mitigation, on test)."
 )
 _NOTE_RELEASED = (
-    "{name}'s fitted model was released after the search (only the leaders are kept), so "
-    "it has no test figure; re-run with it as the only family to measure it."
+    "{name}'s fitted model was released after the search to save memory (only the leading "
+    "candidates keep theirs), so it has no test figure."
 )
 
 
