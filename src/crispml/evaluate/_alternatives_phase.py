@@ -33,6 +33,7 @@ from crispml.evaluate._alternatives import (
 )
 from crispml.evaluate._calibration import calibrate_output
 from crispml.evaluate._fairness import _pool_small, group_labels
+from crispml.evaluate._fairness_phase import _favourable_code
 from crispml.evaluate._threshold import choose_threshold
 from crispml.models import predict_output
 
@@ -178,8 +179,6 @@ def _basis(result: SearchResult, split: Split) -> tuple[np.ndarray | None, str]:
 
 
 def _setting(spec: ProjectSpec, dataset: Dataset) -> Setting:
-    from crispml.evaluate._fairness_phase import _favourable_code
-
     cfg = spec.evaluation
     return Setting(
         metric=spec.problem.primary_metric,
