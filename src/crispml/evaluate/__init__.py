@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crispml._metrics import METRICS, Metric, better, score, score_all
+from crispml.evaluate._alternatives import AlternativePoint, AlternativesResult, AlternativeTest
 from crispml.evaluate._bootstrap import Interval, bootstrap_metric, metrics_with_ci
 from crispml.evaluate._calibration import (
     CalibratedModel,
@@ -39,6 +40,9 @@ __all__ = [
     "LATENCY_CRITERIA",
     "METRICS",
     "PREDICTIONS_FILE",
+    "AlternativePoint",
+    "AlternativeTest",
+    "AlternativesResult",
     "CalibratedModel",
     "CriterionResult",
     "Decisions",

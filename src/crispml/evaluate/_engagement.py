@@ -30,6 +30,8 @@ detailed reports beside it each carry ``schema_version`` (1); an interval is alw
 - ``slices.json``: see :func:`slice_report`;
 - ``importance.json``: see :func:`explain_model`;
 - ``interpretability.json``: see :func:`price_of_interpretability`;
+- ``alternatives.json`` (binary, protected columns): :class:`AlternativesResult`, with
+  ``alternatives_outputs.parquet``, the probabilities its figures are measured from;
 - plots: ``reliability.svg``, ``importance.svg``, ``fairness.svg``.
 
 The verdict is not decided here: the engagement decides it after deployment, from this
@@ -46,6 +48,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crispml.evaluate._alternatives import AlternativesResult
+from crispml.evaluate._alternatives_phase import alternatives_phase
 from crispml.evaluate._calibration import (
     CalibratedModel,
     calibrate_output,
@@ -187,6 +191,10 @@ def evaluate_engagement(
         folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     for name, content in details.items():
         folder.write_json(f"evaluation/{name}.json", content)
+    alternatives = alternatives_phase(spec, dataset, split, result, model, threshold, test_out)
+    if alternatives is not None:  # the table first: the result names it
+        folder.write_bytes(alternatives[0].outputs, _parquet(alternatives[1]))
+        folder.write_text(AlternativesResult.FILE, alternatives[0].to_json())
     if details["fairness"]["attributes"]:
         folder.write_bytes("evaluation/fairness.svg", plot_fairness(details["fairness"]))
     folder.write_bytes("evaluation/importance.svg", plot_importance(details["importance"]))

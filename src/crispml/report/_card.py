@@ -12,6 +12,7 @@ from typing import Any
 
 from crispml._utils._io import sha256_file
 from crispml.evaluate import EvaluationResult, Verdict
+from crispml.report._alternatives_html import alternatives_md
 from crispml.report._claims import Ledger, Source, decisions_source, fmt, metric_source
 from crispml.report._features import features_md
 from crispml.report._record import RunRecord
@@ -435,6 +436,7 @@ def _md_quantitative(record: RunRecord, show: Callable[[Any, Source, str], str])
             *[f"- Too small to decide a criterion: {n}" for n in report.get("underpowered", [])],
         ]
         out += [*_md_group_evidence(report, column, show), ""]
+    out += alternatives_md(record, show)
     worst = (record.detail("slices") or {}).get("worst_slices", [])[:10]
     if worst:
         out += ["**Worst slices** (test set, error rate with 95% CI)", ""]

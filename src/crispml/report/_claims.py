@@ -24,11 +24,12 @@ from crispml.evaluate import (
     decision_report,
     figures_from_predictions,
 )
+from crispml.report._alternatives_check import CHECK_KIND, AlternativesCheck
 
 CLAIMS_FILE = "report/claims.json"
 CLAIMS_VERSION = 1
 DOCUMENTS = {"model_card": "report/model_card.md", "report": "report/report.html"}
-CheckKind = Literal["metric", "decisions", "count"]
+CheckKind = Literal["metric", "decisions", "count", "alternatives"]
 
 
 def fmt(value: Any) -> str:
@@ -68,7 +69,9 @@ class Source:
     check : dict or None
         How :func:`check_claims` recomputes it from the test predictions:
         ``{"kind": "metric", "metric", "basis", "stat"}``,
-        ``{"kind": "decisions", "basis", "cell"}`` or ``{"kind": "count"}``.
+        ``{"kind": "decisions", "basis", "cell"}``, ``{"kind": "count"}``, or
+        ``{"kind": "alternatives", "field"}`` (recomputed from the compared models'
+        saved probabilities, see :mod:`crispml.report._alternatives_check`).
     """
 
     artifact: str
@@ -181,6 +184,7 @@ def check_claims(run_dir: str | Path) -> tuple[int, list[ClaimMismatch]]:
     texts = {doc: _read(root / rel) for doc, rel in DOCUMENTS.items()}
     decisions = _decision_reports(frame) if task == "binary" else {}
     checked, bad = 0, []
+    alternatives = AlternativesCheck(root)
     for raw in ledger["claims"]:
         claim = Claim(**raw)
         if claim.shown not in texts.get(claim.document, claim.shown):
@@ -188,7 +192,10 @@ def check_claims(run_dir: str | Path) -> tuple[int, list[ClaimMismatch]]:
         if claim.check is None:
             continue
         checked += 1
-        expected = _recompute(claim.check, len(frame), test, at_half, decisions)
+        if claim.check["kind"] == CHECK_KIND:
+            expected = alternatives.value(claim.check["field"])
+        else:
+            expected = _recompute(claim.check, len(frame), test, at_half, decisions)
         if fmt(expected) != claim.shown or not _close(expected, claim.value):
             bad.append(_mismatch(claim, fmt(expected), "recomputed from the predictions:"))
     return checked, bad

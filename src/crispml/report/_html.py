@@ -12,6 +12,7 @@ import jinja2
 import pandas as pd
 
 from crispml.evaluate import EvaluationResult
+from crispml.report._alternatives_html import alternatives_block
 from crispml.report._blocks import MAX_ROWS, Block, Show, Table, images, table
 from crispml.report._card import (
     caveats,
@@ -35,6 +36,7 @@ EVALUATION_SECTIONS = (
     ("calibration", "Calibration", "Do predicted probabilities match observed frequencies?"),
     ("curves", "ROC / precision-recall / residuals", "How does quality vary with the cut-off?"),
     ("fairness", "Fairness", "Does the model treat the protected groups alike?"),
+    ("alternatives", "Less discriminatory alternatives", "Would another model be fairer?"),
     ("slices", "Worst slices", "Where does the model fail most?"),
     ("features", "Feature engineering", "How does each raw column reach the model?"),
     ("importance", "Importance", "Which input columns drive the predictions?"),
@@ -240,6 +242,7 @@ def evaluation_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
         "threshold": _threshold_block,
         "calibration": _calibration_block,
         "fairness": fairness_block,
+        "alternatives": alternatives_block,
         "slices": _slices_block,
         "features": features_block,
         "importance": _importance_block,
