@@ -42,9 +42,10 @@ class TargetEncoding:
     Attributes
     ----------
     task : str
-        binary, multiclass or regression.
+        binary, multiclass, regression or anomaly.
     classes : list
-        Original class labels, in the order of encoded ids (binary: [negative, positive]).
+        Original class labels, in the order of encoded ids (binary: [negative, positive];
+        anomaly: [normal, anomaly] when labelled, else empty).
     """
 
     task: str
@@ -132,6 +133,27 @@ def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
             raise DataError(_MSG_BAD_FAVOURABLE.format(label=favourable, shown=labels))
         return TargetEncoding("binary", (negative, positive))
     return TargetEncoding("multiclass", tuple(labels))
+
+
+def anomaly_encoding(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
+    """Encoding of an anomaly task: no classes without a target, else (normal, anomaly).
+
+    With a target, its two classes are read as a binary target whose positive class
+    (``problem.positive_label``, or the guessed one) marks the known anomalies.
+
+    Examples
+    --------
+    >>> from crispml.spec import ProblemSpec
+    >>> df = pd.DataFrame({"x": [1.0, 2.0], "fraud": ["no", "yes"]})
+    >>> anomaly_encoding(df, ProblemSpec(task="anomaly", target="fraud")).classes
+    ('no', 'yes')
+    >>> anomaly_encoding(df, ProblemSpec(task="anomaly")).classes
+    ()
+    """
+    if problem.target is None:
+        return TargetEncoding("anomaly")
+    binary = encode_target(frame, problem.model_copy(update={"task": "binary"}))
+    return TargetEncoding("anomaly", binary.classes)
 
 
 def _positive(labels: list[Any], wanted: Any, values: pd.Series, target: str) -> Any:
