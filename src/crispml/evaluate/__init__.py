@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from crispml._metrics import METRICS, Metric, better, score, score_all
+from crispml.evaluate._anomaly import (
+    AnomalyEvaluation,
+    anomaly_figures,
+    evaluate_anomaly,
+    scores_frame,
+)
 from crispml.evaluate._bootstrap import Interval, bootstrap_metric, metrics_with_ci
 from crispml.evaluate._calibration import (
     CalibratedModel,
@@ -39,6 +45,7 @@ __all__ = [
     "LATENCY_CRITERIA",
     "METRICS",
     "PREDICTIONS_FILE",
+    "AnomalyEvaluation",
     "CalibratedModel",
     "CriterionResult",
     "Decisions",
@@ -50,6 +57,7 @@ __all__ = [
     "Metric",
     "Verdict",
     "better",
+    "anomaly_figures",
     "bootstrap_metric",
     "calibration_summary",
     "check_criterion",
@@ -57,6 +65,7 @@ __all__ = [
     "choose_threshold",
     "conformal_report",
     "decision_report",
+    "evaluate_anomaly",
     "evaluate_engagement",
     "evaluate_holdout",
     "expected_calibration_error",
@@ -74,6 +83,7 @@ __all__ = [
     "row_errors",
     "score",
     "score_all",
+    "scores_frame",
     "slice_report",
     "verdict",
 ]
