@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,12 +43,12 @@ def anomaly_phases(
     table: cdata.LoadedTable,
     folder: RunFolder,
     *,
-    store: Any,
-    base_dir: Any,
+    store: Path,
+    base_dir: Path,
     tracker: EngagementTracker | None,
     step: Step,
     manifest: Manifest,
-) -> Any:
+) -> Path:
     """Run every phase of an anomaly engagement into ``folder`` and seal it.
 
     Parameters
@@ -229,11 +230,9 @@ def _leaderboard(search: AnomalySearch, result: AnomalyEvaluation) -> pd.DataFra
     ]
     board = pd.DataFrame(rows)
     board["valid_metric"] = search.metric
-    board["test_score"] = np.where(
-        board["selected"],
-        result.test[search.metric].estimate if search.metric in result.test else np.nan,
-        np.nan,
-    )
+    test = result.test.get(search.metric or "")
+    chosen = np.nan if test is None or test.estimate is None else test.estimate
+    board["test_score"] = np.where(board["selected"], chosen, np.nan)
     return board
 
 

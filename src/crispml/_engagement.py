@@ -162,7 +162,7 @@ class Project:
             split = cdata.make_split(
                 dataset.frame,
                 spec.split,
-                target=spec.problem.target,
+                target=spec.problem.target or "",
                 id_column=spec.data.id_column,
             )
             folder.write_json("data/split.json", split.to_dict())
@@ -221,7 +221,7 @@ class Project:
         step: StepReporter,
         command: list[str] | None,
     ) -> Path:
-        """The anomaly variant of every phase (:mod:`crispml._anomaly_engagement`)."""
+        """Run the anomaly variant of every phase (:mod:`crispml._anomaly_engagement`)."""
         with step("Loading and checking the data"):
             source = self.data if self.data is not None else self.spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
@@ -544,7 +544,7 @@ class Run:
         output = self.predict_output(frame)
         encoding = cdata.TargetEncoding(**self._contract["target"])
         if encoding.task == "anomaly":
-            return output > self._contract["decision_threshold"]
+            return np.asarray(output > self._contract["decision_threshold"], dtype=bool)
         if encoding.task == "regression":
             return output
         threshold = self._contract.get("decision_threshold")

@@ -128,7 +128,7 @@ def _summary(
     labelled: int | None,
     sample: AuditSample | None,
 ) -> dict[str, Any]:
-    """The audit's summary; anomaly audits have no sample (no model-based checks)."""
+    """Summarise the audit; anomaly audits have no sample (no model-based checks)."""
     return {
         "rows": len(dataset.frame),
         "columns": dataset.frame.shape[1],
@@ -210,6 +210,6 @@ def audit_spec(spec: ProjectSpec, *, base_dir: str | Path = ".") -> AuditReport:
     table = cdata.load_table(spec.data.source, base_dir=base_dir)
     dataset = cdata.prepare_dataset(table, spec)
     split = cdata.make_split(
-        dataset.frame, spec.split, target=spec.problem.target, id_column=spec.data.id_column
+        dataset.frame, spec.split, target=spec.problem.target or "", id_column=spec.data.id_column
     )
     return audit_data(dataset, split, spec)

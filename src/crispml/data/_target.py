@@ -104,7 +104,7 @@ def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
     >>> encode_target(df, ProblemSpec(task="binary", target="y")).classes
     ('no', 'yes')
     """
-    target = problem.target
+    target = problem.target or ""
     if target not in frame.columns:
         known = ", ".join(map(str, frame.columns[:30]))
         raise DataError(_MSG_NO_TARGET.format(target=target, known=known))
@@ -136,7 +136,7 @@ def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
 
 
 def anomaly_encoding(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
-    """Encoding of an anomaly task: no classes without a target, else (normal, anomaly).
+    """Encode an anomaly task: no classes without a target, else (normal, anomaly).
 
     With a target, its two classes are read as a binary target whose positive class
     (``problem.positive_label``, or the guessed one) marks the known anomalies.

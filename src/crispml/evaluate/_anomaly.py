@@ -176,7 +176,9 @@ def anomaly_figures(
     flagged = int(frame["flagged"].sum())
     qs = np.quantile(scores, _QUANTILES) if len(scores) else np.zeros(len(_QUANTILES))
     dist = ScoreDistribution(
-        quantiles={f"q{round(q * 100):02d}": float(v) for q, v in zip(_QUANTILES, qs, strict=True)},
+        quantiles={
+            f"q{round(q * 100):02d}": float(v) for q, v in zip(_QUANTILES, qs, strict=True)
+        },
         flagged=flagged,
         flagged_share=flagged / max(len(scores), 1),
         n=len(scores),
@@ -348,9 +350,7 @@ def evaluate_anomaly(
     test, dist = anomaly_figures(frame, k=k, n_resamples=n_resamples, seed=seed)
     stability = seed_stability(pipeline, X_train, X_test, scores, k=k, seed=seed)
     shown = np.argsort(-scores, kind="stable")[: min(k, MAX_TOP_ROWS)]
-    drivers = driving_columns(
-        lambda f: anomaly_scores(pipeline, f), X_train, X_test.iloc[shown]
-    )
+    drivers = driving_columns(lambda f: anomaly_scores(pipeline, f), X_train, X_test.iloc[shown])
     top_rows = [
         TopRow(row_id=str(test_ids[i]), score=float(scores[i]), drivers=d)
         for i, d in zip(shown, drivers, strict=True)

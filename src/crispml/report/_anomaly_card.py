@@ -89,8 +89,7 @@ def render_anomaly_card(root: Path, result: AnomalyEvaluation, ledger: Ledger) -
         "",
         "## Model details",
         "",
-        f"- Task: anomaly detection ({'with' if result.labelled else 'without'} known "
-        "anomalies).",
+        f"- Task: anomaly detection ({'with' if result.labelled else 'without'} known anomalies).",
         f"- Detector: `{result.detector}` (candidate `{result.model}`), chosen "
         + (
             f"on validation {_LABELS.get(result.primary_metric or '', '')}."
@@ -130,7 +129,7 @@ def _metrics(result: AnomalyEvaluation, show: Show) -> list[str]:
         label = _LABELS.get(name, name)
         if name == "precision_at_k":
             label += f" (k = {show(result.k, Source(_FILE, 'k'), 'k')})"
-        lines.append(f"| {label} | {cells[0]} | {cells[1]} – {cells[2]} |")
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} to {cells[2]} |")
     return [*lines, ""]
 
 
@@ -165,12 +164,11 @@ def _stability(result: AnomalyEvaluation, show: Show) -> list[str]:
 
 
 def _top_rows(result: AnomalyEvaluation, show: Show) -> list[str]:
-    lines = ["## Most anomalous test rows", "", "| row | score | driving columns |", "|---|---|---|"]
+    lines = ["## Most anomalous test rows", ""]
+    lines += ["| row | score | driving columns |", "|---|---|---|"]
     for i, row in enumerate(result.top_rows):
         score = show(row.score, Source(_FILE, f"top_rows.{i}.score"), f"row {row.row_id} score")
-        drivers = "; ".join(
-            f"{d.column} = {d.value} (typical {d.reference})" for d in row.drivers
-        )
+        drivers = "; ".join(f"{d.column} = {d.value} (typical {d.reference})" for d in row.drivers)
         lines.append(f"| {row.row_id} | {score} | {drivers} |")
     lines += [
         "",
