@@ -98,6 +98,19 @@ def anomaly_parity(
 ) -> dict[str, Any]:
     """Compare native and served anomaly scores and flags on the test rows; raise if apart.
 
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        The fitted detector pipeline (conformed frame in).
+    served : ServingModel
+        The exported graph with its input contract.
+    test_frame : pandas.DataFrame
+        Raw rows of the locked test set.
+    schema : Schema
+        The crispml schema, for :func:`crispml.data.conform` on the native side.
+    tolerance : float, default=1e-4
+        Largest accepted absolute score difference.
+
     Returns
     -------
     dict

@@ -151,7 +151,23 @@ class AnomalyEvaluation(PhaseResult):
 def scores_frame(
     ids: list[str], scores: np.ndarray, y: np.ndarray | None, *, threshold: float
 ) -> pd.DataFrame:
-    """Build the saved test-scores table: ``row_id``, ``score``, ``flagged`` (and ``y_true``)."""
+    """Build the saved test-scores table: ``row_id``, ``score``, ``flagged`` (and ``y_true``).
+
+    Parameters
+    ----------
+    ids : list of str
+        Row ids of the test rows.
+    scores : numpy.ndarray
+        Anomaly scores.
+    y : numpy.ndarray or None
+        Known anomalies (1), or ``None`` without labels.
+    threshold : float
+        Scores above it are flagged.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     frame = pd.DataFrame({"row_id": [str(i) for i in ids], "score": scores})
     frame["flagged"] = (scores > threshold).astype(np.int64)
     if y is not None:
@@ -163,6 +179,22 @@ def anomaly_figures(
     frame: pd.DataFrame, *, k: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> tuple[dict[str, Estimate], ScoreDistribution]:
     """Test figures from the saved scores: metrics with intervals (labelled) and distribution.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`scores_frame`.
+    k : int
+        Rows of precision@k.
+    n_resamples : int, default=1000
+        Bootstrap resamples (0: estimates only).
+    seed : int, default=0
+        Seed of the resamples.
+
+    Returns
+    -------
+    tuple of (dict of str to Estimate, ScoreDistribution)
+        The metrics (empty without labels) and the score distribution.
 
     Examples
     --------

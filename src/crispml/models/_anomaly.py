@@ -174,6 +174,17 @@ def precision_at_k(y: np.ndarray, scores: np.ndarray, k: int) -> float:
 def top_k(n_rows: int, contamination: float) -> int:
     """Rows inspected by precision@k: the expected number of anomalies, at least 1.
 
+    Parameters
+    ----------
+    n_rows : int
+        Rows scored.
+    contamination : float
+        Expected share of anomalies.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> top_k(1000, 0.05)

@@ -93,6 +93,21 @@ def detector_pipeline(
 def validation_score(metric: str, y: np.ndarray, scores: np.ndarray, *, k: int) -> float:
     """Score anomaly ``scores`` against known anomalies ``y`` (1) with ``metric``.
 
+    Parameters
+    ----------
+    metric : str
+        average_precision, roc_auc or precision_at_k.
+    y : numpy.ndarray
+        1 for a known anomaly, 0 otherwise.
+    scores : numpy.ndarray
+        Anomaly scores (higher is stranger).
+    k : int
+        Rows of precision@k.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> validation_score("roc_auc", np.array([0, 0, 1]), np.array([0.1, 0.2, 0.9]), k=1)
