@@ -56,8 +56,8 @@ class TargetEncoding:
 
     @property
     def positive_label(self) -> Any:
-        """The positive class (binary only)."""
-        return self.classes[1] if self.task == "binary" else None
+        """The positive class (binary; anomaly with labels: the value marking an anomaly)."""
+        return self.classes[1] if len(self.classes) == 2 and self.task != "multiclass" else None
 
     def encode(self, values: pd.Series) -> np.ndarray:
         """Map target values to 0..k-1 (classification) or float (regression)."""
