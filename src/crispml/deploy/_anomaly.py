@@ -22,7 +22,12 @@ from crispml.data import Schema, TargetEncoding, conform
 from crispml.deploy import _graph
 from crispml.deploy._bundle import ArtifactWriter, write_bundle
 from crispml.deploy._contract import build_contract, contract_document
-from crispml.deploy._converters import double_inputs, patch_unknown_categories, restore_input_names
+from crispml.deploy._converters import (
+    double_inputs,
+    patch_unknown_categories,
+    register_converters,
+    restore_input_names,
+)
 from crispml.deploy._export import TARGET_OPSET, graph_inputs, initial_types
 from crispml.deploy._latency import measure_latency
 from crispml.deploy._parity import TOLERANCE, frame_records
@@ -66,6 +71,7 @@ def export_detector(pipeline: Any, contract: InputContract) -> onnx.ModelProto:
     """
     from skl2onnx import convert_sklearn
 
+    register_converters()  # crispml's converters (imputer indicators, date features, ...)
     try:
         converted = convert_sklearn(
             pipeline, initial_types=initial_types(contract), target_opset=TARGET_OPSET
