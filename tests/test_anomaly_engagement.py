@@ -103,6 +103,36 @@ def test_labelled_run_serves_score_and_flag_with_onnx_parity(labelled_run):
 
 
 @pytest.mark.slow
+def test_batch_scoring_file_carries_score_and_flag(labelled_run, tmp_path):
+    from crispml.deploy import predict_file
+
+    rows = planted().drop(columns="fraud").head(50)
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    out = predict_file(labelled_run.path, tmp_path / "new.csv", tmp_path / "scored.csv")
+    native = labelled_run.predict_output(rows)
+    assert np.abs(out["score"].to_numpy() - native).max() < 1e-4
+    assert (out["prediction"] == (native > 0)).all()
+
+
+@pytest.mark.slow
+def test_cli_init_without_target_then_run(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from crispml.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    planted().drop(columns="fraud").to_csv("tx.csv", index=False)
+    runner = CliRunner()
+    init = runner.invoke(app, ["init", "tx.csv"])
+    assert init.exit_code == 0 and "task: anomaly" in init.stdout
+    run = runner.invoke(app, ["run", "crispml.yaml"])
+    assert run.exit_code == 0, run.output
+    assert "Detector:" in run.stdout and "stability over 5 seeds" in run.stdout
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert verify_run(folder).ok
+
+
+@pytest.mark.slow
 def test_labelled_card_figures_verify(labelled_run):
     card = (labelled_run.path / "report/model_card.md").read_text()
     result = AnomalyEvaluation.read(labelled_run.path)
