@@ -37,7 +37,11 @@ def planted(seed: int = 0) -> pd.DataFrame:
 def _spec(labelled: bool, **search):
     problem = {"task": "anomaly", "contamination": 0.04}
     if labelled:
-        problem |= {"target": "fraud", "positive_label": "yes"}
+        problem |= {
+            "target": "fraud",
+            "positive_label": "yes",
+            "success_criteria": {"average_precision": ">= 0.3", "rank_stability": ">= 0.5"},
+        }
     return spec_from_dict(
         {
             "name": "planted",
@@ -138,6 +142,12 @@ def test_labelled_card_figures_verify(labelled_run):
     result = AnomalyEvaluation.read(labelled_run.path)
     assert "precision@k" in card and "Most anomalous test rows" in card
     assert result.top_rows[0].row_id in card
+    assert labelled_run.path.name in card and "q000" in card
+    assert labelled_run.verdict.overall == "go" and "Overall: go" in card
+    assert {c.name for c in labelled_run.verdict.criteria} == {
+        "average_precision",
+        "rank_stability",
+    }
     checked, bad = check_claims(labelled_run.path)
     assert checked >= 10 and bad == []
     assert verify_run(labelled_run.path).ok

@@ -117,7 +117,7 @@ def anomaly_phases(
     with step("Writing the model card"):
         record = manifest(folder.run_id, dataset, split)
         record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
-        write_anomaly_report(folder.staging)
+        write_anomaly_report(folder.staging, run_id=folder.run_id)
     with step("Sealing the run folder"):
         if tracker is not None:
             params = flatten(json.loads(spec.model_dump_json()), "spec.")

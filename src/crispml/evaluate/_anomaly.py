@@ -201,15 +201,15 @@ def anomaly_figures(
     >>> frame = scores_frame(["a", "b", "c", "d"], np.array([-0.2, 0.3, -0.1, 0.5]),
     ...                      np.array([0, 1, 0, 1]), threshold=0.0)
     >>> test, dist = anomaly_figures(frame, k=2, n_resamples=0)
-    >>> test["precision_at_k"].estimate, dist.flagged
-    (1.0, 2)
+    >>> test["precision_at_k"].estimate, dist.flagged, list(dist.quantiles)[:3]
+    (1.0, 2, ['q000', 'q001', 'q005'])
     """
     scores = np.asarray(frame["score"], dtype=np.float64)
     flagged = int(frame["flagged"].sum())
     qs = np.quantile(scores, _QUANTILES) if len(scores) else np.zeros(len(_QUANTILES))
     dist = ScoreDistribution(
         quantiles={
-            f"q{round(q * 100):02d}": float(v) for q, v in zip(_QUANTILES, qs, strict=True)
+            f"q{round(q * 100):03d}": float(v) for q, v in zip(_QUANTILES, qs, strict=True)
         },
         flagged=flagged,
         flagged_share=flagged / max(len(scores), 1),

@@ -40,13 +40,15 @@ _LABELS = {
 Show = Callable[[Any, Source, str], str]
 
 
-def write_anomaly_report(run_dir: str | Path) -> list[Path]:
+def write_anomaly_report(run_dir: str | Path, *, run_id: str | None = None) -> list[Path]:
     """Write ``report/model_card.md`` and ``report/claims.json`` of an anomaly run.
 
     Parameters
     ----------
     run_dir : str or Path
         The run folder (staged or finished) holding the typed anomaly results.
+    run_id : str, optional
+        The run's id (default: the folder's name).
 
     Returns
     -------
@@ -56,7 +58,7 @@ def write_anomaly_report(run_dir: str | Path) -> list[Path]:
     root = Path(run_dir)
     result = AnomalyEvaluation.read(root)
     ledger = Ledger()
-    text = render_anomaly_card(root, result, ledger)
+    text = render_anomaly_card(root, result, ledger, run_id=run_id or root.name)
     claims = to_json(
         {
             "schema_version": CLAIMS_VERSION,
@@ -74,7 +76,9 @@ def write_anomaly_report(run_dir: str | Path) -> list[Path]:
     ]
 
 
-def render_anomaly_card(root: Path, result: AnomalyEvaluation, ledger: Ledger) -> str:
+def render_anomaly_card(
+    root: Path, result: AnomalyEvaluation, ledger: Ledger, *, run_id: str
+) -> str:
     """Render the anomaly card as Markdown; every figure goes through ``ledger``."""
     spec = load_spec(root / "spec.yaml")
 
@@ -85,7 +89,7 @@ def render_anomaly_card(root: Path, result: AnomalyEvaluation, ledger: Ledger) -
     lines = [
         f"# Model card: {spec.name}",
         "",
-        f"Run `{root.name}`.",
+        f"Run `{run_id}`.",
         "",
         "## Model details",
         "",
@@ -96,8 +100,9 @@ def render_anomaly_card(root: Path, result: AnomalyEvaluation, ledger: Ledger) -
             if result.labelled
             else "as the first of search.families: without labels no detector can be scored."
         ),
-        f"- Flags the {share} most anomalous share of rows (score above "
-        f"{show(result.threshold, Source(_FILE, 'threshold'), 'threshold')}).",
+        f"- Contamination {share}: the detector flags that share of the training rows, "
+        f"those whose anomaly score is above "
+        f"{show(result.threshold, Source(_FILE, 'threshold'), 'threshold')}.",
         "",
         "## Intended use",
         "",
@@ -168,7 +173,11 @@ def _top_rows(result: AnomalyEvaluation, show: Show) -> list[str]:
     lines += ["| row | score | driving columns |", "|---|---|---|"]
     for i, row in enumerate(result.top_rows):
         score = show(row.score, Source(_FILE, f"top_rows.{i}.score"), f"row {row.row_id} score")
-        drivers = "; ".join(f"{d.column} = {d.value} (typical {d.reference})" for d in row.drivers)
+        drivers = "; ".join(
+            f"{d.column} = {d.value} (typical {d.reference})"
+            for d in row.drivers
+            if d.contribution > 0
+        )
         lines.append(f"| {row.row_id} | {score} | {drivers} |")
     lines += [
         "",
@@ -200,8 +209,10 @@ def _deployment(root: Path, show: Show) -> list[str]:
 
 def _verdict(root: Path) -> list[str]:
     decision = Verdict.read_optional(root)
-    overall = "no criteria" if decision is None else decision.overall
-    return ["## Verdict", "", f"Success criteria: {overall}.", ""]
+    if decision is None or not decision.criteria:
+        return ["## Verdict", "", "No success criteria in the spec.", ""]
+    rows = [f"- {c.name} {c.op} {c.threshold:g}: {c.result}" for c in decision.criteria]
+    return ["## Verdict", "", f"Overall: {decision.overall}.", "", *rows, ""]
 
 
 def check_anomaly_claims(root: Path, ledger: dict[str, Any]) -> tuple[int, list[ClaimMismatch]]:
