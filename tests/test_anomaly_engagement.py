@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from crispml import Project
 from crispml.evaluate import AnomalyEvaluation
-from crispml.report import check_claims, verify_run
+from crispml.exceptions import ReportError
+from crispml.report import check_claims, verify_run, write_report
 from crispml.serve import ServingModel, create_app
 from crispml.spec import spec_from_dict
 
@@ -151,6 +152,9 @@ def test_labelled_card_figures_verify(labelled_run):
     checked, bad = check_claims(labelled_run.path)
     assert checked >= 10 and bad == []
     assert verify_run(labelled_run.path).ok
+    with pytest.raises(ReportError, match="anomaly-detection run"):
+        write_report(labelled_run.path)
+    assert verify_run(labelled_run.path).ok  # refused before anything was written
 
 
 @pytest.mark.slow

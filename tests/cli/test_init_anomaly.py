@@ -53,3 +53,18 @@ def test_init_refuses_other_forced_tasks_and_unknown_targets(tmp_path, monkeypat
     missing = runner.invoke(app, ["init", "tx.csv", "-t", "nope", "--task", "anomaly"])
     assert missing.exit_code == 2 and "problem.target = 'nope' is not a column" in missing.stderr
     assert not Path("crispml.yaml").exists()
+
+
+def test_run_refuses_a_family_that_is_not_a_detector(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _table().drop(columns="flag").to_csv("tx.csv", index=False)
+    assert runner.invoke(app, ["init", "tx.csv"]).exit_code == 0
+    raw = yaml.safe_load(Path("crispml.yaml").read_text())
+    raw["search"]["families"] = ["lightgbm"]
+    raw["tracking"] = {"enabled": False}
+    Path("crispml.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["run", "crispml.yaml"])
+    assert result.exit_code == 2, result.output
+    assert "no anomaly detector 'lightgbm'" in result.stderr
+    assert "isolation_forest" in result.stderr and "Traceback" not in result.output
+    assert not any((tmp_path / "runs").glob("*"))  # nothing half-written

@@ -50,3 +50,18 @@ def test_unlabelled_anomaly_cannot_stratify():
 def test_anomaly_metric_must_fit_the_task():
     with pytest.raises(SpecError, match="does not fit task 'anomaly'"):
         spec_from_dict(_raw(task="anomaly", target="y", metric="rmse"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("costs", {"fp": 1, "fn": 5}), ("threshold_objective", "f1"), ("min_precision", 0.8)],
+)
+def test_threshold_fields_are_refused_for_anomaly(field, value):
+    with pytest.raises(SpecError, match=f"problem.{field} sets a classifier's threshold"):
+        spec_from_dict(_raw(task="anomaly", **{field: value}))
+
+
+def test_monotone_is_refused_for_anomaly():
+    raw = _raw(task="anomaly") | {"features": {"monotone": {"x": 1}}}
+    with pytest.raises(SpecError, match="anomaly detectors take no constraints"):
+        spec_from_dict(raw)

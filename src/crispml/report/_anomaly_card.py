@@ -18,6 +18,7 @@ import pandas as pd
 from crispml._utils._io import atomic_write_text, to_json
 from crispml.deploy import DeploymentResult
 from crispml.evaluate import AnomalyEvaluation, Verdict, anomaly_figures
+from crispml.exceptions import ReportError
 from crispml.report._claims import (
     CLAIMS_FILE,
     CLAIMS_VERSION,
@@ -38,6 +39,11 @@ _LABELS = {
     "precision_at_k": "precision@k",
 }
 Show = Callable[[Any, Source, str], str]
+_MSG_REBUILD = (
+    "{path} is an anomaly-detection run: its model card (report/model_card.md) is written "
+    "by the run and cannot be rebuilt by crispml report yet. Use the card in the run "
+    "folder, or re-run the engagement."
+)
 
 
 def write_anomaly_report(run_dir: str | Path, *, run_id: str | None = None) -> list[Path]:
@@ -74,6 +80,18 @@ def write_anomaly_report(run_dir: str | Path, *, run_id: str | None = None) -> l
         atomic_write_text(root / DOCUMENTS[DOCUMENT], text),
         atomic_write_text(root / CLAIMS_FILE, claims),
     ]
+
+
+def refuse_anomaly_rebuild(root: Path) -> None:
+    """Refuse to rebuild the documents of an anomaly run (they are written by the run).
+
+    Raises
+    ------
+    ReportError
+        If ``root`` holds an anomaly evaluation.
+    """
+    if (root / AnomalyEvaluation.FILE).is_file():
+        raise ReportError(_MSG_REBUILD.format(path=root))
 
 
 def render_anomaly_card(

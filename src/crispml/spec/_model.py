@@ -123,6 +123,20 @@ class ProblemSpec(CrispModel):
             raise ValueError("problem.contamination applies to task: anomaly only; remove it")
         return self
 
+    @model_validator(mode="after")
+    def _no_threshold_fields_for_anomaly(self) -> ProblemSpec:
+        named = [
+            f
+            for f in ("costs", "threshold_objective", "min_precision")
+            if getattr(self, f) is not None
+        ]
+        if self.task == "anomaly" and named:
+            raise ValueError(
+                f"problem.{named[0]} sets a classifier's threshold; an anomaly detector flags "
+                "the problem.contamination share instead. Remove it, or set contamination"
+            )
+        return self
+
     @property
     def anomaly_share(self) -> float:
         """The share of rows flagged as anomalous (``contamination`` or its default)."""
@@ -451,6 +465,11 @@ class ProjectSpec(CrispModel):
     @model_validator(mode="after")
     def _monotone_fits_problem(self) -> ProjectSpec:
         monotone = self.features.monotone
+        if monotone and self.problem.task == "anomaly":
+            raise ValueError(
+                "features.monotone constrains a predicted target; anomaly detectors take no "
+                "constraints. Remove it for task: anomaly"
+            )
         if monotone and self.problem.task == "multiclass":
             raise ValueError(
                 "features.monotone needs a binary or regression task (a direction has no "
