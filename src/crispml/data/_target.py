@@ -141,6 +141,22 @@ def anomaly_encoding(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncodin
     With a target, its two classes are read as a binary target whose positive class
     (``problem.positive_label``, or the guessed one) marks the known anomalies.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (with the target column when there is one).
+    problem : ProblemSpec
+        An anomaly problem; ``target`` may be ``None``.
+
+    Returns
+    -------
+    TargetEncoding
+
+    Raises
+    ------
+    DataError
+        If the target is not a column or does not have exactly two classes.
+
     Examples
     --------
     >>> from crispml.spec import ProblemSpec
