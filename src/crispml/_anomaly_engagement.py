@@ -142,6 +142,7 @@ def _search(spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split) -> An
         seed=spec.split.seed,
         time_budget_s=spec.search.time_budget_s,
         max_trials=spec.search.max_trials,
+        deterministic=spec.search.deterministic,
     )
 
 

@@ -518,7 +518,7 @@ class Run:
         return str(self.leaderboard.loc[self.leaderboard["selected"], "model"].iloc[0])
 
     def predict_output(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities (n, k) or regression values for raw rows."""
+        """Class probabilities (n, k), regression values or anomaly scores for raw rows."""
         features = cdata.conform(frame, cdata.Schema.from_dict(self._contract["schema"]))
         pipeline = self._load()
         if self._contract["target"]["task"] == "anomaly":
@@ -540,7 +540,11 @@ class Run:
         return self.predict_output(frame)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predict raw rows: class labels (binary: at the decision threshold), or values."""
+        """Predict raw rows: class labels, values, or anomaly flags.
+
+        Binary labels are decided at the decision threshold; anomaly flags mark a score
+        above the detector's threshold.
+        """
         output = self.predict_output(frame)
         encoding = cdata.TargetEncoding(**self._contract["target"])
         if encoding.task == "anomaly":

@@ -132,6 +132,7 @@ def search_detectors(
     seed: int = 0,
     time_budget_s: float = 60.0,
     max_trials: int | None = None,
+    deterministic: bool = False,
 ) -> AnomalySearch:
     """Fit every detector on ``X_train`` and choose one on ``X_valid``.
 
@@ -155,6 +156,9 @@ def search_detectors(
         Budget of the search; tuning stops when it runs out.
     max_trials : int, optional
         Total configurations tried (defaults count as trials); default: the budget.
+    deterministic : bool, default=False
+        Count the budget in trials only (``max_trials``), never in seconds, so a rerun
+        tries the same configurations.
 
     Returns
     -------
@@ -178,8 +182,9 @@ def search_detectors(
 
     candidates = [fit(n, {}, n) for n in names]
     limit = max_trials if max_trials is not None else 10_000
+    timed = None if deterministic else deadline
     if y_valid is not None and len(candidates) < limit and not deadline.expired():
-        candidates += _tune(fit, names, limit - len(candidates), deadline, seed)
+        candidates += _tune(fit, names, limit - len(candidates), timed, seed)
     if labelled:
         best = max(candidates, key=lambda c: c.valid_score or -np.inf)
     else:
@@ -198,7 +203,9 @@ def search_detectors(
     )
 
 
-def _tune(fit: Any, names: list[str], n_trials: int, deadline: Deadline, seed: int) -> list[Any]:
+def _tune(
+    fit: Any, names: list[str], n_trials: int, deadline: Deadline | None, seed: int
+) -> list[Any]:
     """Optuna's TPE over (detector, its parameters), maximising the validation score."""
     import optuna
 
@@ -220,5 +227,6 @@ def _tune(fit: Any, names: list[str], n_trials: int, deadline: Deadline, seed: i
         found.append(cand)
         return float(cand.valid_score)
 
-    study.optimize(objective, n_trials=n_trials, timeout=max(deadline.remaining(), 1e-3))
+    timeout = None if deadline is None else max(deadline.remaining(), 1e-3)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout)
     return found
