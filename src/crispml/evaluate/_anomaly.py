@@ -135,14 +135,18 @@ class AnomalyEvaluation(PhaseResult):
     predictions: str = SCORES_FILE
 
     def measured(self) -> dict[str, Estimate]:
-        """Figures a success criterion may name: the test metrics and stability."""
+        """Figures a success criterion may name: the test metrics and stability.
+
+        ``rank_stability`` (the lowest Spearman's rho), ``top_k_overlap`` (the lowest
+        overlap) and ``flagged_share`` are point figures without an interval.
+        """
         point = {
             "rank_stability": self.stability.spearman_min,
             "top_k_overlap": self.stability.top_k_overlap_min,
             "flagged_share": self.distribution.flagged_share,
         }
         extra = {
-            k: Estimate(estimate=v, low=v, high=v, level=1.0, n=self.distribution.n)
+            k: Estimate(estimate=v, low=None, high=None, level=0.95, n=self.distribution.n)
             for k, v in point.items()
         }
         return {**self.test, **extra}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,8 @@ class AnomalySearch:
         Share of rows the detector flags.
     elapsed_s : float
         Wall time of the search.
+    budget_s : float
+        The time budget it was given.
     """
 
     candidates: list[Candidate]
@@ -58,7 +60,7 @@ class AnomalySearch:
     labelled: bool
     contamination: float
     elapsed_s: float = 0.0
-    budget_s: float = field(default=0.0)
+    budget_s: float = 0.0
 
 
 def detector_pipeline(
