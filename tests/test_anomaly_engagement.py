@@ -173,3 +173,16 @@ def test_unlabelled_run_reports_distribution_stability_and_top_rows(unlabelled_r
     agreement = unlabelled_run.leaderboard["rank_agreement_with_delivered"]
     assert agreement.iloc[0] == pytest.approx(1.0)
     assert verify_run(unlabelled_run.path).ok
+
+
+@pytest.mark.slow
+def test_a_deterministic_anomaly_run_replays_identically(tmp_path):
+    from crispml._replay import replay_run
+
+    planted().to_csv(tmp_path / "planted.csv", index=False)
+    raw = _spec(True).model_dump(mode="json", exclude_none=True)
+    raw["data"]["source"] = "planted.csv"
+    raw["deployment"] = {"format": "none"}
+    run = Project(spec_from_dict(raw), base_dir=tmp_path).run()
+    replay = replay_run(run.path, workdir=tmp_path / "replay")
+    assert replay.identical and replay.data_matches and replay.n_rows == 160
