@@ -105,6 +105,9 @@ def test_labelled_run_serves_score_and_flag_with_onnx_parity(labelled_run):
     assert list(labelled_run.predict(pd.DataFrame([normal, strange]))) == [False, True]
     reasons = client.post("/v1/explain", json=strange).json()["reasons"]
     assert reasons[0]["column"] == "spend"
+    metrics = client.get("/metrics").text
+    assert 'crispml_predictions_total{label="True"} 1' in metrics
+    assert 'crispml_predictions_total{label="False"} 1' in metrics
 
 
 @pytest.mark.slow
