@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
+from crispml._anomaly_engagement import anomaly_phases
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
@@ -33,7 +34,7 @@ from crispml.evaluate import (
     verdict,
 )
 from crispml.exceptions import NotFittedError, SpecError
-from crispml.models import get_family, load_pipeline, save_pipeline
+from crispml.models import anomaly_scores, get_family, load_pipeline, save_pipeline
 from crispml.report import write_report
 from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
@@ -48,7 +49,10 @@ def _quiet(_title: str) -> Iterator[None]:
     yield
 
 
-_MSG_NO_PROBA = "{path} is a regression run: it has no class probabilities. Use Run.predict."
+_MSG_NO_PROBA = (
+    "{path} is a regression or anomaly run: it has no class probabilities. Use Run.predict "
+    "(anomaly: flags) or Run.predict_output (anomaly: scores)."
+)
 
 
 class Project:
@@ -146,6 +150,8 @@ class Project:
     ) -> Path:
         """Every phase in lifecycle order; each writes its artifacts into ``folder``."""
         spec = self.spec
+        if spec.problem.task == "anomaly":
+            return self._anomaly_phases(folder, tracker, step, command)
         with step("Loading and checking the data"):
             source = self.data if self.data is not None else spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
@@ -156,7 +162,7 @@ class Project:
             split = cdata.make_split(
                 dataset.frame,
                 spec.split,
-                target=spec.problem.target,
+                target=spec.problem.target or "",
                 id_column=spec.data.id_column,
             )
             folder.write_json("data/split.json", split.to_dict())
@@ -207,6 +213,28 @@ class Project:
             path = folder.finish(manifest)
             cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
         return path
+
+    def _anomaly_phases(
+        self,
+        folder: RunFolder,
+        tracker: EngagementTracker | None,
+        step: StepReporter,
+        command: list[str] | None,
+    ) -> Path:
+        """Run the anomaly variant of every phase (:mod:`crispml._anomaly_engagement`)."""
+        with step("Loading and checking the data"):
+            source = self.data if self.data is not None else self.spec.data.source
+            table = cdata.load_table(source, base_dir=self.base_dir)
+        return anomaly_phases(
+            self.spec,
+            table,
+            folder,
+            store=self.store,
+            base_dir=self.base_dir,
+            tracker=tracker,
+            step=step,
+            manifest=lambda run_id, ds, split: self._manifest(run_id, ds, split, tracker, command),
+        )
 
     def _search(
         self,
@@ -490,9 +518,11 @@ class Run:
         return str(self.leaderboard.loc[self.leaderboard["selected"], "model"].iloc[0])
 
     def predict_output(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities (n, k) or regression values for raw rows."""
+        """Class probabilities (n, k), regression values or anomaly scores for raw rows."""
         features = cdata.conform(frame, cdata.Schema.from_dict(self._contract["schema"]))
         pipeline = self._load()
+        if self._contract["target"]["task"] == "anomaly":
+            return anomaly_scores(pipeline, features)
         if self._contract["target"]["task"] == "regression":
             return np.asarray(pipeline.predict(features), dtype=np.float64)
         return np.asarray(pipeline.predict_proba(features), dtype=np.float64)
@@ -505,14 +535,20 @@ class Run:
         NotFittedError
             If the run is a regression (it has no probabilities; use :meth:`predict`).
         """
-        if self._contract["target"]["task"] == "regression":
+        if self._contract["target"]["task"] in ("regression", "anomaly"):
             raise NotFittedError(_MSG_NO_PROBA.format(path=self.path))
         return self.predict_output(frame)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predict raw rows: class labels (binary: at the decision threshold), or values."""
+        """Predict raw rows: class labels, values, or anomaly flags.
+
+        Binary labels are decided at the decision threshold; anomaly flags mark a score
+        above the detector's threshold.
+        """
         output = self.predict_output(frame)
         encoding = cdata.TargetEncoding(**self._contract["target"])
+        if encoding.task == "anomaly":
+            return np.asarray(output > self._contract["decision_threshold"], dtype=bool)
         if encoding.task == "regression":
             return output
         threshold = self._contract.get("decision_threshold")

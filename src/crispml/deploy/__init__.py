@@ -6,6 +6,7 @@ the crispml schema); the serving runtime lives in :mod:`crispml.serve`.
 
 from __future__ import annotations
 
+from crispml.deploy._anomaly import anomaly_parity, export_detector, package_anomaly_deployment
 from crispml.deploy._bundle import pinned_requirements, write_bundle
 from crispml.deploy._contract import build_contract, contract_document
 from crispml.deploy._export import export_onnx
@@ -21,13 +22,16 @@ __all__ = [
     "LatencyMode",
     "Parity",
     "Percentiles",
+    "anomaly_parity",
     "build_contract",
     "check_parity",
     "contract_document",
     "edge_cases",
+    "export_detector",
     "export_onnx",
     "frame_records",
     "measure_latency",
+    "package_anomaly_deployment",
     "package_deployment",
     "pinned_requirements",
     "predict_file",

@@ -140,7 +140,8 @@ def predict_file(
         Input rows with the model's raw columns.
     output : str or Path
         Where to write the predictions (CSV): the input columns, then ``prediction``,
-        ``probability`` and ``decision`` (classification) and ``warnings``.
+        ``probability`` and ``decision`` (classification), ``score`` (anomaly: the
+        prediction is the flag) and ``warnings``.
     verify : bool, default=True
         Check the bundle's hashes first.
     impute : bool, default=False
@@ -174,7 +175,9 @@ def predict_file(
         raise DataError(_MSG_BAD_ROWS.format(source=source, error=exc)) from None
     out = frame.copy()
     out["prediction"] = [r["prediction"] for r in rows]
-    if served.task != "regression":
+    if served.task == "anomaly":
+        out["score"] = [r["score"] for r in rows]
+    elif served.task != "regression":
         out["probability"] = [r["probability"] for r in rows]
     if served.task == "binary":
         out["decision"] = [r["decision"] for r in rows]

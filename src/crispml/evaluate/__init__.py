@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from crispml._metrics import METRICS, Metric, better, score, score_all
 from crispml.evaluate._alternatives import AlternativePoint, AlternativesResult, AlternativeTest
+from crispml.evaluate._anomaly import (
+    AnomalyEvaluation,
+    anomaly_figures,
+    evaluate_anomaly,
+    scores_frame,
+)
 from crispml.evaluate._bootstrap import Interval, bootstrap_metric, metrics_with_ci
 from crispml.evaluate._calibration import (
     CalibratedModel,
@@ -43,6 +49,7 @@ __all__ = [
     "AlternativePoint",
     "AlternativeTest",
     "AlternativesResult",
+    "AnomalyEvaluation",
     "CalibratedModel",
     "CriterionResult",
     "Decisions",
@@ -53,6 +60,7 @@ __all__ = [
     "Interval",
     "Metric",
     "Verdict",
+    "anomaly_figures",
     "better",
     "bootstrap_metric",
     "calibration_summary",
@@ -61,6 +69,7 @@ __all__ = [
     "choose_threshold",
     "conformal_report",
     "decision_report",
+    "evaluate_anomaly",
     "evaluate_engagement",
     "evaluate_holdout",
     "expected_calibration_error",
@@ -78,6 +87,7 @@ __all__ = [
     "row_errors",
     "score",
     "score_all",
+    "scores_frame",
     "slice_report",
     "verdict",
 ]

@@ -12,6 +12,15 @@ from crispml.models import (  # noqa: F401  (register the built-in families)
     _random_forest,
     _xgboost,
 )
+from crispml.models._anomaly import (
+    DETECTORS,
+    FLAG_THRESHOLD,
+    Detector,
+    anomaly_scores,
+    get_detector,
+    precision_at_k,
+    top_k,
+)
 from crispml.models._base import ModelFamily, family_names, get_family, predict_output, register
 from crispml.models._calibrated import CalibratedModel
 from crispml.models._deployable import (
@@ -27,20 +36,27 @@ from crispml.models._ensemble import WeightedEnsemble
 from crispml.models._persist import load_pipeline, save_pipeline
 
 __all__ = [
+    "DETECTORS",
+    "FLAG_THRESHOLD",
     "CalibratedModel",
     "CalibrationMap",
     "DeployableModel",
+    "Detector",
     "ExportSpec",
     "IsotonicMap",
     "ModelFamily",
     "SigmoidMap",
     "WeightedAverage",
     "WeightedEnsemble",
+    "anomaly_scores",
     "decision_threshold",
     "family_names",
+    "get_detector",
     "get_family",
     "load_pipeline",
+    "precision_at_k",
     "predict_output",
     "register",
     "save_pipeline",
+    "top_k",
 ]

@@ -16,6 +16,7 @@ entries for exactly those files, appends ``{at, by, changed}`` to
 from __future__ import annotations
 
 from crispml.exceptions import ReportError
+from crispml.report._anomaly_card import write_anomaly_report
 from crispml.report._build import HANDOFF_FILES, write_report
 from crispml.report._card import build_model_card, render_model_card_md
 from crispml.report._claims import CLAIMS_FILE, Claim, ClaimMismatch, Ledger, check_claims
@@ -38,5 +39,6 @@ __all__ = [
     "read_run",
     "render_model_card_md",
     "verify_run",
+    "write_anomaly_report",
     "write_report",
 ]

@@ -22,6 +22,7 @@ from crispml._signing import sign_run, signer_identity, signing_key
 from crispml._utils._io import atomic_write_text, sha256_file, to_json, write_json
 from crispml.exceptions import ReportError
 from crispml.features import FeatureDocumentation
+from crispml.report._anomaly_card import refuse_anomaly_rebuild
 from crispml.report._card import build_model_card, render_model_card_md
 from crispml.report._claims import CLAIMS_FILE, Ledger
 from crispml.report._compliance import build_compliance_map
@@ -76,6 +77,7 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
         no longer match its manifest.
     """
     root = Path(run_dir)
+    refuse_anomaly_rebuild(root)
     finished = manifest is None
     key = signing_key() if finished else None
     if key is not None:

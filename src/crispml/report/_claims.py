@@ -176,6 +176,10 @@ def check_claims(run_dir: str | Path) -> tuple[int, list[ClaimMismatch]]:
     if not path.is_file():
         return 0, []
     ledger = json.loads(path.read_text(encoding="utf-8"))
+    if ledger["task"] == "anomaly":
+        from crispml.report._anomaly_card import check_anomaly_claims  # imports this module
+
+        return check_anomaly_claims(root, ledger)
     frame = pd.read_parquet(root / ledger["predictions"])
     task = ledger["task"]
     test, _, at_half = figures_from_predictions(

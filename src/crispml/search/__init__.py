@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from crispml.search._anomaly import (
+    AnomalySearch,
+    detector_pipeline,
+    search_detectors,
+    validation_score,
+)
 from crispml.search._auto import AutoClassifier, AutoRegressor
 from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
@@ -13,6 +19,7 @@ from crispml.search._validation import ValidationPlan, plan_validation
 
 __all__ = [
     "PORTFOLIO",
+    "AnomalySearch",
     "AutoClassifier",
     "AutoRegressor",
     "Candidate",
@@ -21,10 +28,13 @@ __all__ = [
     "SearchResult",
     "ValidationPlan",
     "WeightedEnsemble",
+    "detector_pipeline",
     "direction",
     "greedy_selection",
     "plan_validation",
     "record_search",
+    "search_detectors",
     "search_models",
     "trials_table",
+    "validation_score",
 ]

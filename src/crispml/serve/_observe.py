@@ -68,7 +68,8 @@ class Metrics:
         with self._lock:
             self.rows += len(rows)
             for row in rows:
-                label = str(row["prediction"]) if "probability" in row else "value"
+                decided = "probability" in row or "score" in row  # classes, or anomaly flags
+                label = str(row["prediction"]) if decided else "value"
                 self.labels[label] = self.labels.get(label, 0) + 1
                 if "probability" in row:
                     self.scores.observe(row["probability"])

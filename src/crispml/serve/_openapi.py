@@ -44,8 +44,11 @@ class Prediction(BaseModel):
         None, description="Binary: positive-class probability; multiclass: predicted class's."
     )
     probabilities: dict[str, float] | None = Field(None, description="Per class.")
-    decision: bool | None = Field(None, description="Binary: probability >= threshold.")
-    threshold: float | None = Field(None, description="Binary decision threshold.")
+    decision: bool | None = Field(
+        None, description="Binary: probability >= threshold; anomaly: score > threshold."
+    )
+    threshold: float | None = Field(None, description="Binary or anomaly decision threshold.")
+    score: float | None = Field(None, description="Anomaly: the anomaly score (higher: stranger).")
     warnings: list[str] = Field(description="Imputed, ignored or unusual values, in words.")
     imputed: list[str] = Field(description="Missing fields scored on the model's imputation.")
     ignored: list[str] = Field(

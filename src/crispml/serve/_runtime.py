@@ -29,7 +29,10 @@ _MSG_REFUSED = (
 PROBABILITIES = "probabilities"
 LABEL = "label"
 VALUE = "value"
-"""Names of the ONNX graph's outputs (classification: probabilities + label; regression: value)."""
+"""Names of the ONNX graph's outputs (classification: probabilities + label; regression: value;
+anomaly: value, the anomaly score)."""
+VALUE_TASKS = frozenset({"regression", "anomaly"})
+"""Tasks whose graph outputs one value per row."""
 
 
 def make_session(model: bytes | str | Path) -> ort.InferenceSession:
@@ -76,7 +79,7 @@ class ServingModel:
         self.density = DensityCheck.from_dict(contract.get("distribution", {}))
         self.conformal: dict[str, Any] = {}
         """The evaluation's conformal report (``evaluation/conformal.json``), when shipped."""
-        self._outputs = [VALUE] if self.task == "regression" else [PROBABILITIES, LABEL]
+        self._outputs = [VALUE] if self.task in VALUE_TASKS else [PROBABILITIES, LABEL]
 
     @classmethod
     def from_bundle(cls, path: str | Path, *, verify: bool = True) -> ServingModel:
@@ -144,7 +147,7 @@ class ServingModel:
         """
         checked = self.contract.check(records, impute=impute, unknown=unknown)
         out = self.run(checked.inputs)
-        if self.task == "regression":
+        if self.task in VALUE_TASKS:
             return out[0].reshape(-1).astype(np.float64), checked.warnings
         return out[0].astype(np.float64), checked.warnings
 
@@ -222,6 +225,8 @@ class ServingModel:
         coverage.
         """
         qhat = self.conformal.get("qhat")
+        if self.task == "anomaly":
+            return _anomaly_rows(out[0], self.threshold)
         if self.task == "regression":
             values = out[0].reshape(-1).astype(np.float64).tolist()
             if qhat is None:
@@ -294,7 +299,7 @@ class ServingModel:
             {**record, col.name: col.reference} for col in self.contract.columns
         ]
         scores, _ = self.scores(variants)
-        if self.task == "regression":
+        if self.task in VALUE_TASKS:
             values = scores
         else:
             column = 1 if self.task == "binary" else int(np.argmax(scores[0]))
@@ -317,3 +322,12 @@ class ServingModel:
             "warnings": checked.warnings[0],
             "ignored": checked.ignored[0],
         }
+
+
+def _anomaly_rows(values: np.ndarray, threshold: float | None) -> list[dict[str, Any]]:
+    """Anomaly rows: the score, and the flag (``prediction``) when it is above the threshold."""
+    cut = 0.0 if threshold is None else threshold
+    scores = values.reshape(-1).astype(np.float64).tolist()
+    return [
+        {"prediction": s > cut, "score": s, "decision": s > cut, "threshold": cut} for s in scores
+    ]

@@ -14,18 +14,28 @@ from pydantic import (
     model_validator,
 )
 
-Task = Literal["binary", "multiclass", "regression"]
+Task = Literal["binary", "multiclass", "regression", "anomaly"]
 
 METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
     "binary": ("roc_auc", "average_precision", "log_loss", "accuracy", "f1", "brier"),
     "multiclass": ("log_loss", "accuracy", "macro_f1"),
     "regression": ("rmse", "mae", "r2"),
+    "anomaly": ("average_precision", "roc_auc", "precision_at_k"),
 }
 DEFAULT_METRIC: dict[str, str] = {
     "binary": "roc_auc",
     "multiclass": "log_loss",
     "regression": "rmse",
+    "anomaly": "average_precision",
 }
+DEFAULT_CONTAMINATION = 0.05
+"""Share of rows an anomaly detector flags when ``problem.contamination`` is unset."""
+DEFAULT_DETECTORS: tuple[str, ...] = (
+    "isolation_forest",
+    "local_outlier_factor",
+    "one_class_svm",
+)
+"""Detectors an anomaly search tries when ``search.families`` is left at its default."""
 
 MINORITY_SHARE_FOR_PR_AUC = 0.05
 """Below this share of the rarest class, ``crispml init`` proposes ``average_precision``."""
@@ -81,7 +91,9 @@ class ProblemSpec(CrispModel):
     """What is predicted, and how success is measured."""
 
     task: Task
-    target: str = Field(min_length=1)
+    target: str | None = Field(default=None, min_length=1)
+    """The column predicted; optional for ``task: anomaly`` only (then its labels, when
+    given, mark the known anomalies and serve to choose and test the detector)."""
     positive_label: str | int | float | bool | None = None
     metric: str | None = None
     success_criteria: dict[str, str] = Field(default_factory=dict)
@@ -94,6 +106,41 @@ class ProblemSpec(CrispModel):
     """The outcome that benefits the person scored (binary). Fairness ratios (the adverse
     impact ratio) compare its rate across groups. Default: the class that is not
     ``positive_label``, as when the model predicts an adverse event (deny, default)."""
+    contamination: float | None = Field(default=None, gt=0, le=0.5)
+    """Anomaly only: the share of rows the delivered detector flags (default 0.05).
+
+    .. versionadded:: 0.2
+    """
+
+    @model_validator(mode="after")
+    def _target_unless_anomaly(self) -> ProblemSpec:
+        if self.target is None and self.task != "anomaly":
+            raise ValueError(
+                f"problem.target is required for task {self.task!r}; name the column to "
+                "predict, or use task: anomaly for data without a target"
+            )
+        if self.contamination is not None and self.task != "anomaly":
+            raise ValueError("problem.contamination applies to task: anomaly only; remove it")
+        return self
+
+    @model_validator(mode="after")
+    def _no_threshold_fields_for_anomaly(self) -> ProblemSpec:
+        named = [
+            f
+            for f in ("costs", "threshold_objective", "min_precision")
+            if getattr(self, f) is not None
+        ]
+        if self.task == "anomaly" and named:
+            raise ValueError(
+                f"problem.{named[0]} sets a classifier's threshold; an anomaly detector flags "
+                "the problem.contamination share instead. Remove it, or set contamination"
+            )
+        return self
+
+    @property
+    def anomaly_share(self) -> float:
+        """The share of rows flagged as anomalous (``contamination`` or its default)."""
+        return self.contamination or DEFAULT_CONTAMINATION
 
     @field_validator("success_criteria")
     @classmethod
@@ -370,6 +417,11 @@ class ProjectSpec(CrispModel):
             raise ValueError(
                 "split.strategy 'stratified' needs a class target; use 'random' for regression"
             )
+        if self.split.strategy == "stratified" and self.problem.target is None:
+            raise ValueError(
+                "split.strategy 'stratified' needs problem.target; use 'random' for "
+                "anomaly detection without labels"
+            )
         return self
 
     def resolved(self) -> ProjectSpec:
@@ -378,17 +430,23 @@ class ProjectSpec(CrispModel):
         The metric, the split strategy, and the search's validation (``holdout`` for a
         time split: cross-validation folds would mix periods).
         """
+        unlabelled = self.problem.target is None
         strategy = self.split.strategy or (
-            "random" if self.problem.task == "regression" else "stratified"
+            "random" if self.problem.task == "regression" or unlabelled else "stratified"
         )
         validation = self.search.validation
         if strategy == "time" and validation == "auto":
             validation = "holdout"  # shuffled folds would train on the future
+        search: dict[str, object] = {"validation": validation}
+        if self.problem.task == "anomaly":  # a detector is chosen on the validation rows
+            search = {"validation": "holdout", "ensemble": False}
+            if self.search.families == DEFAULT_FAMILIES:
+                search["families"] = DEFAULT_DETECTORS
         return self.model_copy(
             update={
                 "problem": self.problem.model_copy(update={"metric": self.problem.primary_metric}),
                 "split": self.split.model_copy(update={"strategy": strategy}),
-                "search": self.search.model_copy(update={"validation": validation}),
+                "search": self.search.model_copy(update=search),
             }
         )
 
@@ -407,12 +465,17 @@ class ProjectSpec(CrispModel):
     @model_validator(mode="after")
     def _monotone_fits_problem(self) -> ProjectSpec:
         monotone = self.features.monotone
+        if monotone and self.problem.task == "anomaly":
+            raise ValueError(
+                "features.monotone constrains a predicted target; anomaly detectors take no "
+                "constraints. Remove it for task: anomaly"
+            )
         if monotone and self.problem.task == "multiclass":
             raise ValueError(
                 "features.monotone needs a binary or regression task (a direction has no "
                 "meaning across several classes); remove it for multiclass"
             )
-        clash = sorted({self.problem.target, *self.data.drop} & set(monotone))
+        clash = sorted({self.problem.target or "", *self.data.drop} & set(monotone))
         if clash:
             raise ValueError(
                 f"features.monotone names {clash}, which are the target or dropped; "
@@ -422,6 +485,6 @@ class ProjectSpec(CrispModel):
 
     @model_validator(mode="after")
     def _target_not_dropped(self) -> ProjectSpec:
-        if self.problem.target in self.data.drop:
+        if self.problem.target is not None and self.problem.target in self.data.drop:
             raise ValueError(f"data.drop lists the target {self.problem.target!r}; remove it")
         return self

@@ -1,0 +1,238 @@
+"""Deploying an anomaly detector through the same contract, ONNX, parity and serving path.
+
+The whole pipeline (imputation, scaling, one-hot, detector) converts with skl2onnx:
+its ``scores`` output is the detector's ``decision_function``; the graph negates it
+into ``value``, the anomaly score, so the served score equals
+:func:`crispml.models.anomaly_scores` and a row is flagged when it is above the
+threshold (0: the contamination share of the training rows).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import onnx
+import pandas as pd
+from onnx import TensorProto, helper
+
+from crispml._utils._io import sha256_bytes
+from crispml.data import Schema, TargetEncoding, conform
+from crispml.deploy import _graph
+from crispml.deploy._bundle import ArtifactWriter, write_bundle
+from crispml.deploy._contract import build_contract, contract_document
+from crispml.deploy._converters import (
+    double_inputs,
+    patch_unknown_categories,
+    register_converters,
+    restore_input_names,
+)
+from crispml.deploy._export import TARGET_OPSET, graph_inputs, initial_types
+from crispml.deploy._latency import measure_latency
+from crispml.deploy._parity import TOLERANCE, frame_records
+from crispml.deploy._result import DeploymentResult, Latency, Parity
+from crispml.exceptions import DeploymentError
+from crispml.models import FLAG_THRESHOLD, anomaly_scores
+from crispml.serve import InputContract, ServingModel
+
+logger = logging.getLogger(__name__)
+
+_MSG_CONVERT = (
+    "detector {what} could not be converted to ONNX ({error}). Use deployment.format: none "
+    "to skip the export, or search.families: [isolation_forest, local_outlier_factor, "
+    "one_class_svm]."
+)
+_MSG_PARITY = (
+    "ONNX parity failed for the anomaly detector: {summary} (tolerance {tol:g}). "
+    "Use deployment.format: none, or another detector."
+)
+
+
+def export_detector(pipeline: Any, contract: InputContract) -> onnx.ModelProto:
+    """Convert a fitted detector pipeline to one graph: raw columns in, ``value`` out.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        Preprocessing then a detector with an skl2onnx converter.
+    contract : InputContract
+        The raw input columns.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Output ``value`` (float, (n, 1)): the anomaly score.
+
+    Raises
+    ------
+    DeploymentError
+        If the detector has no converter.
+    """
+    from skl2onnx import convert_sklearn
+
+    register_converters()  # crispml's converters (imputer indicators, date features, ...)
+    try:
+        converted = convert_sklearn(
+            pipeline, initial_types=initial_types(contract), target_opset=TARGET_OPSET
+        )
+    except Exception as exc:  # converters raise many types; the message names the cause
+        what = type(pipeline.steps[-1][1]).__name__
+        raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
+    restore_input_names(converted, [c.name for c in contract.columns])
+    patch_unknown_categories(converted)
+    double_inputs(converted, [c.name for c in contract.columns if c.kind == "number"])
+    inputs = graph_inputs(contract)
+    source = [o.name for o in converted.graph.output][-1]  # label, scores
+    node = helper.make_node("Neg", [f"p0_{source}"], ["value"])
+    out = helper.make_tensor_value_info("value", TensorProto.FLOAT, [None, 1])
+    graph = _graph.combine([converted], [node], [], inputs, [out], name="crispml_anomaly")
+    try:
+        onnx.checker.check_model(graph)
+    except onnx.checker.ValidationError as exc:
+        raise DeploymentError(_MSG_CONVERT.format(what="graph", error=exc)) from None
+    return graph
+
+
+def anomaly_parity(
+    pipeline: Any,
+    served: ServingModel,
+    test_frame: pd.DataFrame,
+    schema: Schema,
+    *,
+    tolerance: float = TOLERANCE,
+) -> dict[str, Any]:
+    """Compare native and served anomaly scores and flags on the test rows; raise if apart.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        The fitted detector pipeline (conformed frame in).
+    served : ServingModel
+        The exported graph with its input contract.
+    test_frame : pandas.DataFrame
+        Raw rows of the locked test set.
+    schema : Schema
+        The crispml schema, for :func:`crispml.data.conform` on the native side.
+    tolerance : float, default=1e-4
+        Largest accepted absolute score difference.
+
+    Returns
+    -------
+    dict
+        The certificate written to ``deploy/parity.json`` (``max_abs_prob_diff`` holds
+        the largest absolute score difference).
+
+    Raises
+    ------
+    DeploymentError
+        If a score differs by more than ``tolerance``, or a flag flips on a row whose
+        score is not within ``tolerance`` of the threshold.
+    """
+    names = [c for c in served.contract.names if c in test_frame.columns]
+    records = frame_records(test_frame[names])
+    native = anomaly_scores(pipeline, conform(pd.DataFrame(records), schema))
+    onnx_out, _ = served.scores(records)
+    diff = np.abs(native - onnx_out)
+    cut = served.threshold or 0.0
+    flipped = (native > cut) != (onnx_out > cut)
+    hard = int((flipped & (np.abs(native - cut) > tolerance)).sum())
+    worst = int(np.argmax(diff)) if len(diff) else 0
+    max_abs = float(diff.max()) if len(diff) else 0.0
+    report = {
+        "task": "anomaly",
+        "passed": max_abs <= tolerance and hard == 0,
+        "summary": f"max anomaly-score difference {max_abs:.3g}, {hard} flipped flags",
+        "tolerance": tolerance,
+        "n_test_rows": len(records),
+        "n_edge_cases": 0,
+        "edge_cases": [],
+        "worst_case": {"probe": "test", "record": records[worst] if records else {}},
+        "max_abs_prob_diff": max_abs,
+        "decision_agreement": float(1.0 - flipped.mean()) if len(diff) else 1.0,
+        "flipped_decisions": int(flipped.sum()),
+        "flipped_decisions_away_from_threshold": hard,
+    }
+    if not report["passed"]:
+        raise DeploymentError(_MSG_PARITY.format(summary=report["summary"], tol=tolerance))
+    return report
+
+
+def package_anomaly_deployment(
+    folder: ArtifactWriter,
+    pipeline: Any,
+    *,
+    schema: Schema,
+    target: TargetEncoding,
+    X_train: pd.DataFrame,
+    test_frame: pd.DataFrame,
+    sla_ms: dict[str, float | None],
+    run_id: str,
+    card: dict[str, Any] | None = None,
+    http: bool = True,
+    policies: dict[str, Any] | None = None,
+) -> DeploymentResult:
+    """Export, certify, time and bundle a detector; write the artifacts into ``folder``.
+
+    Writes the same files as :func:`crispml.deploy.package_deployment`; the contract's
+    task is ``anomaly`` and its threshold the flagging cut on the anomaly score.
+
+    Parameters
+    ----------
+    folder : ArtifactWriter
+        The run folder being written.
+    pipeline : sklearn.pipeline.Pipeline
+        The fitted detector pipeline (conformed frame in).
+    schema : Schema
+        The crispml schema.
+    target : TargetEncoding
+        The anomaly encoding (classes when labelled).
+    X_train : pandas.DataFrame
+        Conformed training features (reference values of the contract).
+    test_frame : pandas.DataFrame
+        Raw test rows (parity and latency inputs).
+    sla_ms : dict
+        ``deployment.latency_sla_ms`` of the spec.
+    run_id : str
+        The run's id.
+    card : dict, optional
+        Card summary served by ``/v1/metadata``.
+    http : bool, default=True
+        Also measure latency over HTTP.
+    policies : dict, optional
+        ``on_missing``, ``on_unknown``, ``protected`` of :func:`build_contract`.
+
+    Returns
+    -------
+    DeploymentResult
+
+    Raises
+    ------
+    DeploymentError
+        If the export fails or parity does not hold.
+    """
+    contract = build_contract(schema, X_train, **(policies or {}))
+    graph = export_detector(pipeline, contract)
+    document = contract_document(contract, target, threshold=None, card=card or {})
+    document["threshold"] = FLAG_THRESHOLD
+    document["onnx"]["outputs"] = ["value"]
+    data = graph.SerializeToString()
+    served = ServingModel(data, document, version=run_id)
+    parity = anomaly_parity(pipeline, served, test_frame, schema)
+    rows = frame_records(test_frame[[c for c in contract.names if c in test_frame.columns]])
+    latency = measure_latency(served, rows[:200], sla_ms=sla_ms, http=http)
+    if not latency["meets_sla"]:
+        logger.warning("latency SLA not met: %s", "; ".join(latency["violations"]))
+    folder.write_bytes("model/model.onnx", data)
+    folder.write_json("model/contract.json", document)
+    folder.write_json("deploy/parity.json", parity)
+    folder.write_json("deploy/latency.json", latency)
+    write_bundle(folder, run_id=run_id)
+    result = DeploymentResult(
+        onnx_sha256=sha256_bytes(data),
+        threshold=FLAG_THRESHOLD,
+        parity=Parity.model_validate(parity),
+        latency=Latency.model_validate(latency),
+    )
+    folder.write_text(DeploymentResult.FILE, result.to_json())
+    return result
