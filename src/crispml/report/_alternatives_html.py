@@ -20,7 +20,7 @@ from crispml.evaluate._alternatives import RATIOS, disparity_value
 from crispml.report._alternatives_check import alternatives_check
 from crispml.report._blocks import Block, table
 from crispml.report._claims import Source
-from crispml.report._plots import _svg
+from crispml.report._plots import svg
 from crispml.report._record import RunRecord
 
 ART = AlternativesResult.FILE
@@ -172,7 +172,7 @@ def pareto_plot(alt: AlternativesResult) -> str | None:
             ax.set_ylabel(f"{alt.primary_metric} (held-out rows)", fontsize=9)
     fig.suptitle("accuracy and disparity of the compared models, 95% CI", fontsize=10)
     fig.axes[0].legend(fontsize=7, loc="best")
-    return _svg(fig)
+    return svg(fig)
 
 
 def _panel(ax: Any, alt: AlternativesResult, measure: str) -> None:
