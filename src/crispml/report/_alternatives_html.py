@@ -137,13 +137,14 @@ def alternatives_block(record: RunRecord, show: Show) -> Block | None:
     block.facts.append(("lead disparity measure", alt.lead_measure))
     if svg := pareto_plot(alt):
         block.svgs.append(svg)
-    cols = ["model", "kind", "threshold", f"{alt.primary_metric} [95% CI]"]
-    cols += [f"{m} [95% CI]" for m in alt.measures] + ["within CI", "on the front"]
+    # Readable, breakable headers: the table must fit an 800 px window without scrolling.
+    cols = ["model", "kind", "threshold", f"{_words(alt.primary_metric)} [95% CI]"]
+    cols += [f"{_words(m)} [95% CI]" for m in alt.measures] + ["within CI", "on the front"]
     caption = "every compared model as it would be delivered (worst group gap per measure)"
     block.tables.append(table(caption, cols, _point_rows(alt, show)))
     if alt.test:
-        cols = ["model", f"{alt.primary_metric} [95% CI]"]
-        cols += [f"{m} [95% CI]" for m in alt.measures]
+        cols = ["model", f"{_words(alt.primary_metric)} [95% CI]"]
+        cols += [f"{_words(m)} [95% CI]" for m in alt.measures]
         block.tables.append(table(_TEST_CAPTION, cols, _test_rows(alt, show)))
     if agreement := agreement_on_test(alt):
         block.facts.append(("test diagnostic", agreement))
@@ -153,8 +154,12 @@ def alternatives_block(record: RunRecord, show: Show) -> Block | None:
     return block
 
 
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
 def _axis_label(measure: str) -> str:
-    words = measure.replace("_", " ")
+    words = _words(measure)
     return f"{words} (higher is fairer)" if measure in RATIOS else f"{words} (lower is fairer)"
 
 
