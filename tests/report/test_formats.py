@@ -87,9 +87,9 @@ def test_the_pdf_report_shows_the_verdict(run_project):
         pytest.skip(f"no PDF in this environment: {pdf.problem}")
     path = run_project / "report/report.pdf"
     assert path.read_bytes()[:5] == b"%PDF-"
-    assert "report/report.pdf" in json.loads((run_project / "manifest.json").read_text())[
-        "artifacts"
-    ]
+    assert (
+        "report/report.pdf" in json.loads((run_project / "manifest.json").read_text())["artifacts"]
+    )
     text = subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -105,7 +105,7 @@ def test_without_a_browser_the_pdf_is_recorded_as_missing_and_the_run_verifies(
     (run_copy / "report/report.pdf").unlink(missing_ok=True)
     write_report(run_copy)
     documents = HandoffDocuments.read(run_copy)
-    [pdf] = [d for d in documents.missing]
+    [pdf] = documents.missing
     assert pdf.path == "report/report.pdf"
     assert "Chromium" in pdf.problem
     assert "\n" not in pdf.problem
@@ -157,7 +157,7 @@ def test_check_template_refuses_what_is_not_a_word_document(tmp_path):
         check_template(fake)
     with pytest.raises(SpecError, match=r"report.template = 'cover.pdf' is not a .docx"):
         spec_from_dict({**SPEC, "report": {"template": "cover.pdf"}})
-    with pytest.raises(SpecError, match="report.formats leaves out"):
+    with pytest.raises(SpecError, match=r"report\.formats leaves out"):
         spec_from_dict({**SPEC, "report": {"formats": ["docx"]}})
 
 
