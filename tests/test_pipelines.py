@@ -26,9 +26,11 @@ SPEC = {
     "data": {"source": "tiny.csv"},
     "search": {
         "time_budget_s": 30,
-        "families": ["logistic"],
+        "families": ["lightgbm"],
         "deterministic": True,
         "max_trials": 2,
+        "validation": "holdout",
+        "n_jobs": 1,
     },
     "evaluation": {"bootstrap": 50},
     "deployment": {"format": "none"},

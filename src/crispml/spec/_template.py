@@ -55,6 +55,10 @@ deployment:
 
 tracking:
   uri: null               # null = sqlite:///.crispml/mlflow.db in this folder
+
+report:
+  formats: [html, md, docx, pdf]   # md and html always; docx: Word card and report; pdf: report
+  # template: ours.docx   # a .docx whose styles and cover pages the Word documents use
 """
 
 _CRITERIA = {
