@@ -16,6 +16,7 @@ from crispml._pipelines import CI_FILE, DVC_RUNS, export_dvc
 from crispml._utils._io import sha256_bytes
 from crispml.cli._app import app
 from crispml.exceptions import SpecError
+from crispml.report import verify_run
 from crispml.spec import load_spec, spec_to_yaml
 
 runner = CliRunner()
@@ -170,7 +171,11 @@ def test_the_dvc_command_and_the_ci_steps_reproduce_and_replay(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     stage = export_dvc(tmp_path)
     assert runner.invoke(app, ["init", "--ci"]).exit_code == 0
-    _, _, runs = _workflow_steps(tmp_path / CI_FILE)
+    _, job, _ = _workflow_steps(tmp_path / CI_FILE)
+    scripts = [
+        s["run"] for s in job["steps"] if s.get("name", "").startswith(("Re-run", "Verify"))
+    ]
+    assert len(scripts) == 2  # the deterministic re-run, then verify --replay
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
     done = subprocess.run(
@@ -178,10 +183,14 @@ def test_the_dvc_command_and_the_ci_steps_reproduce_and_replay(tmp_path, monkeyp
     )
     assert done.returncode == 0, done.stderr[-2000:]
     [run] = list((tmp_path / DVC_RUNS).iterdir())
-    assert (run / "manifest.json").is_file()
-    for script in runs[-2:]:  # the deterministic re-run, then verify --replay
+    assert verify_run(run).ok
+    for script in scripts:
         done = subprocess.run(
-            script, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True
+            ["bash", "-eo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "the replayed predictions are identical" in done.stdout
