@@ -184,6 +184,10 @@ def test_the_dvc_command_and_the_ci_steps_reproduce_and_replay(tmp_path, monkeyp
     assert done.returncode == 0, done.stderr[-2000:]
     [run] = list((tmp_path / DVC_RUNS).iterdir())
     assert verify_run(run).ok
+    # report.formats [html, md]: no Word documents, no PDF, and the record says so
+    assert not list(run.glob("report/*.docx")) and not (run / "report/report.pdf").exists()
+    documents = json.loads((run / "report/documents.json").read_text())["documents"]
+    assert [d["format"] for d in documents] == ["html", "md"]
     for script in scripts:
         done = subprocess.run(
             ["bash", "-eo", "pipefail", "-c", script],

@@ -150,6 +150,29 @@ def test_a_client_template_gives_its_cover_and_styles(run_copy, tmp_path):
     assert verify_run(run_copy).ok
 
 
+def test_a_template_without_heading_styles_still_gives_a_readable_document(run_copy, tmp_path):
+    template = _client_template(tmp_path / "plain.docx")
+    doc = Document(str(template))
+    for level in (1, 2, 3):
+        doc.styles.element.remove(doc.styles[f"Heading {level}"].element)
+    doc.save(str(template))
+    write_report(run_copy, template=template)
+    report = Document(str(run_copy / "report/report.docx"))
+    bold = [p.text for p in report.paragraphs if p.runs and p.runs[0].bold]
+    assert "Evaluation report: loans-report" in bold
+    assert "Compliance map" in bold
+
+
+def test_cli_report_says_in_one_line_that_the_pdf_was_not_written(run_copy, monkeypatch):
+    monkeypatch.setenv("CRISPML_CHROMIUM", "no-such-browser-here")
+    (run_copy / "report/report.pdf").unlink(missing_ok=True)
+    result = runner.invoke(app, ["report", str(run_copy)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "not written" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("not written: report/report.pdf: no Chromium")
+
+
 def test_check_template_refuses_what_is_not_a_word_document(tmp_path):
     assert check_template(None) == DEFAULT_TEMPLATE
     with pytest.raises(ReportError, match="does not exist"):

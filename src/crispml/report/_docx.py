@@ -193,7 +193,11 @@ def _block(doc: DocxDocument, line: str, styles: set[str]) -> None:
         return
     heading = re.match(r"^(#{1,3}) (.*)$", stripped)
     if heading:
-        doc.add_heading(_plain(heading.group(2)), level=len(heading.group(1)))
+        level, text = len(heading.group(1)), _plain(heading.group(2))
+        if f"Heading {level}" in styles:
+            doc.add_heading(text, level=level)
+        else:  # a client template without heading styles: bold text still reads as one
+            doc.add_paragraph().add_run(text).bold = True
         return
     if stripped.startswith("- "):
         style = _STYLES["bullet"] if _STYLES["bullet"] in styles else None
