@@ -198,3 +198,15 @@ def test_the_dvc_command_and_the_ci_steps_reproduce_and_replay(tmp_path, monkeyp
         )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "the replayed predictions are identical" in done.stdout
+
+
+def test_init_with_data_and_ci_drafts_a_deterministic_spec_and_the_workflow(tmp_path, monkeypatch):
+    _project(tmp_path)
+    (tmp_path / "crispml.yaml").unlink()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["init", "tiny.csv", "-t", "y", "--ci"])
+    assert result.exit_code == 0, result.output
+    spec = load_spec(tmp_path / "crispml.yaml")
+    assert spec.search.deterministic
+    assert spec.search.max_trials == 20
+    assert (tmp_path / CI_FILE).is_file()

@@ -22,6 +22,7 @@ def draft_spec(
     name: str | None = None,
     spec_dir: Path = Path("."),
     spec_name: str = "crispml.yaml",
+    max_trials: int | None = None,
 ) -> tuple[str, str]:
     """Load ``source``, infer the task from ``target`` and return (spec text, task).
 
@@ -55,6 +56,7 @@ def draft_spec(
         negative_label=negative,
         protected=protected,
         spec_name=spec_name,
+        max_trials=max_trials,
     )
     import yaml
 

@@ -62,6 +62,9 @@ DEMO_SPEC = {
 }
 
 
+CI_MAX_TRIALS = 20
+"""Trials of the deterministic search in a spec drafted by ``crispml init DATA --ci``."""
+
 _MSG_INTERNAL = (
     "internal error ({kind}: {message}). This is a crispml bug, not your input: please "
     "report it; set CRISPML_DEBUG=1 to see the traceback."
@@ -170,7 +173,12 @@ def init(
                 "another path."
             )
         text, task = draft_spec(
-            data, target=target, name=name, spec_dir=output.parent, spec_name=output.name
+            data,
+            target=target,
+            name=name,
+            spec_dir=output.parent,
+            spec_name=output.name,
+            max_trials=CI_MAX_TRIALS if ci else None,  # CI replays it: deterministic
         )
         atomic_write_text(output, text)
         console.print(f"Wrote {output} (task: {task}). Review it, then run: crispml run {output}")
