@@ -133,10 +133,25 @@ def write_report(
         )
     texts[CLAIMS_FILE] = ledger.to_json(record.evaluation)
     written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
-    written += [atomic_write_bytes(root / rel, data) for rel, data in binaries.items()]
     os.chmod(root / "reproduce.sh", 0o755)
-    problems = {}
     sealed = dict(record.manifest.get("artifacts") or {}) if finished else {}
+    written += _write_formats(root, formats, binaries, template=word_template, sealed=sealed)
+    if key is not None:
+        _reseal(root, key)
+    return written
+
+
+def _write_formats(
+    root: Path,
+    formats: tuple[str, ...],
+    binaries: dict[str, bytes],
+    *,
+    template: Path,
+    sealed: dict[str, str],
+) -> list[Path]:
+    """Write the Word documents, print the PDF, record them in ``report/documents.json``."""
+    written = [atomic_write_bytes(root / rel, data) for rel, data in binaries.items()]
+    problems = {}
     if "pdf" in formats and (problem := print_report(root, sealed)):
         problems[REPORT_PDF] = problem
     elif "pdf" in formats:
@@ -144,11 +159,8 @@ def write_report(
     for rel in OPTIONAL_FILES:  # a rebuild must not leave documents of an older one
         if root / rel not in written:
             (root / rel).unlink(missing_ok=True)
-    documents = documents_record(root, formats, word_template, problems)
-    written.append(atomic_write_text(root / DOCUMENTS_FILE, documents.to_json()))
-    if key is not None:
-        _reseal(root, key)
-    return written
+    documents = documents_record(root, formats, template, problems)
+    return [*written, atomic_write_text(root / DOCUMENTS_FILE, documents.to_json())]
 
 
 def _template(record: RunRecord) -> Path | None:
