@@ -24,10 +24,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/crispml demo
 
-# Debian's chromium, for the report's browser test (skipped locally when absent; CI installs it).
+# Debian's chromium, for the report's browser test and its PDF, and poppler-utils' pdftotext,
+# for the PDF test (both skipped locally when absent; CI installs them).
 install-browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
-		|| echo "chromium could not be installed: the browser test will be skipped"
+		|| echo "chromium could not be installed: the browser and PDF tests will be skipped"
+	@command -v pdftotext >/dev/null || (apt-get update -qq && apt-get install -y -qq poppler-utils) \
+		|| echo "poppler-utils could not be installed: the PDF test will be skipped"
 
 test: $(DEV_STAMP) install-browser
 	$(BIN)/python -m pytest --cov=crispml --cov-report=term:skip-covered -q

@@ -23,7 +23,7 @@ PHASES = (
     "monitor",
     "report",
 )
-ORCHESTRATION = {"_engagement", "_replay", "_init", "cli", "__init__", "__main__"}
+ORCHESTRATION = {"_engagement", "_replay", "_init", "_pipelines", "cli", "__init__", "__main__"}
 
 
 def _imports(package: str) -> set[str]:

@@ -35,7 +35,7 @@ from crispml.evaluate import (
 )
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import anomaly_scores, get_family, load_pipeline, save_pipeline
-from crispml.report import write_report
+from crispml.report import check_template, write_report
 from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
@@ -121,6 +121,7 @@ class Project:
         """
         step = progress or _quiet
         spec = self.spec
+        self._template = check_template(self._template_path())  # refuse before any work
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume
         folder = RunFolder(
@@ -205,7 +206,7 @@ class Project:
         with step("Writing the model card and report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
-            write_report(folder.staging, manifest=manifest)
+            write_report(folder.staging, manifest=manifest, template=self._template)
         with step("Sealing the run folder"):
             if tracker is not None:
                 tracker.log(_params(spec, result), _tracked_metrics(result, evaluation.result))
@@ -266,6 +267,11 @@ class Project:
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
         )
+
+    def _template_path(self) -> Path | None:
+        """``report.template`` resolved against the project folder, if the spec sets one."""
+        name = self.spec.report.template
+        return None if name is None else self.base_dir / name
 
     def _tracker(self) -> EngagementTracker | None:
         if not self.spec.tracking.enabled:

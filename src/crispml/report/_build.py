@@ -19,16 +19,31 @@ from typing import TYPE_CHECKING, Any
 
 from crispml._runfolder import MANIFEST, read_manifest, seal_manifest
 from crispml._signing import sign_run, signer_identity, signing_key
-from crispml._utils._io import atomic_write_text, sha256_file, to_json, write_json
+from crispml._utils._io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    sha256_file,
+    to_json,
+    write_json,
+)
 from crispml.exceptions import ReportError
 from crispml.features import FeatureDocumentation
 from crispml.report._anomaly_card import refuse_anomaly_rebuild
 from crispml.report._card import build_model_card, render_model_card_md
 from crispml.report._claims import CLAIMS_FILE, Ledger
 from crispml.report._compliance import build_compliance_map
+from crispml.report._docx import check_template
 from crispml.report._features import feature_documentation
+from crispml.report._formats import (
+    DOCUMENTS_FILE,
+    OPTIONAL_FILES,
+    REPORT_PDF,
+    documents_record,
+    print_report,
+    word_documents,
+)
 from crispml.report._html import render_html
-from crispml.report._record import read_run
+from crispml.report._record import RunRecord, read_run
 from crispml.report._reproduce import reproduce_script
 from crispml.report._verify import verify_run
 
@@ -54,8 +69,17 @@ _MSG_UNSIGNED = (
 )
 
 
-def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None) -> list[Path]:
+def write_report(
+    run_dir: str | Path,
+    *,
+    manifest: dict[str, Any] | None = None,
+    template: str | Path | None = None,
+) -> list[Path]:
     """Write the model card, the HTML report, the claims ledger, the compliance map, reproduce.sh.
+
+    With ``report.formats`` asking for them, also the card and the report as Word
+    documents and the report as PDF, and ``report/documents.json`` saying which were
+    written (a PDF needs Chromium; without it the run records why and goes on).
 
     Parameters
     ----------
@@ -64,6 +88,11 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
         (its ``manifest.json`` is then updated for the rewritten files).
     manifest : dict, optional
         The manifest about to be sealed, when the folder is still being staged.
+    template : str or Path, optional
+        The Word template; default: ``report.template`` of the run's spec (relative to
+        the project folder, two levels above the run folder), else crispml's own.
+
+        .. versionadded:: 0.1
 
     Returns
     -------
@@ -73,8 +102,8 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
     Raises
     ------
     ReportError
-        If the folder is not a run folder, or a finished folder's other artifacts
-        no longer match its manifest.
+        If the folder is not a run folder, a finished folder's other artifacts
+        no longer match its manifest, or the Word template is missing or not a .docx.
     """
     root = Path(run_dir)
     refuse_anomaly_rebuild(root)
@@ -86,9 +115,13 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
     record = read_run(root, manifest=manifest)
     features = feature_documentation(record)
     record = dataclasses.replace(record, features=features)
+    formats = record.spec.report.formats
+    word_template = check_template(template if template is not None else _template(record))
     card = build_model_card(record)
     sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
-    compliance = build_compliance_map(root, will_write=HANDOFF_FILES + sealed_later)
+    compliance = build_compliance_map(
+        root, will_write=HANDOFF_FILES + sealed_later, manifest=record.manifest
+    )
     ledger = Ledger()
     texts = {
         "report/model_card.md": render_model_card_md(card, record, ledger),
@@ -99,12 +132,54 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
     }
     if features is not None:
         texts[FeatureDocumentation.FILE] = features.to_json()
+    binaries: dict[str, bytes] = {}
+    if "docx" in formats:
+        binaries = word_documents(
+            record,
+            card_md=texts["report/model_card.md"],
+            compliance=compliance,
+            ledger=ledger,
+            template=word_template,
+        )
     texts[CLAIMS_FILE] = ledger.to_json(record.evaluation)
     written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
     os.chmod(root / "reproduce.sh", 0o755)
+    sealed = dict(record.manifest.get("artifacts") or {}) if finished else {}
+    written += _write_formats(root, formats, binaries, template=word_template, sealed=sealed)
     if key is not None:
         _reseal(root, key)
     return written
+
+
+def _write_formats(
+    root: Path,
+    formats: tuple[str, ...],
+    binaries: dict[str, bytes],
+    *,
+    template: Path,
+    sealed: dict[str, str],
+) -> list[Path]:
+    """Write the Word documents, print the PDF, record them in ``report/documents.json``."""
+    written = [atomic_write_bytes(root / rel, data) for rel, data in binaries.items()]
+    problems = {}
+    if "pdf" in formats and (problem := print_report(root, sealed)):
+        problems[REPORT_PDF] = problem
+    elif "pdf" in formats:
+        written.append(root / REPORT_PDF)
+    for rel in OPTIONAL_FILES:  # a rebuild must not leave documents of an older one
+        if root / rel not in written:
+            (root / rel).unlink(missing_ok=True)
+    documents = documents_record(root, formats, template, problems)
+    return [*written, atomic_write_text(root / DOCUMENTS_FILE, documents.to_json())]
+
+
+def _template(record: RunRecord) -> Path | None:
+    """Resolve the spec's Word template against the project folder (two levels up)."""
+    name = record.spec.report.template
+    if name is None:
+        return None
+    path = Path(name)
+    return path if path.is_absolute() else record.path.resolve().parent.parent / path
 
 
 def _check_sources(root: Path) -> None:
@@ -113,7 +188,8 @@ def _check_sources(root: Path) -> None:
     Re-signing a manifest someone re-sealed without the key would launder the edit.
     """
     result = verify_run(root)
-    bad = [f for f in result.differing + result.missing if f not in HANDOFF_FILES]
+    ours = HANDOFF_FILES + OPTIONAL_FILES
+    bad = [f for f in result.differing + result.missing if f not in ours]
     if bad:
         raise ReportError(_MSG_TAMPERED.format(path=root, files=", ".join(bad)))
     if not result.signature.valid:
@@ -125,8 +201,10 @@ def _reseal(root: Path, key: Ed25519PrivateKey) -> None:
     manifest = read_manifest(root)
     artifacts = dict(manifest.get("artifacts") or {})
     changed = []
-    for rel in HANDOFF_FILES:
-        if not (root / rel).is_file():  # features.json needs the model file
+    for rel in HANDOFF_FILES + OPTIONAL_FILES:
+        if not (root / rel).is_file():
+            if artifacts.pop(rel, None) is not None:
+                changed.append(rel)
             continue
         sha = sha256_file(root / rel)
         if artifacts.get(rel) != sha:

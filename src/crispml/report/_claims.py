@@ -28,7 +28,12 @@ from crispml.report._alternatives_check import CHECK_KIND, AlternativesCheck
 
 CLAIMS_FILE = "report/claims.json"
 CLAIMS_VERSION = 1
-DOCUMENTS = {"model_card": "report/model_card.md", "report": "report/report.html"}
+DOCUMENTS = {
+    "model_card": "report/model_card.md",
+    "report": "report/report.html",
+    "model_card_docx": "report/model_card.docx",
+    "report_docx": "report/report.docx",
+}
 CheckKind = Literal["metric", "decisions", "count", "alternatives"]
 
 
@@ -248,4 +253,8 @@ def _close(expected: float | int | None, value: float | int | None) -> bool:
 
 
 def _read(path: Path) -> str:
+    if path.suffix == ".docx":
+        from crispml.report._docx import docx_text
+
+        return docx_text(path)
     return path.read_text(encoding="utf-8") if path.is_file() else ""

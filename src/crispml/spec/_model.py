@@ -385,6 +385,46 @@ class TrackingSpec(CrispModel):
     enabled: bool = True
 
 
+ReportFormat = Literal["html", "md", "docx", "pdf"]
+
+
+class ReportSpec(CrispModel):
+    """The handoff documents: which formats, and the Word template they start from.
+
+    The model card (``md``) and the report (``html``) are always written: they are the
+    documents ``crispml verify`` checks figure by figure. ``docx`` adds both as editable
+    Word documents, ``pdf`` the report as PDF (printed by headless Chromium).
+
+    .. versionadded:: 0.1
+    """
+
+    formats: tuple[ReportFormat, ...] = ("html", "md", "docx", "pdf")
+    template: str | None = None
+    """A ``.docx`` (relative to the project folder) whose styles, page set-up and first
+    pages the Word documents use; default: the template shipped with crispml."""
+
+    @field_validator("formats")
+    @classmethod
+    def _keep_checked_documents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        missing = [f for f in ("html", "md") if f not in value]
+        if missing:
+            raise ValueError(
+                f"report.formats leaves out {missing}: the model card (md) and the report "
+                "(html) are the documents crispml verify checks; keep them and add docx or pdf"
+            )
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("template")
+    @classmethod
+    def _template_is_docx(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().endswith(".docx"):
+            raise ValueError(
+                f"report.template = {value!r} is not a .docx file; name a Word document "
+                "(.docx) whose styles the documents should use, or remove the key"
+            )
+        return value
+
+
 class ProjectSpec(CrispModel):
     """A whole engagement: problem, data, split, fairness, search, deployment, tracking.
 
@@ -410,6 +450,7 @@ class ProjectSpec(CrispModel):
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    report: ReportSpec = Field(default_factory=ReportSpec)
 
     @model_validator(mode="after")
     def _stratify_needs_classes(self) -> ProjectSpec:

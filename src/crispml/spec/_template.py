@@ -45,8 +45,8 @@ search:
   time_budget_s: 60      # covers trials, ensemble and refit
   families: [{families}]
   validation: auto       # auto | cv | holdout (auto: bagged 5-fold CV up to 12,000 rows)
-  deterministic: false   # true: count the budget in trials (max_trials), bit-identical reruns
-  max_trials: null
+  deterministic: {deterministic}  # true: the budget is max_trials trials, bit-identical reruns
+  max_trials: {max_trials}
   n_jobs: null           # threads per model fit; null = every core
 
 deployment:
@@ -55,6 +55,10 @@ deployment:
 
 tracking:
   uri: null               # null = sqlite:///.crispml/mlflow.db in this folder
+
+report:
+  formats: [html, md, docx, pdf]   # md and html always; docx: Word card and report; pdf: report
+  # template: ours.docx   # a .docx whose styles and cover pages the Word documents use
 """
 
 _CRITERIA = {
@@ -118,6 +122,7 @@ def render_spec_template(
     protected: Sequence[str] = (),
     spec_name: str = "crispml.yaml",
     metric_reason: str = "",
+    max_trials: int | None = None,
 ) -> str:
     """Return the text of a commented spec with the given inferred values.
 
@@ -139,6 +144,10 @@ def render_spec_template(
     metric_reason : str
         Why ``metric`` was proposed, written as a comment under it (see
         :func:`propose_metric`).
+    max_trials : int, optional
+        Turn on ``search.deterministic`` with this many trials (``crispml init --ci``).
+
+        .. versionadded:: 0.1
 
     Returns
     -------
@@ -180,6 +189,8 @@ def render_spec_template(
         strategy="random" if task == "regression" else "stratified",
         protected="[" + ", ".join(_scalar(p) for p in protected) + "]",
         spec_name=spec_name,
+        deterministic="true" if max_trials else "false",
+        max_trials=max_trials or "null",
     )
 
 
