@@ -55,8 +55,9 @@ from crispml.evaluate._calibration import (
     plot_reliability,
 )
 from crispml.evaluate._conformal import conformal_report
-from crispml.evaluate._explain import explain_model
+from crispml.evaluate._explain import ReasonPolicy, explain_model
 from crispml.evaluate._fairness_phase import (
+    _favourable_code,
     fairness_phase,
     oof_output,
     worst_gaps,
@@ -265,7 +266,16 @@ def _details(
         n_resamples=cfg.bootstrap,
         seed=seed,
     )
-    importance = explain_model(model, X_test, y_test, task=task, metric=metric, seed=seed)
+    importance = explain_model(
+        model,
+        X_test,
+        y_test,
+        task=task,
+        metric=metric,
+        seed=seed,
+        background=dataset.features(split.train),
+        policy=_reason_policy(spec, dataset, threshold),
+    )
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
     )
@@ -281,6 +291,19 @@ def _details(
             model, X_test, spec.features.monotone, task=task, X_train=X_valid, seed=seed
         )
     return details
+
+
+def _reason_policy(spec: ProjectSpec, dataset: Dataset, threshold: float | None) -> ReasonPolicy:
+    """Decision threshold, favourable class and statements of the adverse-action reasons."""
+    target = dataset.target
+    favourable = _favourable_code(target, spec.problem.favourable_label)
+    return ReasonPolicy(
+        top_k=spec.explain.top_k,
+        threshold=0.5 if threshold is None else threshold,
+        favourable=favourable,
+        labels=tuple(str(c) for c in target.classes) or ("0", "1"),
+        statements=dict(spec.explain.reason_statements),
+    )
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -331,6 +331,23 @@ class DeploymentSpec(CrispModel):
     """A request field that is not a model input (nor a known non-input): 422, or a warning."""
 
 
+class ExplainSpec(CrispModel):
+    """Adverse-action reasons: how many, and the plain statement of each column.
+
+    Examples
+    --------
+    >>> ExplainSpec(reason_statements={"dir": "Debt payments are high ({value})"}).top_k
+    4
+    """
+
+    top_k: int = Field(default=4, ge=1, le=20)
+    """Reasons given per adverse decision (at serving and in the evaluation)."""
+    reason_statements: dict[str, str] = Field(default_factory=dict)
+    """Input column -> plain statement of the reason, e.g. ``dir: "Debt payments are high
+    relative to income ({value})"``; ``{value}`` is replaced by the applicant's value.
+    Columns without one get a statement built from the column name and value."""
+
+
 class TrackingSpec(CrispModel):
     """Experiment tracking (MLflow). ``uri`` defaults to a SQLite file in the project."""
 
@@ -362,6 +379,7 @@ class ProjectSpec(CrispModel):
     search: SearchSpec = Field(default_factory=SearchSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
+    explain: ExplainSpec = Field(default_factory=ExplainSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
 
     @model_validator(mode="after")
