@@ -32,6 +32,7 @@ from crispml.evaluate import (
     evaluate_engagement,
     verdict,
 )
+from crispml.evaluate._engagement import reason_policy
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
 from crispml.report import write_report
@@ -191,6 +192,7 @@ class Project:
                         "on_unknown": spec.deployment.on_unknown,
                         "protected": spec.fairness.protected,
                     },
+                    explain=reason_policy(spec, dataset, None).document(),
                 )
         with step("Deciding the verdict"):
             decision = decide_verdict(spec, evaluation.result, deployed)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import crispml.serve
+from crispml.serve._attribution import ATTRIBUTION_FILES
 
 SERVING_PACKAGES = (
     "fastapi",
@@ -23,6 +24,8 @@ SERVING_PACKAGES = (
 )
 """The serving runtime; nothing else (no pandas, scikit-learn or GBDT library).
 ``swagger-ui-bundle-v2`` ships Swagger UI's files, so ``/docs`` needs no CDN."""
+EXPLAIN_PACKAGES = ("shap",)
+"""Added when the bundle's attribution material has tree members (exact TreeSHAP)."""
 SERVING_ACCELERATORS = ("httptools", "uvloop")
 """uvicorn's fast HTTP parser and event loop: pinned too when installed (about 2x req/s)."""
 PORT = 8000
@@ -40,7 +43,7 @@ WORKDIR /srv/bundle
 COPY deploy/requirements.txt deploy/requirements.txt
 RUN pip install --no-cache-dir -r deploy/requirements.txt
 COPY manifest.json ./
-COPY model/model.onnx model/contract.json model/
+COPY {model_files} model/
 COPY evaluation/conformal.json evaluation/
 COPY deploy/ deploy/
 USER crispml
@@ -96,9 +99,13 @@ class ArtifactWriter(Protocol):
     def path(self, relative: str) -> Path: ...
 
 
-def pinned_requirements() -> str:
-    """``requirements.txt`` pinning the installed versions of the serving runtime."""
-    lines = [f"{name}=={metadata.version(name)}" for name in SERVING_PACKAGES]
+def pinned_requirements(*, explain: bool = False) -> str:
+    """``requirements.txt`` pinning the installed versions of the serving runtime.
+
+    ``explain`` adds ``shap``: TreeSHAP of the tree members' arrays for ``/v1/explain``.
+    """
+    names = (*SERVING_PACKAGES, *EXPLAIN_PACKAGES) if explain else SERVING_PACKAGES
+    lines = [f"{name}=={metadata.version(name)}" for name in names]
     for name in SERVING_ACCELERATORS:
         try:
             lines.append(f"{name}=={metadata.version(name)}")
@@ -107,7 +114,9 @@ def pinned_requirements() -> str:
     return "\n".join(sorted(lines)) + "\n"
 
 
-def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
+def write_bundle(
+    folder: ArtifactWriter, *, run_id: str, attribution: bool = False, explain: bool = False
+) -> list[str]:
     """Write ``deploy/``: Dockerfile, requirements.txt, start.sh, README.md and runtime/.
 
     Parameters
@@ -116,6 +125,10 @@ def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
         The run folder being written.
     run_id : str
         The run's id (names the image).
+    attribution : bool, default=False
+        The run has attribution material (``model/attribution*``): the image copies it.
+    explain : bool, default=False
+        The serving runtime also needs ``shap`` (tree attributions for ``/v1/explain``).
 
     Returns
     -------
@@ -123,11 +136,18 @@ def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
         Relative paths written.
     """
     image = f"crispml-{run_id}".lower()
+    model_files = ["model/model.onnx", "model/contract.json"]
+    if attribution:
+        model_files += list(ATTRIBUTION_FILES)
     files: dict[str, Any] = {
         "deploy/Dockerfile": _DOCKERFILE.format(
-            run_id=run_id, image=image, port=PORT, log_dir=LOG_DIR
+            run_id=run_id,
+            image=image,
+            port=PORT,
+            log_dir=LOG_DIR,
+            model_files=" ".join(model_files),
         ),
-        "deploy/requirements.txt": pinned_requirements(),
+        "deploy/requirements.txt": pinned_requirements(explain=explain),
         "deploy/start.sh": _START.format(port=PORT),
         "deploy/README.md": _README.format(image=image, port=PORT),
         "deploy/runtime/crispml/__init__.py": (

@@ -274,7 +274,7 @@ def _details(
         metric=metric,
         seed=seed,
         background=dataset.features(split.train),
-        policy=_reason_policy(spec, dataset, threshold),
+        policy=reason_policy(spec, dataset, threshold),
     )
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
@@ -293,7 +293,7 @@ def _details(
     return details
 
 
-def _reason_policy(spec: ProjectSpec, dataset: Dataset, threshold: float | None) -> ReasonPolicy:
+def reason_policy(spec: ProjectSpec, dataset: Dataset, threshold: float | None) -> ReasonPolicy:
     """Decision threshold, favourable class and statements of the adverse-action reasons."""
     target = dataset.target
     favourable = _favourable_code(target, spec.problem.favourable_label)

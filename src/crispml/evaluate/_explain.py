@@ -66,6 +66,15 @@ class ReasonPolicy:
         """The adverse outcome in words."""
         return "higher value" if task == "regression" else f"decision {self.adverse_label!r}"
 
+    def document(self) -> dict[str, Any]:
+        """What serving needs to read decisions and word reasons (JSON-ready)."""
+        return {
+            "favourable": self.favourable,
+            "labels": list(self.labels),
+            "top_k": self.top_k,
+            "statements": dict(self.statements),
+        }
+
     def statement(self, column: str, value: Any) -> str:
         """Plain statement of one reason: the spec's, else built from the column and value."""
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import uuid
+
 import numpy as np
 import onnxruntime as ort
 
@@ -19,12 +21,21 @@ from crispml.serve._bundle import (
     read_json,
     verify_bundle,
 )
+from crispml.serve._attribution import ATTRIBUTION_FILES, NO_ADVERSE_ACTION, Attributor
 from crispml.serve._contract import Checked, ContractViolation, InputContract
 from crispml.serve._density import DensityCheck
 
 _MSG_REFUSED = (
     "record is out of the training distribution: {reasons}. Send it without "
     "refuse_out_of_distribution to score it anyway (the response flags it)"
+)
+_MSG_NO_ATTRIBUTION = (
+    "this model ships no exact attributions (its family has none, or the task is "
+    "multiclass), so /v1/explain gives no reasons; see evaluation/importance.json"
+)
+METHOD = (
+    "exact attributions: TreeSHAP (shap) for trees, linear terms for linear models, "
+    "weighted over ensemble members, summed per raw column"
 )
 PROBABILITIES = "probabilities"
 LABEL = "label"
@@ -40,6 +51,10 @@ def make_session(model: bytes | str | Path) -> ort.InferenceSession:
     options.log_severity_level = 3
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+class ExplainUnavailable(Exception):
+    """The bundle has no attribution material: reasons cannot be given."""
 
 
 class ServingModel:
@@ -76,6 +91,8 @@ class ServingModel:
         self.density = DensityCheck.from_dict(contract.get("distribution", {}))
         self.conformal: dict[str, Any] = {}
         """The evaluation's conformal report (``evaluation/conformal.json``), when shipped."""
+        self.attribution: Attributor | None = None
+        """Exact attributions for ``explain`` (``model/attribution*``), when shipped."""
         self._outputs = [VALUE] if self.task == "regression" else [PROBABILITIES, LABEL]
 
     @classmethod
@@ -96,6 +113,9 @@ class ServingModel:
         conformal = root / CONFORMAL_FILE
         if conformal.is_file() and (not verify or CONFORMAL_FILE in manifest.get("artifacts", {})):
             served.conformal = read_json(conformal)
+        listed = manifest.get("artifacts", {})
+        if all((root / f).is_file() and (not verify or f in listed) for f in ATTRIBUTION_FILES):
+            served.attribution = Attributor.from_files(root, make_session)
         return served
 
     def metadata(self) -> dict[str, Any]:
@@ -257,63 +277,69 @@ class ServingModel:
         self,
         record: dict[str, Any],
         *,
-        top_k: int = 5,
+        top_k: int | None = None,
         impute: bool = False,
         unknown: str | None = None,
     ) -> dict[str, Any]:
-        """Reason codes for one record by occlusion on the ONNX graph.
+        """Adverse-action reasons for one record, from exact attributions.
 
-        Each column in turn is set to its training reference value (median or most
-        frequent level); the change of the score (positive-class probability, the
-        predicted class's probability, or the value) is that column's contribution.
-        Computed from the ONNX graph alone, never from a pickle.
+        The record is scored by the ONNX graph; a favourable decision gets no reasons
+        ("no adverse action"). Otherwise the reasons are the columns whose exact
+        contribution (TreeSHAP or linear terms, ensemble-weighted, in each member's
+        margin space -- log-odds for boosted trees; the monotone calibration map keeps
+        the ranking) pushes toward the adverse outcome, largest first. Inputs missing
+        from the record are listed in ``missing``, never as reasons.
 
         Parameters
         ----------
         record : dict
             One raw record.
-        top_k : int, default=5
-            How many reason codes to return, largest absolute contribution first.
+        top_k : int, optional
+            Reasons returned at most (default: the spec's ``explain.top_k``).
         impute, unknown
             As in :meth:`predict`.
 
         Returns
         -------
         dict
-            ``score``, ``method`` and ``reasons`` (column, value, reference, contribution).
+            ``decision_id``, the prediction row (``prediction``, ``probability``,
+            ``decision``), ``adverse_action``, ``reasons`` (column, value, contribution,
+            statement), ``missing``, ``method``, ``note``, ``warnings``, ``ignored``.
 
         Raises
         ------
         ContractViolation
             If the record breaks the input contract.
+        ExplainUnavailable
+            If the bundle ships no attribution material for this model.
         """
         checked = self.contract.check([record], impute=impute, unknown=unknown)
-        record = {k: v for k, v in record.items() if k in checked.records[0]}
-        names = self.contract.names
-        variants = [record] + [
-            {**record, col.name: col.reference} for col in self.contract.columns
-        ]
-        scores, _ = self.scores(variants)
-        if self.task == "regression":
-            values = scores
-        else:
-            column = 1 if self.task == "binary" else int(np.argmax(scores[0]))
-            values = scores[:, column]
-        contributions = values[0] - values[1:]
-        order = np.argsort(-np.abs(contributions), kind="stable")[:top_k]
-        reasons = [
-            {
-                "column": names[i],
-                "value": record.get(names[i]),
-                "reference": self.contract.columns[i].reference,
-                "contribution": float(contributions[i]),
-            }
-            for i in order
-        ]
-        return {
-            "score": float(values[0]),
-            "method": "occlusion: score minus score with the column at its reference value",
-            "reasons": reasons,
+        if self.attribution is None:
+            raise ExplainUnavailable(_MSG_NO_ATTRIBUTION)
+        (row,) = self._rows(self.run(checked.inputs))
+        attribution = self.attribution
+        kept = checked.records[0]
+        if self.task == "binary":
+            adverse_code = 1 - attribution.favourable
+            adverse = (1 if row["decision"] else 0) == adverse_code
+            sign = 1.0 if adverse_code == 1 else -1.0
+        else:  # regression: a higher value is the adverse direction
+            adverse, sign = True, 1.0
+        out: dict[str, Any] = {
+            "decision_id": uuid.uuid4().hex,
+            "prediction": row["prediction"],
+            "probability": row.get("probability"),
+            "adverse_outcome": attribution.adverse_label,
+            "adverse_action": adverse,
+            "method": METHOD,
+            "margin_spaces": list(attribution.meta.get("margin_spaces", [])),
             "warnings": checked.warnings[0],
             "ignored": checked.ignored[0],
         }
+        missing = [c for c in attribution.columns if kept.get(c) is None]
+        if not adverse:
+            return {**out, "reasons": [], "missing": missing, "note": NO_ADVERSE_ACTION}
+        values, _ = attribution.contributions(checked.inputs)
+        k = attribution.top_k if top_k is None else top_k
+        reasons, missing = attribution.reasons(sign * values[0], kept, k)
+        return {**out, "reasons": reasons, "missing": missing, "note": None}
