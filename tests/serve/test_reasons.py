@@ -1,0 +1,116 @@
+"""Adverse-action reasons at serving: exact, adverse only, plain words, missing apart, logged."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from crispml import Run
+from crispml.data import Schema, conform
+from crispml.evaluate._attribution import attribute, decompose
+from crispml.serve import ServeSettings, ServingModel, create_app
+from crispml.serve._attribution import NO_ADVERSE_ACTION
+
+RISKY = {"income": 15.0, "debt": 0.95, "region": "north", "owner": "no"}
+SAFE = {"income": 190.0, "debt": 0.05, "region": "east", "owner": "yes"}
+
+
+@pytest.fixture(scope="module")
+def served(run_dir):
+    return ServingModel.from_bundle(run_dir)
+
+
+@pytest.fixture(scope="module")
+def app_and_log(served, tmp_path_factory):
+    log = tmp_path_factory.mktemp("log") / "log.sqlite"
+    return create_app(served, ServeSettings(log_path=str(log), log_sample_rate=0.0)), log
+
+
+def test_bundle_ships_the_material_and_pins_shap_for_trees(run_dir, served):
+    assert served.attribution is not None
+    trees = any(m["kind"] == "tree" for m in served.attribution.meta["members"])
+    assert ("shap==" in (run_dir / "deploy/requirements.txt").read_text()) == trees
+    assert "model/attribution.npz" in (run_dir / "deploy/Dockerfile").read_text()
+
+
+def test_adverse_decision_gets_only_positive_reasons_and_a_logged_id(app_and_log):
+    app, log = app_and_log
+    with TestClient(app) as client:
+        body = client.post("/v1/explain", json=RISKY).json()
+        again = client.post("/v1/explain", json=RISKY).json()
+    assert body["prediction"] == "yes" and body["adverse_action"] is True
+    reasons = body["reasons"]
+    assert reasons and all(r["contribution"] > 0 for r in reasons)
+    sizes = [r["contribution"] for r in reasons]
+    assert sizes == sorted(sizes, reverse=True)
+    assert {r["column"] for r in reasons} <= set(RISKY)
+    assert all(r["statement"] for r in reasons)
+    assert body["decision_id"] != again["decision_id"]
+    with sqlite3.connect(log) as conn:  # sample rate 0: explained decisions are still logged
+        rows = conn.execute("SELECT endpoint, prediction FROM inference_log").fetchall()
+    logged = [json.loads(p)["decision_id"] for e, p in rows if e == "explain"]
+    assert logged == [body["decision_id"], again["decision_id"]]
+
+
+def test_favourable_decision_gets_no_reasons(served):
+    out = served.explain(SAFE)
+    assert out["prediction"] == "no" and out["adverse_action"] is False
+    assert out["reasons"] == [] and out["note"] == NO_ADVERSE_ACTION
+
+
+def test_missing_input_is_missing_never_a_reason(served):
+    out = served.explain({**RISKY, "debt": None})
+    assert "debt" in out["missing"]
+    assert "debt" not in {r["column"] for r in out["reasons"]}
+    assert all(r["contribution"] > 0 for r in out["reasons"])
+
+
+def test_statements_come_from_the_spec(served, monkeypatch):
+    text = "Debt payments are high relative to income ({value})"
+    monkeypatch.setitem(served.attribution.statements, "debt", text)
+    reasons = served.explain(RISKY)["reasons"]
+    by_column = {r["column"]: r["statement"] for r in reasons}
+    assert by_column["debt"] == "Debt payments are high relative to income (0.95)"
+    others = [s for c, s in by_column.items() if c != "debt"]
+    assert all("weighed toward 'yes'" in s for s in others)
+
+
+def test_serving_attributions_equal_the_batch_attributions(run_dir, served, loans):
+    run = Run(run_dir)
+    model = run._load()  # the fitted model as evaluated (reads the run's own skops file)
+    schema = Schema.from_dict(run._contract["schema"])
+    rows = loans.drop(columns="deny").head(40)
+    X = conform(rows, schema)
+    train = json.loads((run_dir / "data/split.json").read_text())["train"]
+    background = conform(loans.iloc[train], schema)  # the training rows, as at deployment
+    batch = attribute(decompose(model, background, task="binary"), X)
+    checked = served.contract.check(
+        rows.astype(object).where(rows.notna(), None).to_dict("records"), impute=True
+    )
+    values, base = served.attribution.contributions(checked.inputs)
+    np.testing.assert_allclose(values, batch.values, atol=1e-5)
+    np.testing.assert_allclose(base, batch.base, atol=1e-5)
+
+
+def test_small_perturbations_keep_the_top_reason(served, loans):
+    rng = np.random.default_rng(0)
+    frame = loans.drop(columns="deny").dropna()
+    adverse, kept = 0, 0
+    for record in frame.head(120).to_dict("records"):
+        out = served.explain(record)
+        if not out["reasons"]:
+            continue
+        nudged = {
+            **record,
+            "income": record["income"] * (1 + rng.normal(0, 0.01)),
+            "debt": float(np.clip(record["debt"] + rng.normal(0, 0.005), 0, 1)),
+        }
+        other = served.explain(nudged)["reasons"]
+        adverse += 1
+        kept += bool(other) and other[0]["column"] == out["reasons"][0]["column"]
+    assert adverse >= 10
+    assert kept / adverse >= 0.8
