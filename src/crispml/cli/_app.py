@@ -59,6 +59,23 @@ DEMO_SPEC = {
     },
     "search": {"time_budget_s": 60},
     "deployment": {"latency_sla_ms": {"p99": 50}},
+    "explain": {
+        "top_k": 4,
+        "reason_statements": {
+            "dir": "Debt payments are high relative to income (ratio {value})",
+            "hir": "Housing expenses are high relative to income (ratio {value})",
+            "lvr": "The loan is large relative to the property's value (ratio {value})",
+            "ccs": "Consumer credit history shows late payments or worse (score {value}, "
+            "1 best to 6 worst)",
+            "mcs": "Mortgage payment history shows late payments (score {value}, 1 best to 4)",
+            "pbcr": "A public record of bad credit ({value})",
+            "dmi": "Mortgage insurance was denied ({value})",
+            "self": "Self-employment income ({value})",
+            "single": "A single applicant's income ({value})",
+            "uria": "High unemployment in the applicant's industry ({value} %)",
+            "comdominiom": "The property is a condominium ({value})",
+        },
+    },
 }
 
 

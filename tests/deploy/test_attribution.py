@@ -1,0 +1,45 @@
+"""The bundle's attribution material reproduces the evaluation's exact attributions."""
+
+from __future__ import annotations
+
+import numpy as np
+from catboost import CatBoostClassifier
+from lightgbm import LGBMClassifier
+from sklearn.linear_model import LogisticRegression
+
+from crispml.deploy import frame_records
+from crispml.deploy._attribution import attribution_files, needs_shap
+from crispml.evaluate._attribution import attribute, decompose
+from crispml.models import WeightedEnsemble
+from crispml.serve._attribution import Attributor
+from crispml.serve._runtime import make_session
+
+POLICY = {"favourable": 0, "labels": ["no", "yes"], "top_k": 3, "statements": {}}
+
+
+def test_tree_and_linear_members_served_equal_batch(binary_problem, tmp_path):
+    p = binary_problem
+    members = [
+        p.pipeline(LGBMClassifier(n_estimators=40, verbose=-1)),
+        p.pipeline(CatBoostClassifier(iterations=30, verbose=0, thread_count=1)),
+        p.pipeline(LogisticRegression(), flavour="linear"),
+    ]
+    model = WeightedEnsemble(members=members, weights=[2, 1, 1], task="binary").fit()
+    files = attribution_files(model, p.contract, p.X, task="binary", policy=POLICY)
+    assert needs_shap(files)
+    for relative, content in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(content)
+    served = Attributor.from_files(tmp_path, make_session)
+    records = frame_records(p.frame.drop(columns="y").head(60))
+    checked = p.serve(model).contract.check(records, impute=True)
+    values, base = served.contributions(checked.inputs)
+    batch = attribute(decompose(model, p.X, task="binary"), p.X.head(60))
+    np.testing.assert_allclose(values, batch.values, atol=1e-4)
+    np.testing.assert_allclose(base, batch.base, atol=1e-6)
+
+
+def test_multiclass_ships_no_material(problems):
+    p = problems["multiclass"]
+    model = p.pipeline(LGBMClassifier(n_estimators=10, verbose=-1))
+    assert attribution_files(model, p.contract, p.X, task="multiclass", policy=POLICY) == {}
