@@ -29,13 +29,19 @@ def _margin(pipeline, X):
 def fitted():
     X, y = driver_frame(900, 3)
     X.loc[X.index[::17], "noise"] = np.nan
-    return X, y, {
-        "tree": fitted_pipeline(X[:600], y[:600], LGBMClassifier(n_estimators=40, verbose=-1)),
-        "linear": fitted_pipeline(X[:600], y[:600], LogisticRegression(), "linear"),
-        "forest": fitted_pipeline(
-            X[:600], y[:600], RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0)
-        ),
-    }
+    return (
+        X,
+        y,
+        {
+            "tree": fitted_pipeline(X[:600], y[:600], LGBMClassifier(n_estimators=40, verbose=-1)),
+            "linear": fitted_pipeline(X[:600], y[:600], LogisticRegression(), "linear"),
+            "forest": fitted_pipeline(
+                X[:600],
+                y[:600],
+                RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0),
+            ),
+        },
+    )
 
 
 @pytest.mark.parametrize("name", ["tree", "linear", "forest"])
@@ -84,10 +90,9 @@ def test_reasons_are_adverse_decisions_only_and_name_the_planted_driver(estimato
 def test_favourable_positive_class_flips_the_adverse_direction():
     X, y = driver_frame(1200, 4)
     model = fitted_pipeline(X[:800], y[:800], LogisticRegression(), "linear")
-    policy = ReasonPolicy(favourable=1, labels=("bad", "good"), statements={"driver": "Low {value}"})
-    out = explain_model(
-        model, X[800:], y[800:], task="binary", metric="roc_auc", policy=policy
-    )
+    statements = {"driver": "Low {value}"}
+    policy = ReasonPolicy(favourable=1, labels=("bad", "good"), statements=statements)
+    out = explain_model(model, X[800:], y[800:], task="binary", metric="roc_auc", policy=policy)
     codes = out["reason_codes"]
     assert codes and all(c["decision"] == "bad" for c in codes)
     # class 0 is adverse: a low driver pushes toward it
@@ -108,7 +113,7 @@ def test_missing_values_are_listed_apart_not_as_reasons(fitted):
 
 
 def test_small_perturbations_keep_the_top_reason(fitted):
-    X, y, models = fitted
+    X, _, models = fitted
     rng = np.random.default_rng(1)
     members = decompose(models["tree"], X[:600], task="binary")
     test = X[600:].reset_index(drop=True)

@@ -82,7 +82,7 @@ def attribution_files(
         **policy,
     }
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
     return {
         ATTRIBUTION_META: json.dumps(meta, indent=2, sort_keys=True).encode(),
         ATTRIBUTION_ARRAYS: buffer.getvalue(),
@@ -133,7 +133,9 @@ def _features_graph(members: list[Member], contract: InputContract) -> onnx.Mode
 
     register_converters()
     inputs = graph_inputs(contract)
-    parts, nodes, outputs = [], [], []
+    parts: list[onnx.ModelProto] = []
+    nodes: list[onnx.NodeProto] = []
+    outputs: list[onnx.ValueInfoProto] = []
     for i, member in enumerate(members):
         if member.kind == "constant":
             continue

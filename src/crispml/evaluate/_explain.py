@@ -63,11 +63,11 @@ class ReasonPolicy:
         return self.labels[1 - self.favourable]
 
     def adverse_text(self, task: str) -> str:
-        """The adverse outcome in words."""
+        """Return the adverse outcome in words."""
         return "higher value" if task == "regression" else f"decision {self.adverse_label!r}"
 
     def document(self) -> dict[str, Any]:
-        """What serving needs to read decisions and word reasons (JSON-ready)."""
+        """Return what serving needs to read decisions and word reasons (JSON-ready)."""
         return {
             "favourable": self.favourable,
             "labels": list(self.labels),
@@ -241,14 +241,15 @@ def reason_codes(
     """
     if task == "regression":
         adverse_score = np.asarray(model.predict(X), dtype=np.float64)
-        rows = np.argsort(-adverse_score, kind="mergesort")
+        rows: list[int] = np.argsort(-adverse_score, kind="mergesort").tolist()
         sign = 1.0
     else:
         p1 = np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
         adverse = 1 - policy.favourable
         decided = (p1 >= policy.threshold).astype(int)
         adverse_score = p1 if adverse == 1 else 1.0 - p1
-        rows = [i for i in np.argsort(-adverse_score, kind="mergesort") if decided[i] == adverse]
+        order = np.argsort(-adverse_score, kind="mergesort").tolist()
+        rows = [i for i in order if decided[i] == adverse]
         sign = 1.0 if adverse == 1 else -1.0
     columns = [str(c) for c in X.columns]
     out = []
@@ -273,7 +274,7 @@ def adverse_reasons(
     """Top-k positive contributions toward the adverse outcome, and the missing inputs."""
     missing = [c for c, v in zip(columns, values, strict=True) if v is None]
     order = np.argsort(-toward_adverse, kind="mergesort")
-    reasons = []
+    reasons: list[dict[str, Any]] = []
     for j in order:
         if toward_adverse[j] <= 0 or len(reasons) == policy.top_k:
             break

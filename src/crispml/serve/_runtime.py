@@ -5,15 +5,15 @@ Serving runtime only: onnxruntime, numpy and the standard library.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import uuid
-
 import numpy as np
 import onnxruntime as ort
 
+from crispml.serve._attribution import ATTRIBUTION_FILES, NO_ADVERSE_ACTION, Attributor
 from crispml.serve._bundle import (
     CONFORMAL_FILE,
     CONTRACT_FILE,
@@ -21,7 +21,6 @@ from crispml.serve._bundle import (
     read_json,
     verify_bundle,
 )
-from crispml.serve._attribution import ATTRIBUTION_FILES, NO_ADVERSE_ACTION, Attributor
 from crispml.serve._contract import Checked, ContractViolation, InputContract
 from crispml.serve._density import DensityCheck
 
