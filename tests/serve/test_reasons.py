@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from crispml import Run
 from crispml.data import Schema, conform
+from crispml.deploy._latency import running_server
 from crispml.evaluate._attribution import attribute, decompose
-from crispml.serve import ServeSettings, ServingModel, create_app
+from crispml.serve import ServeSettings, ServingModel, app_from_bundle, create_app
 from crispml.serve._attribution import NO_ADVERSE_ACTION
 
 RISKY = {"income": 15.0, "debt": 0.95, "region": "north", "owner": "no"}
@@ -114,3 +116,19 @@ def test_small_perturbations_keep_the_top_reason(served, loans):
         kept += bool(other) and other[0]["column"] == out["reasons"][0]["column"]
     assert adverse >= 10
     assert kept / adverse >= 0.8
+
+
+@pytest.mark.integration
+def test_real_server_logs_every_explained_decision_with_its_id(run_dir, tmp_path):
+    log = tmp_path / "inference.sqlite"
+    app = app_from_bundle(run_dir, ServeSettings(log_path=str(log)))
+    with running_server(app) as url:
+        risky = httpx.post(f"{url}/v1/explain", json=RISKY).json()
+        safe = httpx.post(f"{url}/v1/explain", json=SAFE).json()
+    assert risky["adverse_action"] and risky["reasons"]
+    assert not safe["adverse_action"] and safe["reasons"] == []
+    with sqlite3.connect(log) as conn:  # the server's shutdown closed (flushed) the log
+        rows = conn.execute("SELECT prediction FROM inference_log WHERE endpoint = 'explain'")
+        logged = {json.loads(r[0])["decision_id"]: json.loads(r[0]) for r in rows}
+    assert set(logged) == {risky["decision_id"], safe["decision_id"]}
+    assert logged[risky["decision_id"]]["reasons"] == risky["reasons"]
