@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from catboost import CatBoostClassifier
-from lightgbm import LGBMClassifier
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.linear_model import LogisticRegression
 
 from crispml.deploy import frame_records
@@ -43,3 +44,21 @@ def test_multiclass_ships_no_material(problems):
     p = problems["multiclass"]
     model = p.pipeline(LGBMClassifier(n_estimators=10, verbose=-1))
     assert attribution_files(model, p.contract, p.X, task="multiclass", policy=POLICY) == {}
+
+
+def test_regression_reasons_push_the_value_up(problems, tmp_path):
+    p = problems["regression"]
+    model = p.pipeline(LGBMRegressor(n_estimators=30, verbose=-1))
+    files = attribution_files(model, p.contract, p.X, task="regression", policy=POLICY)
+    for relative, content in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(content)
+    served = p.serve(model)
+    served.attribution = Attributor.from_files(tmp_path, make_session)
+    record = frame_records(p.frame.drop(columns="y").head(1))[0]
+    out = served.explain(record, top_k=2)
+    assert out["adverse_action"] is True and len(out["reasons"]) <= 2
+    assert all(r["contribution"] > 0 for r in out["reasons"])
+    checked = served.contract.check([record], impute=True)
+    values, base = served.attribution.contributions(checked.inputs)
+    assert values.sum() + base[0] == pytest.approx(out["prediction"], abs=1e-3)

@@ -132,3 +132,14 @@ def test_real_server_logs_every_explained_decision_with_its_id(run_dir, tmp_path
         logged = {json.loads(r[0])["decision_id"]: json.loads(r[0]) for r in rows}
     assert set(logged) == {risky["decision_id"], safe["decision_id"]}
     assert logged[risky["decision_id"]]["reasons"] == risky["reasons"]
+
+
+def test_a_model_without_material_answers_501_after_checking_the_record(run_dir):
+    document = json.loads((run_dir / "model/contract.json").read_text())
+    bare = ServingModel((run_dir / "model/model.onnx").read_bytes(), document)
+    with TestClient(create_app(bare)) as client:
+        missing = client.post("/v1/explain", json={"debt": 0.5})
+        reply = client.post("/v1/explain", json=RISKY)
+    assert missing.status_code == 422
+    assert reply.status_code == 501
+    assert "no exact attributions" in reply.json()["detail"][0]["msg"]
