@@ -192,7 +192,7 @@ class Project:
                         "on_unknown": spec.deployment.on_unknown,
                         "protected": spec.fairness.protected,
                     },
-                    explain=reason_policy(spec, dataset, None).document(),
+                    explain=reason_policy(spec, dataset, split, None).document(),
                 )
         with step("Deciding the verdict"):
             decision = decide_verdict(spec, evaluation.result, deployed)

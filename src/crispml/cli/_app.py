@@ -62,18 +62,20 @@ DEMO_SPEC = {
     "explain": {
         "top_k": 4,
         "reason_statements": {
-            "dir": "Debt payments are high relative to income (ratio {value})",
-            "hir": "Housing expenses are high relative to income (ratio {value})",
-            "lvr": "The loan is large relative to the property's value (ratio {value})",
-            "ccs": "Consumer credit history shows late payments or worse (score {value}, "
-            "1 best to 6 worst)",
-            "mcs": "Mortgage payment history shows late payments (score {value}, 1 best to 4)",
-            "pbcr": "A public record of bad credit ({value})",
-            "dmi": "Mortgage insurance was denied ({value})",
-            "self": "Self-employment income ({value})",
-            "single": "A single applicant's income ({value})",
-            "uria": "High unemployment in the applicant's industry ({value} %)",
-            "comdominiom": "The property is a condominium ({value})",
+            "dir": {"high": "Debt payments are high relative to income (ratio {value})"},
+            "hir": {"high": "Housing expenses are high relative to income (ratio {value})"},
+            "lvr": {"high": "The loan is large relative to the property's value ({value})"},
+            "ccs": {
+                "high": "Consumer credit history shows late payments or worse (score "
+                "{value}, 1 best to 6 worst)"
+            },
+            "mcs": {"high": "Mortgage payment history shows late payments (score {value} of 4)"},
+            "pbcr": {"yes": "A public record of bad credit"},
+            "dmi": {"yes": "Mortgage insurance was denied"},
+            "self": {"yes": "Self-employment income"},
+            "single": {"yes": "A single applicant's income"},
+            "uria": {"high": "High unemployment in the applicant's industry ({value} %)"},
+            "comdominiom": {"yes": "The property is a condominium"},
         },
     },
 }

@@ -274,7 +274,7 @@ def _details(
         metric=metric,
         seed=seed,
         background=dataset.features(split.train),
-        policy=reason_policy(spec, dataset, threshold),
+        policy=reason_policy(spec, dataset, split, threshold),
     )
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
@@ -293,7 +293,9 @@ def _details(
     return details
 
 
-def reason_policy(spec: ProjectSpec, dataset: Dataset, threshold: float | None) -> ReasonPolicy:
+def reason_policy(
+    spec: ProjectSpec, dataset: Dataset, split: Split | None, threshold: float | None
+) -> ReasonPolicy:
     """Decision threshold, favourable class and statements of the adverse-action reasons."""
     target = dataset.target
     favourable = _favourable_code(target, spec.problem.favourable_label)
@@ -303,7 +305,14 @@ def reason_policy(spec: ProjectSpec, dataset: Dataset, threshold: float | None) 
         favourable=favourable,
         labels=tuple(str(c) for c in target.classes) or ("0", "1"),
         statements=dict(spec.explain.reason_statements),
+        references=_medians(dataset.features(split.train)) if split is not None else {},
     )
+
+
+def _medians(frame: pd.DataFrame) -> dict[str, float]:
+    """Training median of every numeric column (which ``high``/``low`` statement applies)."""
+    numeric = frame.select_dtypes("number")
+    return {str(c): float(v) for c, v in numeric.median().items() if pd.notna(v)}
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -48,14 +48,17 @@ class ReasonPolicy:
         Class names in encoded order.
     statements : mapping
         ``explain.reason_statements``: column -> plain statement (``{value}`` is
-        replaced by the row's value).
+        replaced by the row's value), or ``{high, low}`` statements of a numeric column.
+    references : mapping
+        Training median of each numeric column (which of ``high``/``low`` applies).
     """
 
     top_k: int = 4
     threshold: float = 0.5
     favourable: int = 0
     labels: tuple[str, ...] = ("0", "1")
-    statements: Mapping[str, str] = field(default_factory=dict)
+    statements: Mapping[str, Any] = field(default_factory=dict)
+    references: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def adverse_label(self) -> str:
@@ -73,14 +76,22 @@ class ReasonPolicy:
             "labels": list(self.labels),
             "top_k": self.top_k,
             "statements": dict(self.statements),
+            "references": dict(self.references),
         }
 
     def statement(self, column: str, value: Any) -> str:
         """Plain statement of one reason: the spec's, else built from the column and value."""
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         template = self.statements.get(column)
+        if isinstance(template, Mapping):
+            reference = self.references.get(column)
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if numeric and reference is not None:
+                template = template.get("high" if value >= reference else "low")
+            else:
+                template = template.get(str(value))
         if template:
-            return template.replace("{value}", shown)
+            return str(template).replace("{value}", shown)
         return f"{column.replace('_', ' ')} of {shown} weighed toward {self.adverse_label!r}"
 
 

@@ -41,12 +41,29 @@ def array_key(member: int, name: str, tree: int | None = None) -> str:
     return f"m{member}_{name}" if tree is None else f"m{member}_t{tree}_{name}"
 
 
-def statement(column: str, value: Any, statements: dict[str, str], adverse: str) -> str:
-    """Plain statement of a reason: the spec's (``{value}`` filled in), else a built one."""
+def statement(
+    column: str,
+    value: Any,
+    statements: dict[str, Any],
+    adverse: str,
+    reference: float | None = None,
+) -> str:
+    """Plain statement of a reason: the spec's (``{value}`` filled in), else a built one.
+
+    A ``{high, low}`` statement applies by the value's side of ``reference`` (the
+    training median), a level -> statement map by the level; a value with no statement
+    gets the built one.
+    """
     shown = f"{value:.4g}" if isinstance(value, float) else str(value)
     template = statements.get(column)
+    if isinstance(template, dict):
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and reference is not None:
+            template = template.get("high" if value >= reference else "low")
+        else:
+            template = template.get(str(value))
     if template:
-        return template.replace("{value}", shown)
+        return str(template).replace("{value}", shown)
     return f"{column.replace('_', ' ')} of {shown} weighed toward {adverse!r}"
 
 
@@ -73,7 +90,8 @@ class Attributor:
         self.columns: list[str] = list(meta["columns"])
         self.favourable: int = int(meta.get("favourable", 0))
         self.labels: list[str] = [str(c) for c in meta.get("labels", [])]
-        self.statements: dict[str, str] = dict(meta.get("statements", {}))
+        self.statements: dict[str, Any] = dict(meta.get("statements", {}))
+        self.references: dict[str, float] = dict(meta.get("references", {}))
         self.top_k: int = int(meta.get("top_k", 4))
         self._arrays = arrays
         self._features = features
@@ -169,7 +187,13 @@ class Attributor:
                     "column": column,
                     "value": value,
                     "contribution": float(toward_adverse[j]),
-                    "statement": statement(column, value, self.statements, self.adverse_label),
+                    "statement": statement(
+                        column,
+                        value,
+                        self.statements,
+                        self.adverse_label,
+                        self.references.get(column),
+                    ),
                 }
             )
         return reasons, missing

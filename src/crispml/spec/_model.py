@@ -342,10 +342,14 @@ class ExplainSpec(CrispModel):
 
     top_k: int = Field(default=4, ge=1, le=20)
     """Reasons given per adverse decision (at serving and in the evaluation)."""
-    reason_statements: dict[str, str] = Field(default_factory=dict)
+    reason_statements: dict[str, str | dict[str, str]] = Field(default_factory=dict)
     """Input column -> plain statement of the reason, e.g. ``dir: "Debt payments are high
-    relative to income ({value})"``; ``{value}`` is replaced by the applicant's value.
-    Columns without one get a statement built from the column name and value."""
+    relative to income ({value})"``; ``{value}`` is replaced by the applicant's value. A
+    statement that holds for some values only is a map: ``{high: ..., low: ...}`` for a
+    numeric column (at or above the training median, or below it: a nonlinear model can
+    count a low value against the applicant too), or level -> statement for a category
+    (``dmi: {"yes": "Mortgage insurance was denied"}``). A value with no statement gets
+    one built from the column name and value."""
 
 
 class TrackingSpec(CrispModel):
