@@ -160,3 +160,21 @@ def test_output_sources_map_one_hot_missing_indicators_and_rare_levels():
         assert sources.count("a") == (2 if flavour == "linear" else 1)  # value + missing flag
         assert sources.count("b") == 1
         assert sources.count("c") == 64  # MAX_LEVELS columns, the rare levels sharing one
+
+
+def test_statements_follow_the_value_side_or_level():
+    policy = ReasonPolicy(
+        labels=("approve", "deny"),
+        statements={
+            "dir": {"high": "High debt ratio ({value})"},
+            "dmi": {"yes": "Mortgage insurance was denied"},
+            "ccs": "Credit score {value}",
+        },
+        references={"dir": 0.3},
+    )
+    assert policy.statement("dir", 0.45) == "High debt ratio (0.45)"
+    assert policy.statement("dir", 0.1) == "dir of 0.1 weighed toward 'deny'"  # no "low" text
+    assert policy.statement("dmi", "yes") == "Mortgage insurance was denied"
+    assert policy.statement("dmi", "no") == "dmi of no weighed toward 'deny'"
+    assert policy.statement("ccs", 5.0) == "Credit score 5"
+    assert policy.document()["references"] == {"dir": 0.3}

@@ -15,7 +15,7 @@ from crispml.data import Schema, conform
 from crispml.deploy._latency import running_server
 from crispml.evaluate._attribution import attribute, decompose
 from crispml.serve import ServeSettings, ServingModel, app_from_bundle, create_app
-from crispml.serve._attribution import NO_ADVERSE_ACTION
+from crispml.serve._attribution import NO_ADVERSE_ACTION, statement
 
 RISKY = {"income": 15.0, "debt": 0.95, "region": "north", "owner": "no"}
 SAFE = {"income": 190.0, "debt": 0.05, "region": "east", "owner": "yes"}
@@ -143,3 +143,13 @@ def test_a_model_without_material_answers_501_after_checking_the_record(run_dir)
     assert missing.status_code == 422
     assert reply.status_code == 501
     assert "no exact attributions" in reply.json()["detail"][0]["msg"]
+
+
+def test_serving_statements_follow_the_value_side_or_level():
+    table = {"debt": {"high": "High debt ({value})", "low": "Low debt ({value})"}}
+    table["region"] = {"north": "Region with more defaults"}
+    assert statement("debt", 0.9, table, "yes", 0.5) == "High debt (0.9)"
+    assert statement("debt", 0.1, table, "yes", 0.5) == "Low debt (0.1)"
+    assert statement("region", "north", table, "yes") == "Region with more defaults"
+    assert statement("region", "east", table, "yes") == "region of east weighed toward 'yes'"
+    assert statement("owner_flag", "no", table, "yes") == "owner flag of no weighed toward 'yes'"
