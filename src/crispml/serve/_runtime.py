@@ -301,9 +301,10 @@ class ServingModel:
         Returns
         -------
         dict
-            ``decision_id``, the prediction row (``prediction``, ``probability``,
-            ``decision``), ``adverse_action``, ``reasons`` (column, value, contribution,
-            statement), ``missing``, ``method``, ``note``, ``warnings``, ``ignored``.
+            ``decision_id`` (new for every call), ``prediction``, ``probability``,
+            ``adverse_outcome``, ``adverse_action``, ``reasons`` (column, value,
+            contribution, statement), ``missing``, ``method``, ``margin_spaces``,
+            ``note``, ``warnings``, ``ignored``.
 
         Raises
         ------
