@@ -178,3 +178,11 @@ def test_statements_follow_the_value_side_or_level():
     assert policy.statement("dmi", "no") == "dmi of no weighed toward 'deny'"
     assert policy.statement("ccs", 5.0) == "Credit score 5"
     assert policy.document()["references"] == {"dir": 0.3}
+
+
+def test_a_value_at_the_median_has_no_side():
+    policy = ReasonPolicy(
+        statements={"ccs": {"high": "Bad credit ({value})"}}, references={"ccs": 1.0}
+    )
+    assert policy.statement("ccs", 5.0) == "Bad credit (5)"
+    assert policy.statement("ccs", 1.0) == "ccs of 1 weighed toward '1'"

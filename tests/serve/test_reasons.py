@@ -153,3 +153,4 @@ def test_serving_statements_follow_the_value_side_or_level():
     assert statement("region", "north", table, "yes") == "Region with more defaults"
     assert statement("region", "east", table, "yes") == "region of east weighed toward 'yes'"
     assert statement("owner_flag", "no", table, "yes") == "owner flag of no weighed toward 'yes'"
+    assert statement("debt", 0.5, table, "yes", 0.5) == "debt of 0.5 weighed toward 'yes'"

@@ -75,7 +75,7 @@ DEMO_SPEC = {
             "self": {"yes": "Self-employment income"},
             "single": {"yes": "A single applicant's income"},
             "uria": {"high": "High unemployment in the applicant's industry ({value} %)"},
-            "comdominiom": {"yes": "The property is a condominium"},
+            "comdominiom": {"1": "The property is a condominium"},
         },
     },
 }

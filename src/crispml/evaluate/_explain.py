@@ -87,7 +87,7 @@ class ReasonPolicy:
             reference = self.references.get(column)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             if numeric and reference is not None:
-                template = template.get("high" if value >= reference else "low")
+                template = template.get(_side(float(value), reference) or "")
             else:
                 template = template.get(str(value))
         if template:
@@ -306,6 +306,13 @@ def _ranked(columns: Any, values: np.ndarray) -> list[dict[str, Any]]:
     """``[{column, importance}]``, most important first."""
     pairs = sorted(zip(map(str, columns), values.tolist(), strict=True), key=lambda kv: -kv[1])
     return [{"column": c, "importance": float(v)} for c, v in pairs]
+
+
+def _side(value: float, reference: float) -> str | None:
+    """``high`` above the training median, ``low`` below it, ``None`` at it."""
+    if value == reference:
+        return None
+    return "high" if value > reference else "low"
 
 
 def _plain(value: Any) -> Any:

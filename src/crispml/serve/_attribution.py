@@ -51,15 +51,15 @@ def statement(
     """Plain statement of a reason: the spec's (``{value}`` filled in), else a built one.
 
     A ``{high, low}`` statement applies by the value's side of ``reference`` (the
-    training median), a level -> statement map by the level; a value with no statement
-    gets the built one.
+    training median; a value at it has no side), a level -> statement map by the level;
+    a value with no statement gets the built one.
     """
     shown = f"{value:.4g}" if isinstance(value, float) else str(value)
     template = statements.get(column)
     if isinstance(template, dict):
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if numeric and reference is not None:
-            template = template.get("high" if value >= reference else "low")
+        if numeric and reference is not None and value != reference:
+            template = template.get("high" if value > reference else "low")
         else:
             template = template.get(str(value))
     if template:

@@ -346,8 +346,8 @@ class ExplainSpec(CrispModel):
     """Input column -> plain statement of the reason, e.g. ``dir: "Debt payments are high
     relative to income ({value})"``; ``{value}`` is replaced by the applicant's value. A
     statement that holds for some values only is a map: ``{high: ..., low: ...}`` for a
-    numeric column (at or above the training median, or below it: a nonlinear model can
-    count a low value against the applicant too), or level -> statement for a category
+    numeric column (above the training median, or below it: a nonlinear model can count
+    a low value against the applicant too), or level -> statement for a category
     (``dmi: {"yes": "Mortgage insurance was denied"}``). A value with no statement gets
     one built from the column name and value."""
 
