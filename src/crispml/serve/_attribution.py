@@ -141,9 +141,23 @@ class Attributor:
             base += weight * member_base
         return total, base
 
+    def warm(self) -> None:
+        """Build every tree member's explainer now, not on the first request (large forests)."""
+        for i, member in enumerate(self.meta["members"]):
+            if member["kind"] == "tree":
+                self._explainer(i, member)
+
     def _tree_shap(
         self, i: int, member: dict[str, Any], matrix: np.ndarray
     ) -> tuple[np.ndarray, float]:
+        explainer = self._explainer(i, member)
+        values = np.asarray(explainer.shap_values(matrix, check_additivity=False), np.float64)
+        if values.ndim == 3:
+            values = values[:, :, -1]
+        expected = np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)
+        return values, float(expected[-1])
+
+    def _explainer(self, i: int, member: dict[str, Any]) -> Any:
         explainer = self._explainers.get(i)
         if explainer is None:
             import shap
@@ -159,11 +173,7 @@ class Attributor:
                 "tree_output": member["tree_output"],
             }
             explainer = self._explainers[i] = shap.TreeExplainer(model)
-        values = np.asarray(explainer.shap_values(matrix, check_additivity=False), np.float64)
-        if values.ndim == 3:
-            values = values[:, :, -1]
-        expected = np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)
-        return values, float(expected[-1])
+        return explainer
 
     def reasons(
         self, toward_adverse: np.ndarray, record: dict[str, Any], top_k: int

@@ -115,6 +115,7 @@ class ServingModel:
         listed = manifest.get("artifacts", {})
         if all((root / f).is_file() and (not verify or f in listed) for f in ATTRIBUTION_FILES):
             served.attribution = Attributor.from_files(root, make_session)
+            served.attribution.warm()  # the first /v1/explain is as fast as the next ones
         return served
 
     def metadata(self) -> dict[str, Any]:
