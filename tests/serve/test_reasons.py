@@ -15,7 +15,7 @@ from crispml.data import Schema, conform
 from crispml.deploy._latency import running_server
 from crispml.evaluate._attribution import attribute, decompose
 from crispml.serve import ServeSettings, ServingModel, app_from_bundle, create_app
-from crispml.serve._attribution import NO_ADVERSE_ACTION, statement
+from crispml.serve._attribution import NO_ADVERSE_ACTION, Attributor, statement
 
 RISKY = {"income": 15.0, "debt": 0.95, "region": "north", "owner": "no"}
 SAFE = {"income": 190.0, "debt": 0.05, "region": "east", "owner": "yes"}
@@ -32,11 +32,28 @@ def app_and_log(served, tmp_path_factory):
     return create_app(served, ServeSettings(log_path=str(log), log_sample_rate=0.0)), log
 
 
-def test_bundle_ships_the_material_and_pins_shap_for_trees(run_dir, served):
+def test_bundle_ships_the_material_and_pins_shap_apart_for_trees(run_dir, served):
     assert served.attribution is not None
     trees = any(m["kind"] == "tree" for m in served.attribution.meta["members"])
-    assert ("shap==" in (run_dir / "deploy/requirements.txt").read_text()) == trees
-    assert "model/attribution.npz" in (run_dir / "deploy/Dockerfile").read_text()
+    extra = run_dir / "deploy/requirements-explain.txt"
+    assert extra.is_file() == trees
+    assert not trees or extra.read_text().startswith("shap==")
+    assert "shap" not in (run_dir / "deploy/requirements.txt").read_text()  # predict stays lean
+    docker = (run_dir / "deploy/Dockerfile").read_text()
+    assert "model/attribution.npz" in docker
+    assert ("-r deploy/requirements-explain.txt" in docker) == trees
+
+
+def test_without_shap_explain_says_what_to_install(run_dir, monkeypatch):
+    def no_shap(self):
+        raise ImportError("No module named 'shap'")
+
+    monkeypatch.setattr(Attributor, "warm", no_shap)
+    with TestClient(create_app(ServingModel.from_bundle(run_dir))) as client:
+        assert client.post("/v1/predict", json=RISKY).status_code == 200
+        reply = client.post("/v1/explain", json=RISKY)
+    assert reply.status_code == 501
+    assert "pip install -r deploy/requirements-explain.txt" in reply.json()["detail"][0]["msg"]
 
 
 def test_adverse_decision_gets_only_positive_reasons_and_a_logged_id(app_and_log):

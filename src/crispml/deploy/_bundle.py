@@ -25,7 +25,10 @@ SERVING_PACKAGES = (
 """The serving runtime; nothing else (no pandas, scikit-learn or GBDT library).
 ``swagger-ui-bundle-v2`` ships Swagger UI's files, so ``/docs`` needs no CDN."""
 EXPLAIN_PACKAGES = ("shap",)
-"""Added when the bundle's attribution material has tree members (exact TreeSHAP)."""
+"""``deploy/requirements-explain.txt``, written when the bundle's attribution material has
+tree members: TreeSHAP for ``/v1/explain``. Kept apart so that ``/v1/predict`` still runs
+on the lean runtime (shap brings pandas and scikit-learn); the image installs both."""
+EXPLAIN_REQUIREMENTS = "deploy/requirements-explain.txt"
 SERVING_ACCELERATORS = ("httptools", "uvloop")
 """uvicorn's fast HTTP parser and event loop: pinned too when installed (about 2x req/s)."""
 PORT = 8000
@@ -42,7 +45,7 @@ RUN useradd --create-home --uid 10001 crispml \
 WORKDIR /srv/bundle
 COPY deploy/requirements.txt deploy/requirements.txt
 RUN pip install --no-cache-dir -r deploy/requirements.txt
-COPY manifest.json ./
+{explain_install}COPY manifest.json ./
 COPY {model_files} model/
 COPY evaluation/conformal.json evaluation/
 COPY deploy/ deploy/
@@ -56,6 +59,11 @@ urllib.request.urlopen('http://127.0.0.1:{port}/v1/ready', timeout=2)"]
 # Inside a container the service must listen on all interfaces; outside, it binds 127.0.0.1.
 CMD ["python", "-m", "crispml.serve", "/srv/bundle", "--host", "0.0.0.0", "--port", "{port}", \
      "--log-path", "{log_dir}/inference.sqlite"]
+"""
+
+_EXPLAIN_INSTALL = """\
+COPY {path} {path}
+RUN pip install --no-cache-dir -r {path}
 """
 
 _START = """\
@@ -99,13 +107,9 @@ class ArtifactWriter(Protocol):
     def path(self, relative: str) -> Path: ...
 
 
-def pinned_requirements(*, explain: bool = False) -> str:
-    """``requirements.txt`` pinning the installed versions of the serving runtime.
-
-    ``explain`` adds ``shap``: TreeSHAP of the tree members' arrays for ``/v1/explain``.
-    """
-    names = (*SERVING_PACKAGES, *EXPLAIN_PACKAGES) if explain else SERVING_PACKAGES
-    lines = [f"{name}=={metadata.version(name)}" for name in names]
+def pinned_requirements() -> str:
+    """``requirements.txt`` pinning the installed versions of the serving runtime."""
+    lines = [f"{name}=={metadata.version(name)}" for name in SERVING_PACKAGES]
     for name in SERVING_ACCELERATORS:
         try:
             lines.append(f"{name}=={metadata.version(name)}")
@@ -128,7 +132,8 @@ def write_bundle(
     attribution : bool, default=False
         The run has attribution material (``model/attribution*``): the image copies it.
     explain : bool, default=False
-        The serving runtime also needs ``shap`` (tree attributions for ``/v1/explain``).
+        ``/v1/explain`` needs ``shap`` (tree members): write ``EXPLAIN_REQUIREMENTS``
+        and install it in the image.
 
     Returns
     -------
@@ -146,8 +151,9 @@ def write_bundle(
             port=PORT,
             log_dir=LOG_DIR,
             model_files=" ".join(model_files),
+            explain_install=_EXPLAIN_INSTALL.format(path=EXPLAIN_REQUIREMENTS) if explain else "",
         ),
-        "deploy/requirements.txt": pinned_requirements(explain=explain),
+        "deploy/requirements.txt": pinned_requirements(),
         "deploy/start.sh": _START.format(port=PORT),
         "deploy/README.md": _README.format(image=image, port=PORT),
         "deploy/runtime/crispml/__init__.py": (
@@ -157,6 +163,10 @@ def write_bundle(
     source = Path(crispml.serve.__file__).parent
     for path in sorted(source.glob("*.py")):
         files[f"deploy/runtime/crispml/serve/{path.name}"] = path.read_text(encoding="utf-8")
+    if explain:
+        files[EXPLAIN_REQUIREMENTS] = "".join(
+            f"{name}=={metadata.version(name)}\n" for name in EXPLAIN_PACKAGES
+        )
     for relative, text in files.items():
         folder.write_text(relative, text)
     folder.path("deploy/start.sh").chmod(0o755)

@@ -32,6 +32,10 @@ _MSG_NO_ATTRIBUTION = (
     "this model ships no exact attributions (its family has none, or the task is "
     "multiclass), so /v1/explain gives no reasons; see evaluation/importance.json"
 )
+_MSG_NO_SHAP = (
+    "this model's reasons need shap (TreeSHAP of its trees), which this runtime lacks; "
+    "install it: pip install -r deploy/requirements-explain.txt"
+)
 METHOD = (
     "exact attributions: TreeSHAP (shap) for trees, linear terms for linear models, "
     "weighted over ensemble members, summed per raw column"
@@ -92,6 +96,8 @@ class ServingModel:
         """The evaluation's conformal report (``evaluation/conformal.json``), when shipped."""
         self.attribution: Attributor | None = None
         """Exact attributions for ``explain`` (``model/attribution*``), when shipped."""
+        self.explain_blocked: str | None = None
+        """Why shipped attributions cannot run here (``shap`` missing), if so."""
         self._outputs = [VALUE] if self.task == "regression" else [PROBABILITIES, LABEL]
 
     @classmethod
@@ -114,8 +120,13 @@ class ServingModel:
             served.conformal = read_json(conformal)
         listed = manifest.get("artifacts", {})
         if all((root / f).is_file() and (not verify or f in listed) for f in ATTRIBUTION_FILES):
-            served.attribution = Attributor.from_files(root, make_session)
-            served.attribution.warm()  # the first /v1/explain is as fast as the next ones
+            attribution = Attributor.from_files(root, make_session)
+            try:
+                attribution.warm()  # the first /v1/explain is as fast as the next ones
+            except ImportError:  # a predict-only runtime: requirements-explain.txt not installed
+                served.explain_blocked = _MSG_NO_SHAP
+            else:
+                served.attribution = attribution
         return served
 
     def metadata(self) -> dict[str, Any]:
@@ -316,7 +327,7 @@ class ServingModel:
         """
         checked = self.contract.check([record], impute=impute, unknown=unknown)
         if self.attribution is None:
-            raise ExplainUnavailable(_MSG_NO_ATTRIBUTION)
+            raise ExplainUnavailable(self.explain_blocked or _MSG_NO_ATTRIBUTION)
         (row,) = self._rows(self.run(checked.inputs))
         attribution = self.attribution
         kept = checked.records[0]
