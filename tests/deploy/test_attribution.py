@@ -7,13 +7,17 @@ import pytest
 from catboost import CatBoostClassifier
 from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 
-from crispml.deploy import frame_records
+from crispml.data import conform, infer_schema
+from crispml.deploy import build_contract, frame_records
 from crispml.deploy._attribution import attribution_files, needs_shap
 from crispml.evaluate._attribution import attribute, decompose
+from crispml.features import build_preprocessor
 from crispml.models import WeightedEnsemble
 from crispml.serve._attribution import Attributor
 from crispml.serve._runtime import make_session
+from tests.serve.conftest import make_loans
 
 POLICY = {"favourable": 0, "labels": ["no", "yes"], "top_k": 3, "statements": {}}
 
@@ -62,3 +66,26 @@ def test_regression_reasons_push_the_value_up(problems, tmp_path):
     checked = served.contract.check([record], impute=True)
     values, base = served.attribution.contributions(checked.inputs)
     assert values.sum() + base[0] == pytest.approx(out["prediction"], abs=1e-3)
+
+
+def test_tree_splits_see_the_doubles_the_model_saw(tmp_path):
+    # a boosted model over three-decimal ratios, its numbers reaching the trees as doubles
+    frame = make_loans(600, seed=1)
+    schema = infer_schema(frame, target="deny")
+    X, y = conform(frame, schema), (frame["deny"] == "yes").to_numpy(int)
+    model = Pipeline(
+        [
+            ("features", build_preprocessor(schema)),
+            ("model", LGBMClassifier(n_estimators=80, verbose=-1)),
+        ]
+    ).fit(X, y)
+    contract = build_contract(schema, X)
+    files = attribution_files(model, contract, X, task="binary", policy=POLICY)
+    for relative, content in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(content)
+    served = Attributor.from_files(tmp_path, make_session)
+    checked = contract.check(frame_records(frame.drop(columns="deny")), impute=True)
+    values, _ = served.contributions(checked.inputs)
+    batch = attribute(decompose(model, X, task="binary"), X)
+    np.testing.assert_allclose(values, batch.values, atol=1e-9)

@@ -45,10 +45,11 @@ def test_bundle_ships_the_material_and_pins_shap_apart_for_trees(run_dir, served
 
 
 def test_without_shap_explain_says_what_to_install(run_dir, monkeypatch):
-    def no_shap(self):
+    def no_shap(self, *args):
         raise ImportError("No module named 'shap'")
 
     monkeypatch.setattr(Attributor, "warm", no_shap)
+    monkeypatch.setattr(Attributor, "contributions", no_shap)
     with TestClient(create_app(ServingModel.from_bundle(run_dir))) as client:
         assert client.post("/v1/predict", json=RISKY).status_code == 200
         reply = client.post("/v1/explain", json=RISKY)

@@ -23,6 +23,7 @@ from onnx import TensorProto, helper
 
 from crispml.deploy import _graph
 from crispml.deploy._converters import double_inputs, patch_unknown_categories
+from crispml.deploy._export import graph_inputs
 from crispml.evaluate._attribution import TREE_FIELDS, Member, NotExplainable, decompose
 from crispml.serve import InputContract
 from crispml.serve._attribution import (
@@ -125,11 +126,8 @@ def _output_name(i: int) -> str:
 
 
 def _features_graph(members: list[Member], contract: InputContract) -> onnx.ModelProto:
-    """One graph: raw inputs -> ``encoded_{i}`` (float) for every non-constant member."""
-    from skl2onnx import convert_sklearn
-
-    from crispml.deploy._converters import register_converters, restore_input_names
-    from crispml.deploy._export import TARGET_OPSET, graph_inputs, initial_types
+    """One graph: raw inputs -> ``encoded_{i}`` for every non-constant member."""
+    from crispml.deploy._converters import register_converters
 
     register_converters()
     inputs = graph_inputs(contract)
@@ -139,32 +137,61 @@ def _features_graph(members: list[Member], contract: InputContract) -> onnx.Mode
     for i, member in enumerate(members):
         if member.kind == "constant":
             continue
+        part, kind = _member_features(member.features, contract, inputs)
+        nodes.append(
+            helper.make_node("Identity", [f"p{len(parts)}_{_graph.SCORES}"], [_output_name(i)])
+        )
+        outputs.append(helper.make_tensor_value_info(_output_name(i), kind, [None, None]))
+        parts.append(part)
+    if not parts:
+        raise NotExplainable("a constant model has no per-row contributions")
+    graph = _graph.combine(parts, nodes, [], inputs, outputs, name="crispml_attribution")
+    onnx.checker.check_model(graph)
+    return graph
+
+
+def _member_features(
+    features: Any, contract: InputContract, inputs: list[onnx.ValueInfoProto]
+) -> tuple[onnx.ModelProto, int]:
+    """One member's preprocessing as a graph with output ``SCORES``, and its element type.
+
+    Numbers are kept in double where the converters allow it (tree preprocessing: a
+    float32 value can fall on the other side of a split than the double the model saw);
+    otherwise (a scaler's mixed types) numbers are cast to float, which moves linear
+    terms by float rounding only.
+    """
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    from crispml.deploy._converters import restore_input_names
+    from crispml.deploy._export import TARGET_OPSET, initial_types
+    from crispml.serve._runtime import make_session
+
+    numeric = [c.name for c in contract.columns if c.kind == "number"]
+    doubles = [
+        (name, DoubleTensorType([None, 1]) if name in numeric else kind)
+        for name, kind in initial_types(contract)
+    ]
+    for types, kind in ((doubles, TensorProto.DOUBLE), (initial_types(contract), None)):
         try:
-            converted = convert_sklearn(
-                member.features, initial_types=initial_types(contract), target_opset=TARGET_OPSET
-            )
-        except Exception as exc:  # converters raise many types; the message names the cause
-            raise NotExplainable(f"preprocessing does not convert to ONNX ({exc})") from None
-        restore_input_names(converted, [c.name for c in contract.columns])
-        patch_unknown_categories(converted)
-        double_inputs(converted, [c.name for c in contract.columns if c.kind == "number"])
+            converted = convert_sklearn(features, initial_types=types, target_opset=TARGET_OPSET)
+            restore_input_names(converted, [c.name for c in contract.columns])
+            patch_unknown_categories(converted)
+            if kind is None:
+                double_inputs(converted, numeric)
+            make_session(converted.SerializeToString())  # onnxruntime accepts the types
+        except Exception as exc:  # converters and onnxruntime raise many types
+            error = exc
+            continue
+        out_kind = converted.graph.output[0].type.tensor_type.elem_type
         source = converted.graph.output[0].name
         part = _graph.combine(
             [converted],
             [helper.make_node("Identity", [f"p0_{source}"], [_graph.SCORES])],
             [],
             inputs,
-            [helper.make_tensor_value_info(_graph.SCORES, TensorProto.FLOAT, [None, None])],
+            [helper.make_tensor_value_info(_graph.SCORES, out_kind, [None, None])],
             name="crispml_features",
         )
-        k = len(parts)
-        parts.append(part)
-        nodes.append(helper.make_node("Identity", [f"p{k}_{_graph.SCORES}"], [_output_name(i)]))
-        outputs.append(
-            helper.make_tensor_value_info(_output_name(i), TensorProto.FLOAT, [None, None])
-        )
-    if not parts:
-        raise NotExplainable("a constant model has no per-row contributions")
-    graph = _graph.combine(parts, nodes, [], inputs, outputs, name="crispml_attribution")
-    onnx.checker.check_model(graph)
-    return graph
+        return part, out_kind
+    raise NotExplainable(f"preprocessing does not convert to ONNX ({error})")

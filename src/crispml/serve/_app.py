@@ -175,6 +175,7 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        model.warm_explain()  # before the first request, not during it
         yield
         if log is not None:
             log.close()

@@ -120,14 +120,21 @@ class ServingModel:
             served.conformal = read_json(conformal)
         listed = manifest.get("artifacts", {})
         if all((root / f).is_file() and (not verify or f in listed) for f in ATTRIBUTION_FILES):
-            attribution = Attributor.from_files(root, make_session)
-            try:
-                attribution.warm()  # the first /v1/explain is as fast as the next ones
-            except ImportError:  # a predict-only runtime: requirements-explain.txt not installed
-                served.explain_blocked = _MSG_NO_SHAP
-            else:
-                served.attribution = attribution
+            served.attribution = Attributor.from_files(root, make_session)
         return served
+
+    def warm_explain(self) -> None:
+        """Build the tree explainers now (seconds for large forests), not on a request.
+
+        Without ``shap`` (a predict-only runtime), ``explain`` is marked unavailable
+        with the command that installs it. ``predict`` never imports shap.
+        """
+        if self.attribution is None:
+            return
+        try:
+            self.attribution.warm()
+        except ImportError:  # deploy/requirements-explain.txt not installed
+            self.explain_blocked = _MSG_NO_SHAP
 
     def metadata(self) -> dict[str, Any]:
         """Card summary, task, classes, threshold and the input contract."""
@@ -326,7 +333,7 @@ class ServingModel:
             If the bundle ships no attribution material for this model.
         """
         checked = self.contract.check([record], impute=impute, unknown=unknown)
-        if self.attribution is None:
+        if self.attribution is None or self.explain_blocked:
             raise ExplainUnavailable(self.explain_blocked or _MSG_NO_ATTRIBUTION)
         (row,) = self._rows(self.run(checked.inputs))
         attribution = self.attribution
@@ -351,7 +358,11 @@ class ServingModel:
         missing = [c for c in attribution.columns if kept.get(c) is None]
         if not adverse:
             return {**out, "reasons": [], "missing": missing, "note": NO_ADVERSE_ACTION}
-        values, _ = attribution.contributions(checked.inputs)
+        try:
+            values, _ = attribution.contributions(checked.inputs)
+        except ImportError:  # shap missing: say what to install
+            self.explain_blocked = _MSG_NO_SHAP
+            raise ExplainUnavailable(_MSG_NO_SHAP) from None
         k = attribution.top_k if top_k is None else top_k
         reasons, missing = attribution.reasons(sign * values[0], kept, k)
         return {**out, "reasons": reasons, "missing": missing, "note": None}
