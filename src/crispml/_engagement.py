@@ -33,6 +33,7 @@ from crispml.evaluate import (
     evaluate_engagement,
     verdict,
 )
+from crispml.evaluate._engagement import reason_policy
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import anomaly_scores, get_family, load_pipeline, save_pipeline
 from crispml.report import check_template, write_report
@@ -198,6 +199,7 @@ class Project:
                         "on_unknown": spec.deployment.on_unknown,
                         "protected": spec.fairness.protected,
                     },
+                    explain=reason_policy(spec, dataset, split, None).document(),
                 )
         with step("Deciding the verdict"):
             decision = decide_verdict(spec, evaluation.result, deployed)

@@ -222,3 +222,13 @@ def test_fairness_evidence_out_of_fold_calibration_and_tradeoff(run_project):
     html = (run_project / "report/report.html").read_text()
     assert "what each threshold would give" in html and "(delivered)" in html
     assert "calibration in the large" in html
+
+
+def test_card_quotes_the_adverse_action_reasons_of_test_decisions(run_project):
+    card = (run_project / "report/model_card.md").read_text()
+    codes = _load(run_project, "evaluation/importance.json")["reason_codes"][:3]
+    assert codes, "the fixture has adverse decisions on its test rows"
+    for code in codes:
+        line = next(x for x in card.splitlines() if f"test row {code['position']} " in x)
+        assert all(r["statement"] in line for r in code["reasons"])
+        assert all(r["contribution"] > 0 for r in code["reasons"])

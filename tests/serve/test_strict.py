@@ -24,7 +24,9 @@ from crispml.serve import (
     create_app,
     default_log_path,
 )
+from crispml.serve._attribution import Attributor
 from crispml.serve._openapi import ExplainResponse, MetadataResponse, PredictResponse
+from crispml.serve._runtime import make_session
 from crispml.serve._server import check_log_path
 
 RECORD = {"income": 42.0, "debt": 0.7, "region": "north", "owner": "no"}
@@ -36,7 +38,9 @@ def served(run_dir):
     """The run's model with a protected attribute 'sex' declared in its contract."""
     document = json.loads((run_dir / "model/contract.json").read_text())
     document["ignored"] = {**document["ignored"], "sex": PROTECTED}
-    return ServingModel((run_dir / "model/model.onnx").read_bytes(), document, version="t")
+    model = ServingModel((run_dir / "model/model.onnx").read_bytes(), document, version="t")
+    model.attribution = Attributor.from_files(run_dir, make_session)  # the run's material
+    return model
 
 
 @pytest.fixture(scope="module")

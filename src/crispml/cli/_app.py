@@ -59,6 +59,25 @@ DEMO_SPEC = {
     },
     "search": {"time_budget_s": 60},
     "deployment": {"latency_sla_ms": {"p99": 50}},
+    "explain": {
+        "top_k": 4,
+        "reason_statements": {
+            "dir": {"high": "Debt payments are high relative to income (ratio {value})"},
+            "hir": {"high": "Housing expenses are high relative to income (ratio {value})"},
+            "lvr": {"high": "The loan is large relative to the property's value ({value})"},
+            "ccs": {
+                "high": "Consumer credit history shows late payments or worse (score "
+                "{value}, 1 best to 6 worst)"
+            },
+            "mcs": {"high": "Mortgage payment history shows late payments (score {value} of 4)"},
+            "pbcr": {"yes": "A public record of bad credit"},
+            "dmi": {"yes": "Mortgage insurance was denied"},
+            "self": {"yes": "Self-employment income"},
+            "single": {"yes": "A single applicant's income"},
+            "uria": {"high": "High unemployment in the applicant's industry ({value} %)"},
+            "comdominiom": {"1": "The property is a condominium"},
+        },
+    },
 }
 
 

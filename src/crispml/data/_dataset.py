@@ -129,6 +129,7 @@ def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:
         *[("data.keep_ids", c) for c in spec.data.keep_ids],
         *[("fairness.protected", c) for c in spec.fairness.protected],
         *[("features.monotone", c) for c in spec.features.monotone],
+        *[("explain.reason_statements", c) for c in spec.explain.reason_statements],
     ]
     for field, column in named:
         if column is not None and column not in frame.columns:

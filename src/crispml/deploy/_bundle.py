@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import crispml.serve
+from crispml.serve._attribution import ATTRIBUTION_FILES
 
 SERVING_PACKAGES = (
     "fastapi",
@@ -23,6 +24,11 @@ SERVING_PACKAGES = (
 )
 """The serving runtime; nothing else (no pandas, scikit-learn or GBDT library).
 ``swagger-ui-bundle-v2`` ships Swagger UI's files, so ``/docs`` needs no CDN."""
+EXPLAIN_PACKAGES = ("shap",)
+"""``deploy/requirements-explain.txt``, written when the bundle's attribution material has
+tree members: TreeSHAP for ``/v1/explain``. Kept apart so that ``/v1/predict`` still runs
+on the lean runtime (shap brings pandas and scikit-learn); the image installs both."""
+EXPLAIN_REQUIREMENTS = "deploy/requirements-explain.txt"
 SERVING_ACCELERATORS = ("httptools", "uvloop")
 """uvicorn's fast HTTP parser and event loop: pinned too when installed (about 2x req/s)."""
 PORT = 8000
@@ -39,8 +45,8 @@ RUN useradd --create-home --uid 10001 crispml \
 WORKDIR /srv/bundle
 COPY deploy/requirements.txt deploy/requirements.txt
 RUN pip install --no-cache-dir -r deploy/requirements.txt
-COPY manifest.json ./
-COPY model/model.onnx model/contract.json model/
+{explain_install}COPY manifest.json ./
+COPY {model_files} model/
 COPY evaluation/conformal.json evaluation/
 COPY deploy/ deploy/
 USER crispml
@@ -53,6 +59,11 @@ urllib.request.urlopen('http://127.0.0.1:{port}/v1/ready', timeout=2)"]
 # Inside a container the service must listen on all interfaces; outside, it binds 127.0.0.1.
 CMD ["python", "-m", "crispml.serve", "/srv/bundle", "--host", "0.0.0.0", "--port", "{port}", \
      "--log-path", "{log_dir}/inference.sqlite"]
+"""
+
+_EXPLAIN_INSTALL = """\
+COPY {path} {path}
+RUN pip install --no-cache-dir -r {path}
 """
 
 _START = """\
@@ -107,7 +118,9 @@ def pinned_requirements() -> str:
     return "\n".join(sorted(lines)) + "\n"
 
 
-def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
+def write_bundle(
+    folder: ArtifactWriter, *, run_id: str, attribution: bool = False, explain: bool = False
+) -> list[str]:
     """Write ``deploy/``: Dockerfile, requirements.txt, start.sh, README.md and runtime/.
 
     Parameters
@@ -116,6 +129,11 @@ def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
         The run folder being written.
     run_id : str
         The run's id (names the image).
+    attribution : bool, default=False
+        The run has attribution material (``model/attribution*``): the image copies it.
+    explain : bool, default=False
+        ``/v1/explain`` needs ``shap`` (tree members): write ``EXPLAIN_REQUIREMENTS``
+        and install it in the image.
 
     Returns
     -------
@@ -123,9 +141,17 @@ def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
         Relative paths written.
     """
     image = f"crispml-{run_id}".lower()
+    model_files = ["model/model.onnx", "model/contract.json"]
+    if attribution:
+        model_files += list(ATTRIBUTION_FILES)
     files: dict[str, Any] = {
         "deploy/Dockerfile": _DOCKERFILE.format(
-            run_id=run_id, image=image, port=PORT, log_dir=LOG_DIR
+            run_id=run_id,
+            image=image,
+            port=PORT,
+            log_dir=LOG_DIR,
+            model_files=" ".join(model_files),
+            explain_install=_EXPLAIN_INSTALL.format(path=EXPLAIN_REQUIREMENTS) if explain else "",
         ),
         "deploy/requirements.txt": pinned_requirements(),
         "deploy/start.sh": _START.format(port=PORT),
@@ -137,6 +163,10 @@ def write_bundle(folder: ArtifactWriter, *, run_id: str) -> list[str]:
     source = Path(crispml.serve.__file__).parent
     for path in sorted(source.glob("*.py")):
         files[f"deploy/runtime/crispml/serve/{path.name}"] = path.read_text(encoding="utf-8")
+    if explain:
+        files[EXPLAIN_REQUIREMENTS] = "".join(
+            f"{name}=={metadata.version(name)}\n" for name in EXPLAIN_PACKAGES
+        )
     for relative, text in files.items():
         folder.write_text(relative, text)
     folder.path("deploy/start.sh").chmod(0o755)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from crispml._utils._io import sha256_bytes
 from crispml.data import Schema, TargetEncoding
+from crispml.deploy._attribution import attribution_files, needs_shap
 from crispml.deploy._bundle import ArtifactWriter, write_bundle
 from crispml.deploy._contract import build_contract, contract_document
 from crispml.deploy._export import export_onnx
@@ -43,6 +44,7 @@ def package_deployment(
     http: bool = True,
     threshold: float | None = None,
     policies: dict[str, Any] | None = None,
+    explain: dict[str, Any] | None = None,
 ) -> DeploymentResult:
     """Export, certify, time and bundle the model; write every artifact into ``folder``.
 
@@ -79,6 +81,11 @@ def package_deployment(
     policies : dict, optional
         Keyword arguments of :func:`build_contract`: ``on_missing``, ``on_unknown``,
         ``protected``.
+    explain : dict, optional
+        How reasons are read and worded at serving: ``favourable`` (encoded class),
+        ``labels``, ``top_k``, ``statements``. With it, the bundle carries the exact
+        attribution material of ``/v1/explain`` (``model/attribution*``) when the model
+        has one.
 
     Returns
     -------
@@ -111,7 +118,14 @@ def package_deployment(
     folder.write_json("model/contract.json", document)
     folder.write_json("deploy/parity.json", parity)
     folder.write_json("deploy/latency.json", latency)
-    write_bundle(folder, run_id=run_id)
+    material = (
+        attribution_files(model, contract, X_train, task=target.task, policy=explain)
+        if explain is not None
+        else {}
+    )
+    for relative, content in material.items():
+        folder.write_bytes(relative, content)
+    write_bundle(folder, run_id=run_id, attribution=bool(material), explain=needs_shap(material))
     result = DeploymentResult(
         onnx_sha256=sha256_bytes(data),
         threshold=threshold,

@@ -59,8 +59,9 @@ from crispml.evaluate._calibration import (
     plot_reliability,
 )
 from crispml.evaluate._conformal import conformal_report
-from crispml.evaluate._explain import explain_model
+from crispml.evaluate._explain import ReasonPolicy, explain_model
 from crispml.evaluate._fairness_phase import (
+    _favourable_code,
     fairness_phase,
     oof_output,
     worst_gaps,
@@ -273,7 +274,16 @@ def _details(
         n_resamples=cfg.bootstrap,
         seed=seed,
     )
-    importance = explain_model(model, X_test, y_test, task=task, metric=metric, seed=seed)
+    importance = explain_model(
+        model,
+        X_test,
+        y_test,
+        task=task,
+        metric=metric,
+        seed=seed,
+        background=dataset.features(split.train),
+        policy=reason_policy(spec, dataset, split, threshold),
+    )
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
     )
@@ -289,6 +299,28 @@ def _details(
             model, X_test, spec.features.monotone, task=task, X_train=X_valid, seed=seed
         )
     return details
+
+
+def reason_policy(
+    spec: ProjectSpec, dataset: Dataset, split: Split | None, threshold: float | None
+) -> ReasonPolicy:
+    """Decision threshold, favourable class and statements of the adverse-action reasons."""
+    target = dataset.target
+    favourable = _favourable_code(target, spec.problem.favourable_label)
+    return ReasonPolicy(
+        top_k=spec.explain.top_k,
+        threshold=0.5 if threshold is None else threshold,
+        favourable=favourable,
+        labels=tuple(str(c) for c in target.classes) or ("0", "1"),
+        statements=dict(spec.explain.reason_statements),
+        references=_medians(dataset.features(split.train)) if split is not None else {},
+    )
+
+
+def _medians(frame: pd.DataFrame) -> dict[str, float]:
+    """Training median of every numeric column (which ``high``/``low`` statement applies)."""
+    numeric = frame.select_dtypes("number")
+    return {str(c): float(v) for c, v in numeric.median().items() if pd.notna(v)}
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -1,29 +1,98 @@
-"""Explanations on raw input columns: global importance and per-row reason codes.
+"""Explanations on raw input columns: global importance and adverse-action reasons.
 
-Tree models are explained with SHAP's ``TreeExplainer``, linear models with SHAP's
-``LinearExplainer``; the SHAP values of the encoded columns (one-hot levels, missing
-indicators, TF-IDF terms) are summed per raw input column. Any other model gets
-scikit-learn's permutation importance on the raw columns and no reason codes.
+Attributions are exact and per row (see :mod:`crispml.evaluate._attribution`): TreeSHAP
+for tree families, exact linear terms for linear models, weighted over an ensemble's
+members, summed per raw input column. A model with no exact attribution gets
+scikit-learn's permutation importance on the raw columns and no reasons.
 
-Reason codes are the ``k`` raw columns whose contributions push a row's prediction most
-towards the adverse outcome, taken to be the positive class (binary) or a higher value
-(regression) -- the basis of an adverse-action notice.
+Reasons are given for adverse decisions only (the class that is not
+``problem.favourable_label``, decided at the delivered threshold): the ``k`` raw columns
+whose contributions push the row toward the adverse outcome, largest first. Columns
+pushing toward approval are never reasons; a missing input is listed as missing.
+Attributions live in each member's margin space (log-odds for boosted trees and
+logistic models); the calibration map is monotone, so the ranking is the same.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crispml.evaluate._attribution import NotExplainable, attribute, decompose
+
 logger = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+METHOD = "exact: TreeSHAP (shap) for trees, linear terms for linear models, ensemble-weighted"
 MAX_ROWS = 2000
 """Rows explained at most (a seeded sample of the test set beyond that)."""
-BACKGROUND_ROWS = 200
+
+
+@dataclass(frozen=True)
+class ReasonPolicy:
+    """How decisions are read and reasons worded.
+
+    Attributes
+    ----------
+    top_k : int
+        Reasons per adverse decision.
+    threshold : float
+        Binary decision threshold on the (calibrated) positive-class probability.
+    favourable : int
+        Encoded favourable class (0 or 1); the other one is the adverse outcome.
+    labels : tuple of str
+        Class names in encoded order.
+    statements : mapping
+        ``explain.reason_statements``: column -> plain statement (``{value}`` is
+        replaced by the row's value), or ``{high, low}`` statements of a numeric column.
+    references : mapping
+        Training median of each numeric column (which of ``high``/``low`` applies).
+    """
+
+    top_k: int = 4
+    threshold: float = 0.5
+    favourable: int = 0
+    labels: tuple[str, ...] = ("0", "1")
+    statements: Mapping[str, Any] = field(default_factory=dict)
+    references: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def adverse_label(self) -> str:
+        """Name of the adverse class."""
+        return self.labels[1 - self.favourable]
+
+    def adverse_text(self, task: str) -> str:
+        """Return the adverse outcome in words."""
+        return "higher value" if task == "regression" else f"decision {self.adverse_label!r}"
+
+    def document(self) -> dict[str, Any]:
+        """Return what serving needs to read decisions and word reasons (JSON-ready)."""
+        return {
+            "favourable": self.favourable,
+            "labels": list(self.labels),
+            "top_k": self.top_k,
+            "statements": dict(self.statements),
+            "references": dict(self.references),
+        }
+
+    def statement(self, column: str, value: Any) -> str:
+        """Plain statement of one reason: the spec's, else built from the column and value."""
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        template = self.statements.get(column)
+        if isinstance(template, Mapping):
+            reference = self.references.get(column)
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if numeric and reference is not None:
+                template = template.get(_side(float(value), reference) or "")
+            else:
+                template = template.get(str(value))
+        if template:
+            return str(template).replace("{value}", shown)
+        return f"{column.replace('_', ' ')} of {shown} weighed toward {self.adverse_label!r}"
 
 
 def output_sources(preprocessor: Any) -> list[str]:
@@ -79,22 +148,6 @@ def _sources_of(trans: Any, cols: list[str]) -> list[str]:
     return cols
 
 
-def _to_raw(values: np.ndarray, sources: list[str], columns: list[str]) -> np.ndarray:
-    """Sum encoded-column contributions (n, m) into raw columns (n, len(columns))."""
-    index = {c: i for i, c in enumerate(columns)}
-    agg = np.zeros((values.shape[0], len(columns)))
-    np.add.at(agg.T, [index[s] for s in sources], values.T)
-    return agg
-
-
-def _positive_shap(raw: Any, n_outputs: int) -> np.ndarray:
-    """SHAP values for the adverse output: binary positive class, or the single output."""
-    values = np.asarray(raw.values if hasattr(raw, "values") else raw, dtype=np.float64)
-    if values.ndim == 3:
-        return values[:, :, -1] if n_outputs <= 2 else np.abs(values).sum(axis=2)
-    return values
-
-
 def explain_model(
     model: Any,
     X: pd.DataFrame,
@@ -102,87 +155,67 @@ def explain_model(
     *,
     task: str,
     metric: str,
-    top_k: int = 3,
+    top_k: int = 4,
     n_reason_rows: int = 100,
     seed: int = 0,
+    background: pd.DataFrame | None = None,
+    policy: ReasonPolicy | None = None,
 ) -> dict[str, Any]:
-    """Global importance per raw column, and reason codes for the highest-risk rows.
+    """Global importance per raw column, and adverse-action reasons for adverse decisions.
 
     Parameters
     ----------
     model : estimator
-        The final model: a crispml pipeline (``features`` then ``model``), possibly
-        wrapped in a :class:`~crispml.evaluate.CalibratedModel` (the monotone map does not
-        change which columns push a prediction up).
+        The final model: a crispml pipeline, a weighted ensemble or a calibrated model
+        (explained through its base: the monotone map keeps every row's ranking).
     X : pandas.DataFrame
         Conformed rows to explain (the test set).
     y : numpy.ndarray
         Encoded target of ``X`` (for permutation importance).
     task, metric : str
         Task and primary metric.
-    top_k : int, default=3
-        Reason codes per row.
+    top_k : int, default=4
+        Reasons per row.
     n_reason_rows : int, default=100
-        Rows that get reason codes: those with the highest adverse-outcome prediction.
+        Rows that get reasons: adverse decisions, most probable adverse outcome first.
     seed : int, default=0
         Seed of row sampling and permutations.
+    background : pandas.DataFrame, optional
+        Conformed training rows: the reference of linear terms (default: ``X``).
+    policy : ReasonPolicy, optional
+        Decision threshold, favourable class, labels and plain statements.
 
     Returns
     -------
     dict
         ``method``, ``importance`` (list of ``{column, importance}``, most important first:
         mean absolute contribution, or the permutation drop in the metric), and
-        ``reason_codes`` (``{position, prediction, reasons: [{column, value, contribution}]}``).
+        ``reason_codes`` (``{position, prediction, decision, reasons, missing}``).
     """
-    pipeline = getattr(model, "base_", model)
+    policy = policy or ReasonPolicy(top_k=top_k)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(X), MAX_ROWS, replace=False)) if len(X) > MAX_ROWS else None
     Xs = X.iloc[rows] if rows is not None else X
     ys = np.asarray(y)[rows] if rows is not None else np.asarray(y)
-    contributions = None
     try:
-        contributions, method = _shap_contributions(pipeline, Xs, task, seed)
-    except Exception as exc:  # a model shap cannot read: fall back, and say so
-        logger.info("SHAP not available for this model (%s); using permutation", exc)
-    if contributions is None:
-        return _permutation(model, Xs, ys, task=task, metric=metric, seed=seed)
-    importance = _ranked(X.columns, np.abs(contributions).mean(axis=0))
+        members = decompose(model, X if background is None else background, task=task)
+        found = attribute(members, Xs)
+    except NotExplainable as exc:  # a model with no exact attribution: say so
+        logger.info("no exact attributions (%s); using permutation", exc)
+        return _permutation(model, Xs, ys, task=task, metric=metric, seed=seed, why=str(exc))
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "method": method,
+        "method": METHOD,
+        "margin_spaces": found.spaces,
         "n_rows": len(Xs),
-        "importance": importance,
-        "adverse_outcome": "higher value" if task == "regression" else "positive class",
+        "importance": _ranked(X.columns, np.abs(found.values).mean(axis=0)),
+        "adverse_outcome": policy.adverse_text(task),
+        "top_k": policy.top_k,
     }
-    out["reason_codes"] = (
-        reason_codes(model, Xs, contributions, task=task, k=top_k, n_rows=n_reason_rows)
-        if task != "multiclass"
-        else []
-    )
+    out["reason_codes"] = reason_codes(model, Xs, found.values, task=task, policy=policy)[
+        :n_reason_rows
+    ]
     return out
-
-
-def _shap_contributions(
-    pipeline: Any, X: pd.DataFrame, task: str, seed: int
-) -> tuple[np.ndarray | None, str]:
-    import shap
-
-    features, estimator = pipeline[:-1], pipeline[-1]
-    encoded = np.asarray(features.transform(X), dtype=np.float64)
-    sources = output_sources(features[-1] if hasattr(features, "steps") else features)
-    n_outputs = 1 if task == "regression" else len(getattr(estimator, "classes_", [0, 1]))
-    if hasattr(estimator, "coef_"):
-        rng = np.random.default_rng(seed)
-        take = rng.choice(len(encoded), min(BACKGROUND_ROWS, len(encoded)), replace=False)
-        explainer = shap.LinearExplainer(estimator, encoded[take])
-        method = "shap.LinearExplainer"
-    else:
-        explainer = shap.TreeExplainer(estimator)
-        method = "shap.TreeExplainer"
-    with warnings.catch_warnings():  # shap's notice that LightGBM output is now a list
-        warnings.filterwarnings("ignore", message=".*shap values output has changed.*")
-        values = _positive_shap(explainer.shap_values(encoded), n_outputs)
-    return _to_raw(values, sources, list(X.columns)), method
 
 
 def reason_codes(
@@ -191,10 +224,14 @@ def reason_codes(
     contributions: np.ndarray,
     *,
     task: str,
-    k: int = 3,
-    n_rows: int = 100,
+    policy: ReasonPolicy,
 ) -> list[dict[str, Any]]:
-    """Top-``k`` raw columns pushing each of the highest-risk rows towards the adverse outcome.
+    """Adverse-action reasons of every adverse decision in ``X``, most adverse first.
+
+    Binary: rows whose decision (calibrated probability against the threshold) is the
+    adverse class. Regression: every row, highest value first. Only columns whose
+    contribution pushes toward the adverse outcome are reasons; missing inputs are
+    listed apart, never as reasons.
 
     Parameters
     ----------
@@ -203,38 +240,66 @@ def reason_codes(
     X : pandas.DataFrame
         Conformed rows, aligned with ``contributions``.
     contributions : numpy.ndarray
-        Per-row, per-raw-column contributions (n, p) towards the adverse outcome.
+        Per-row, per-raw-column contributions (n, p) toward the positive class.
     task : str
         binary or regression.
-    k : int, default=3
-        Reasons per row (only columns with a positive contribution are listed).
-    n_rows : int, default=100
-        Rows listed, highest predicted risk first.
+    policy : ReasonPolicy
+        Threshold, favourable class, labels and statements.
 
     Returns
     -------
     list of dict
     """
-    pred = np.asarray(
-        model.predict(X) if task == "regression" else model.predict_proba(X)[:, 1],
-        dtype=np.float64,
-    )
-    order = np.argsort(-pred, kind="mergesort")[:n_rows]
-    columns = list(X.columns)
+    if task == "regression":
+        adverse_score = np.asarray(model.predict(X), dtype=np.float64)
+        rows: list[int] = np.argsort(-adverse_score, kind="mergesort").tolist()
+        sign = 1.0
+    else:
+        p1 = np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
+        adverse = 1 - policy.favourable
+        decided = (p1 >= policy.threshold).astype(int)
+        adverse_score = p1 if adverse == 1 else 1.0 - p1
+        order = np.argsort(-adverse_score, kind="mergesort").tolist()
+        rows = [i for i in order if decided[i] == adverse]
+        sign = 1.0 if adverse == 1 else -1.0
+    columns = [str(c) for c in X.columns]
     out = []
-    for i in order:
-        top = np.argsort(-contributions[i], kind="mergesort")[:k]
-        reasons = [
+    for i in rows:
+        values = [_plain(v) for v in X.iloc[i].tolist()]
+        reasons, missing = adverse_reasons(sign * contributions[i], columns, values, policy)
+        out.append(
+            {
+                "position": int(X.index[i]),
+                "prediction": float(adverse_score[i]),
+                "decision": policy.adverse_label,
+                "reasons": reasons,
+                "missing": missing,
+            }
+        )
+    return out
+
+
+def adverse_reasons(
+    toward_adverse: np.ndarray, columns: list[str], values: list[Any], policy: ReasonPolicy
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Top-k positive contributions toward the adverse outcome, and the missing inputs."""
+    missing = [c for c, v in zip(columns, values, strict=True) if v is None]
+    order = np.argsort(-toward_adverse, kind="mergesort")
+    reasons: list[dict[str, Any]] = []
+    for j in order:
+        if toward_adverse[j] <= 0 or len(reasons) == policy.top_k:
+            break
+        if values[j] is None:
+            continue
+        reasons.append(
             {
                 "column": columns[j],
-                "value": _plain(X.iloc[i, j]),
-                "contribution": float(contributions[i, j]),
+                "value": values[j],
+                "contribution": float(toward_adverse[j]),
+                "statement": policy.statement(columns[j], values[j]),
             }
-            for j in top
-            if contributions[i, j] > 0
-        ]
-        out.append({"position": int(X.index[i]), "prediction": float(pred[i]), "reasons": reasons})
-    return out
+        )
+    return reasons, missing
 
 
 def _ranked(columns: Any, values: np.ndarray) -> list[dict[str, Any]]:
@@ -243,14 +308,27 @@ def _ranked(columns: Any, values: np.ndarray) -> list[dict[str, Any]]:
     return [{"column": c, "importance": float(v)} for c, v in pairs]
 
 
+def _side(value: float, reference: float) -> str | None:
+    """``high`` above the training median, ``low`` below it, ``None`` at it."""
+    if value == reference:
+        return None
+    return "high" if value > reference else "low"
+
+
 def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
     if isinstance(value, float | np.floating):
         return None if np.isnan(value) else float(value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
     return str(value)
 
 
 def _permutation(
-    model: Any, X: pd.DataFrame, y: np.ndarray, *, task: str, metric: str, seed: int
+    model: Any, X: pd.DataFrame, y: np.ndarray, *, task: str, metric: str, seed: int, why: str
 ) -> dict[str, Any]:
     from sklearn.inspection import permutation_importance
 
@@ -271,5 +349,5 @@ def _permutation(
         "importance": importance,
         "adverse_outcome": "higher value" if task == "regression" else "positive class",
         "reason_codes": [],
-        "note": "no per-row attributions for this model family",
+        "note": f"no exact per-row attributions for this model ({why})",
     }

@@ -491,7 +491,17 @@ def _md_ethics(record: RunRecord, show: Callable[[Any, Source, str], str]) -> li
         est = record.evaluation.fairness_gaps[gap].model_dump()
         text = interval_text(est, EvaluationResult.FILE, f"fairness_gaps.{gap}", gap, show)
         out.append(f"- {gap} (worst over the protected attributes): {text}")
-    return out
+    return out + _md_reasons(record)
+
+
+def _md_reasons(record: RunRecord, n: int = 3) -> list[str]:
+    """Plain adverse-action reasons of the first test decisions (words only, no figures)."""
+    codes = (record.detail("importance") or {}).get("reason_codes", [])[:n]
+    return [
+        f"- Adverse-action reasons, test row {c['position']} (decision {c['decision']!r}): "
+        + ("; ".join(r["statement"] for r in c["reasons"]) or "none pushes toward it")
+        for c in codes
+    ]
 
 
 def _md_value(value: Any) -> str:

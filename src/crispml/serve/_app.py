@@ -29,7 +29,7 @@ from crispml.serve._openapi import (
     error_responses,
     install_openapi,
 )
-from crispml.serve._runtime import ServingModel
+from crispml.serve._runtime import ExplainUnavailable, ServingModel
 
 API_KEY_HEADER = "x-api-key"
 _MSG_KEY = "missing or wrong API key (send it in the X-API-Key header)"
@@ -180,6 +180,7 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        model.warm_explain()  # before the first request, not during it
         yield
         if log is not None:
             log.close()
@@ -258,7 +259,12 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
             log.log(model.version, "predict", checked.records, rows)
         return _json({"model_version": model.version, "predictions": rows})
 
-    @app.post("/v1/explain", summary="Reason codes for one record", **_post(one, ExplainResponse))
+    @app.post(
+        "/v1/explain",
+        summary="Adverse-action reasons for one record (logged with a decision id)",
+        openapi_extra=one,
+        responses={200: {"model": ExplainResponse}, **error_responses(401, 413, 422, 501)},
+    )
     async def explain(
         request: Request,
         on_missing: OnMissing | None = _Q_MISSING,
@@ -273,7 +279,13 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
             result = model.explain(payload, impute=on_missing == "impute", unknown=on_unknown)
         except ContractViolation as exc:
             return violation(exc)
-        return _json({"model_version": model.version, **result})
+        except ExplainUnavailable as exc:
+            return _problem(501, ["model"], str(exc), "no_attributions")
+        answer = {"model_version": model.version, **result}
+        if log is not None:  # every explained decision, never sampled: an adverse-action record
+            kept = {k: v for k, v in payload.items() if k in model.contract.names}
+            log.log(model.version, "explain", [kept], [answer], always=True)
+        return _json(answer)
 
     @app.get("/v1/health", summary="Liveness", response_model=HealthResponse)
     async def health() -> dict[str, str]:

@@ -143,10 +143,21 @@ class InferenceLog:
         self._thread.start()
 
     def log(
-        self, version: str, endpoint: str, records: list[Any], rows: list[dict[str, Any]]
+        self,
+        version: str,
+        endpoint: str,
+        records: list[Any],
+        rows: list[dict[str, Any]],
+        *,
+        always: bool = False,
     ) -> None:
-        """Buffer the request's records with their predictions, if this request is sampled."""
-        if self.sample_rate <= 0 or self._random.random() >= self.sample_rate:
+        """Buffer the request's records with their predictions, if this request is sampled.
+
+        ``always`` logs regardless of the sample rate (explained decisions, which carry
+        a decision id and must be retrievable).
+        """
+        sampled = self.sample_rate > 0 and self._random.random() < self.sample_rate
+        if not (always or sampled):
             return
         now = time.time()
         items = [

@@ -76,21 +76,30 @@ class PredictResponse(BaseModel):
 
 
 class Reason(BaseModel):
-    """One reason code."""
+    """One adverse-action reason: a column pushing the decision toward the adverse outcome."""
 
     column: str
     value: Any = None
-    reference: Any = None
-    contribution: float
+    contribution: float = Field(
+        gt=0, description="Exact attribution toward the adverse outcome (member margin space)."
+    )
+    statement: str = Field(description="The reason in plain words.")
 
 
 class ExplainResponse(BaseModel):
-    """Reason codes for one record."""
+    """Adverse-action reasons for one record, with the id under which it was logged."""
 
     model_version: str
-    score: float
+    decision_id: str = Field(description="Id of this explained decision in the serving log.")
+    prediction: Any
+    probability: float | None
+    adverse_outcome: str
+    adverse_action: bool
     method: str
+    margin_spaces: list[str]
     reasons: list[Reason]
+    missing: list[str] = Field(description="Inputs absent or null: never given as reasons.")
+    note: str | None
     warnings: list[str]
     ignored: list[str]
 
@@ -132,6 +141,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or wrong API key (X-API-Key header).",
         413: "Body or batch too large.",
         422: "The request breaks the input contract; every problem is listed.",
+        501: "The model ships no exact attributions (no reasons can be given).",
     }
     return {c: {"model": ErrorResponse, "description": words[c]} for c in codes}
 

@@ -5,6 +5,7 @@ Serving runtime only: onnxruntime, numpy and the standard library.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from crispml.serve._attribution import ATTRIBUTION_FILES, NO_ADVERSE_ACTION, Attributor
 from crispml.serve._bundle import (
     CONFORMAL_FILE,
     CONTRACT_FILE,
@@ -26,12 +28,27 @@ _MSG_REFUSED = (
     "record is out of the training distribution: {reasons}. Send it without "
     "refuse_out_of_distribution to score it anyway (the response flags it)"
 )
+_MSG_NO_ATTRIBUTION = (
+    "this model ships no exact attributions (its family has none, or the task is "
+    "multiclass or anomaly detection), so /v1/explain gives no reasons; see "
+    "evaluation/importance.json or, for anomalies, evaluation/anomaly.json"
+)
+_MSG_NO_SHAP = (
+    "this model's reasons need shap (TreeSHAP of its trees), which this runtime lacks; "
+    "install it: pip install -r deploy/requirements-explain.txt"
+)
+METHOD = (
+    "exact attributions: TreeSHAP (shap) for trees, linear terms for linear models, "
+    "weighted over ensemble members, summed per raw column"
+)
 PROBABILITIES = "probabilities"
 LABEL = "label"
 VALUE = "value"
 """Names of the ONNX graph's outputs (classification: probabilities + label; regression: value;
 anomaly: value, the anomaly score)."""
 VALUE_TASKS = frozenset({"regression", "anomaly"})
+ANOMALY_TOP_K = 4
+"""Columns an anomaly explanation lists at most, unless the request asks otherwise."""
 """Tasks whose graph outputs one value per row."""
 
 
@@ -43,6 +60,10 @@ def make_session(model: bytes | str | Path) -> ort.InferenceSession:
     options.log_severity_level = 3
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+class ExplainUnavailable(Exception):
+    """The bundle has no attribution material: reasons cannot be given."""
 
 
 class ServingModel:
@@ -79,6 +100,10 @@ class ServingModel:
         self.density = DensityCheck.from_dict(contract.get("distribution", {}))
         self.conformal: dict[str, Any] = {}
         """The evaluation's conformal report (``evaluation/conformal.json``), when shipped."""
+        self.attribution: Attributor | None = None
+        """Exact attributions for ``explain`` (``model/attribution*``), when shipped."""
+        self.explain_blocked: str | None = None
+        """Why shipped attributions cannot run here (``shap`` missing), if so."""
         self._outputs = [VALUE] if self.task in VALUE_TASKS else [PROBABILITIES, LABEL]
 
     @classmethod
@@ -99,7 +124,23 @@ class ServingModel:
         conformal = root / CONFORMAL_FILE
         if conformal.is_file() and (not verify or CONFORMAL_FILE in manifest.get("artifacts", {})):
             served.conformal = read_json(conformal)
+        listed = manifest.get("artifacts", {})
+        if all((root / f).is_file() and (not verify or f in listed) for f in ATTRIBUTION_FILES):
+            served.attribution = Attributor.from_files(root, make_session)
         return served
+
+    def warm_explain(self) -> None:
+        """Build the tree explainers now (seconds for large forests), not on a request.
+
+        Without ``shap`` (a predict-only runtime), ``explain`` is marked unavailable
+        with the command that installs it. ``predict`` never imports shap.
+        """
+        if self.attribution is None:
+            return
+        try:
+            self.attribution.warm()
+        except ImportError:  # deploy/requirements-explain.txt not installed
+            self.explain_blocked = _MSG_NO_SHAP
 
     def metadata(self) -> dict[str, Any]:
         """Card summary, task, classes, threshold and the input contract."""
@@ -262,63 +303,118 @@ class ServingModel:
         self,
         record: dict[str, Any],
         *,
-        top_k: int = 5,
+        top_k: int | None = None,
         impute: bool = False,
         unknown: str | None = None,
     ) -> dict[str, Any]:
-        """Reason codes for one record by occlusion on the ONNX graph.
+        """Adverse-action reasons for one record, from exact attributions.
 
-        Each column in turn is set to its training reference value (median or most
-        frequent level); the change of the score (positive-class probability, the
-        predicted class's probability, or the value) is that column's contribution.
-        Computed from the ONNX graph alone, never from a pickle.
+        The record is scored by the ONNX graph; a favourable decision gets no reasons
+        ("no adverse action"). Otherwise the reasons are the columns whose exact
+        contribution (TreeSHAP or linear terms, ensemble-weighted, in each member's
+        margin space -- log-odds for boosted trees; the monotone calibration map keeps
+        the ranking) pushes toward the adverse outcome, largest first. Inputs missing
+        from the record are listed in ``missing``, never as reasons.
 
         Parameters
         ----------
         record : dict
             One raw record.
-        top_k : int, default=5
-            How many reason codes to return, largest absolute contribution first.
+        top_k : int, optional
+            Reasons returned at most (default: the spec's ``explain.top_k``).
         impute, unknown
             As in :meth:`predict`.
 
         Returns
         -------
         dict
-            ``score``, ``method`` and ``reasons`` (column, value, reference, contribution).
+            ``decision_id`` (new for every call), ``prediction``, ``probability``,
+            ``adverse_outcome``, ``adverse_action``, ``reasons`` (column, value,
+            contribution, statement), ``missing``, ``method``, ``margin_spaces``,
+            ``note``, ``warnings``, ``ignored``.
 
         Raises
         ------
         ContractViolation
             If the record breaks the input contract.
+        ExplainUnavailable
+            If the bundle ships no attribution material for this model.
         """
         checked = self.contract.check([record], impute=impute, unknown=unknown)
-        record = {k: v for k, v in record.items() if k in checked.records[0]}
+        if self.task == "anomaly":
+            return self._explain_anomaly(checked, top_k or ANOMALY_TOP_K)
+        if self.attribution is None or self.explain_blocked:
+            raise ExplainUnavailable(self.explain_blocked or _MSG_NO_ATTRIBUTION)
+        (row,) = self._rows(self.run(checked.inputs))
+        attribution = self.attribution
+        kept = checked.records[0]
+        if self.task == "binary":
+            adverse_code = 1 - attribution.favourable
+            adverse = (1 if row["decision"] else 0) == adverse_code
+            sign = 1.0 if adverse_code == 1 else -1.0
+        else:  # regression: a higher value is the adverse direction
+            adverse, sign = True, 1.0
+        out: dict[str, Any] = {
+            "decision_id": uuid.uuid4().hex,
+            "prediction": row["prediction"],
+            "probability": row.get("probability"),
+            "adverse_outcome": attribution.adverse_label,
+            "adverse_action": adverse,
+            "method": METHOD,
+            "margin_spaces": list(attribution.meta.get("margin_spaces", [])),
+            "warnings": checked.warnings[0],
+            "ignored": checked.ignored[0],
+        }
+        missing = [c for c in attribution.columns if kept.get(c) is None]
+        if not adverse:
+            return {**out, "reasons": [], "missing": missing, "note": NO_ADVERSE_ACTION}
+        try:
+            values, _ = attribution.contributions(checked.inputs)
+        except ImportError:  # shap missing: say what to install
+            self.explain_blocked = _MSG_NO_SHAP
+            raise ExplainUnavailable(_MSG_NO_SHAP) from None
+        k = attribution.top_k if top_k is None else top_k
+        reasons, missing = attribution.reasons(sign * values[0], kept, k)
+        return {**out, "reasons": reasons, "missing": missing, "note": None}
+
+    def _explain_anomaly(self, checked: Checked, top_k: int) -> dict[str, Any]:
+        """Columns that raise one record's anomaly score, by occlusion on the ONNX graph.
+
+        A detector has no exact attribution here, so each column is set to its training
+        reference (median or mode) in turn; the score it loses is its contribution.
+        Only columns whose own value raises the score are listed, largest first.
+        """
+        record = checked.records[0]
         names = self.contract.names
-        variants = [record] + [
-            {**record, col.name: col.reference} for col in self.contract.columns
-        ]
-        scores, _ = self.scores(variants)
-        if self.task in VALUE_TASKS:
-            values = scores
-        else:
-            column = 1 if self.task == "binary" else int(np.argmax(scores[0]))
-            values = scores[:, column]
+        variants = [record] + [{**record, c.name: c.reference} for c in self.contract.columns]
+        values = self.scores(variants)[0].reshape(-1)
         contributions = values[0] - values[1:]
-        order = np.argsort(-np.abs(contributions), kind="stable")[:top_k]
+        order = [i for i in np.argsort(-contributions, kind="stable") if contributions[i] > 0]
         reasons = [
             {
                 "column": names[i],
                 "value": record.get(names[i]),
-                "reference": self.contract.columns[i].reference,
                 "contribution": float(contributions[i]),
+                "statement": (
+                    f"{names[i]} = {record.get(names[i])!r} raises the anomaly score "
+                    f"(typical value: {self.contract.columns[i].reference!r})"
+                ),
             }
-            for i in order
+            for i in order[:top_k]
         ]
+        flagged = float(values[0]) > (0.0 if self.threshold is None else self.threshold)
         return {
+            "decision_id": uuid.uuid4().hex,
+            "prediction": flagged,
+            "probability": None,
             "score": float(values[0]),
-            "method": "occlusion: score minus score with the column at its reference value",
+            "adverse_outcome": "anomaly",
+            "adverse_action": flagged,
+            "method": "occlusion: score minus score with the column at its training reference",
+            "margin_spaces": ["anomaly score"],
             "reasons": reasons,
+            "missing": [n for n in names if record.get(n) is None],
+            "note": None if flagged else "not flagged: the score is below the threshold",
             "warnings": checked.warnings[0],
             "ignored": checked.ignored[0],
         }

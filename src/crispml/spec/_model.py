@@ -378,6 +378,27 @@ class DeploymentSpec(CrispModel):
     """A request field that is not a model input (nor a known non-input): 422, or a warning."""
 
 
+class ExplainSpec(CrispModel):
+    """Adverse-action reasons: how many, and the plain statement of each column.
+
+    Examples
+    --------
+    >>> ExplainSpec(reason_statements={"dir": "Debt payments are high ({value})"}).top_k
+    4
+    """
+
+    top_k: int = Field(default=4, ge=1, le=20)
+    """Reasons given per adverse decision (at serving and in the evaluation)."""
+    reason_statements: dict[str, str | dict[str, str]] = Field(default_factory=dict)
+    """Input column -> plain statement of the reason, e.g. ``dir: "Debt payments are high
+    relative to income ({value})"``; ``{value}`` is replaced by the applicant's value. A
+    statement that holds for some values only is a map: ``{high: ..., low: ...}`` for a
+    numeric column (above the training median, or below it: a nonlinear model can count
+    a low value against the applicant too), or level -> statement for a category
+    (``dmi: {"yes": "Mortgage insurance was denied"}``). A value with no statement gets
+    one built from the column name and value."""
+
+
 class TrackingSpec(CrispModel):
     """Experiment tracking (MLflow). ``uri`` defaults to a SQLite file in the project."""
 
@@ -449,6 +470,7 @@ class ProjectSpec(CrispModel):
     search: SearchSpec = Field(default_factory=SearchSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     deployment: DeploymentSpec = Field(default_factory=DeploymentSpec)
+    explain: ExplainSpec = Field(default_factory=ExplainSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     report: ReportSpec = Field(default_factory=ReportSpec)
 

@@ -53,6 +53,11 @@ deployment:
   latency_sla_ms:
     p99: 50
 
+explain:                  # adverse-action reasons (/v1/explain, evaluation/importance.json)
+  top_k: 4                # reasons per adverse decision
+  reason_statements: {{}}   # column -> plain words, {{value}} filled in; e.g.
+  #   debt_ratio: "Debt payments are high relative to income ({{value}})"
+
 tracking:
   uri: null               # null = sqlite:///.crispml/mlflow.db in this folder
 
