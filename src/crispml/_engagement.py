@@ -35,7 +35,15 @@ from crispml.evaluate import (
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import get_family, load_pipeline, save_pipeline
 from crispml.report import write_report
-from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
+from crispml.search import (
+    Candidate,
+    EngagementBudget,
+    RunBudget,
+    SearchProgress,
+    SearchResult,
+    record_search,
+    search_models,
+)
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
 
@@ -144,15 +152,24 @@ class Project:
         on_candidate: Callable[[Candidate], None] | None,
         command: list[str] | None,
     ) -> Path:
-        """Every phase in lifecycle order; each writes its artifacts into ``folder``."""
+        """Every phase in lifecycle order; each writes its artifacts into ``folder``.
+
+        ``search.time_budget_s`` is the budget of all of them: the plan
+        (:class:`~crispml.search.EngagementBudget`) gives the search what the other
+        phases' predicted costs leave, and ``budget.json`` records planned vs used.
+        """
         spec = self.spec
-        with step("Loading and checking the data"):
+        plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
+        with step("Loading and checking the data"), plan.phase("load"):
             source = self.data if self.data is not None else spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
             dataset = cdata.prepare_dataset(table, spec, store=self.store)
             folder.write_text("spec.yaml", spec_to_yaml(spec))
             folder.write_json("data/schema.json", dataset.schema.to_dict())
-        with step("Splitting (locked test set)"):
+        plan.set_table(*dataset.frame.shape)
+        with step(plan.plan_line()):
+            pass
+        with step("Splitting (locked test set)"), plan.phase("split"):
             split = cdata.make_split(
                 dataset.frame,
                 spec.split,
@@ -160,13 +177,14 @@ class Project:
                 id_column=spec.data.id_column,
             )
             folder.write_json("data/split.json", split.to_dict())
-        with step("Auditing the data"):
+        with step("Auditing the data"), plan.phase("audit"):
             audit_data(dataset, split, spec, folder=folder, enforce=True)
-        with step(f"Searching models (budget {spec.search.time_budget_s:g} s)"):
-            result = self._search(dataset, split, on_candidate)
+        search_s = plan.search_s()
+        with step(f"Searching models ({search_s:.0f} s of the budget)"), plan.phase("search"):
+            result = self._search(dataset, split, on_candidate, search_s)
             record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
-        with step("Evaluating on the test set"):
+        with step("Evaluating on the test set"), plan.phase("evaluation"):
             evaluation = evaluate_engagement(
                 folder, dataset=dataset, split=split, result=result, spec=spec
             )
@@ -174,33 +192,21 @@ class Project:
             _write_final_model(folder, dataset, result, evaluation)
         deployed = None
         if spec.deployment.format == "onnx":
-            with step("Exporting to ONNX and checking parity"):
-                deployed = package_deployment(
-                    folder,
-                    evaluation.model,
-                    schema=dataset.schema,
-                    target=dataset.target,
-                    X_train=dataset.features(split.train),
-                    test_frame=dataset.frame.iloc[split.test],
-                    sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-                    run_id=folder.run_id,
-                    card=_card(spec, evaluation.result),
-                    threshold=evaluation.threshold,
-                    policies={
-                        "on_missing": spec.deployment.on_missing,
-                        "on_unknown": spec.deployment.on_unknown,
-                        "protected": spec.fairness.protected,
-                    },
-                )
-        with step("Deciding the verdict"):
+            with step("Exporting to ONNX and checking parity"), plan.phase("deployment"):
+                deployed = self._deploy(folder, dataset, split, evaluation)
+        with step("Deciding the verdict"), plan.phase("verdict"):
             decision = decide_verdict(spec, evaluation.result, deployed)
             folder.write_text(Verdict.FILE, decision.to_json())
             folder.write_json("metrics.json", _metrics_record(spec, result, evaluation, decision))
-        with step("Writing the model card and report"):
+        with step("Writing the model card and report"), plan.phase("report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
             write_report(folder.staging, manifest=manifest)
         with step("Sealing the run folder"):
+            budget = plan.result(
+                result.budget["stages"], result.budget["trials"], study=result.study
+            )
+            folder.write_text(RunBudget.FILE, budget.to_json())
             if tracker is not None:
                 tracker.log(_params(spec, result), _tracked_metrics(result, evaluation.result))
                 tracker.log_artifacts(folder.staging)
@@ -208,11 +214,38 @@ class Project:
             cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
         return path
 
+    def _deploy(
+        self,
+        folder: RunFolder,
+        dataset: cdata.Dataset,
+        split: cdata.Split,
+        evaluation: EngagementEvaluation,
+    ) -> DeploymentResult:
+        spec = self.spec
+        return package_deployment(
+            folder,
+            evaluation.model,
+            schema=dataset.schema,
+            target=dataset.target,
+            X_train=dataset.features(split.train),
+            test_frame=dataset.frame.iloc[split.test],
+            sla_ms=spec.deployment.latency_sla_ms.model_dump(),
+            run_id=folder.run_id,
+            card=_card(spec, evaluation.result),
+            threshold=evaluation.threshold,
+            policies={
+                "on_missing": spec.deployment.on_missing,
+                "on_unknown": spec.deployment.on_unknown,
+                "protected": spec.fairness.protected,
+            },
+        )
+
     def _search(
         self,
         dataset: cdata.Dataset,
         split: cdata.Split,
         on_candidate: Callable[[Candidate], None] | None,
+        time_budget_s: float,
     ) -> SearchResult:
         spec = self.spec
         return search_models(
@@ -224,7 +257,7 @@ class Project:
             task=spec.problem.task,
             metric=spec.problem.primary_metric,
             families=_families(spec),
-            time_budget_s=spec.search.time_budget_s,
+            time_budget_s=time_budget_s,
             seed=spec.split.seed,
             baselines=spec.search.baselines,
             on_candidate=on_candidate,
@@ -237,6 +270,7 @@ class Project:
             study_dir=self.store,
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
+            max_model_mb=spec.deployment.max_model_mb,
         )
 
     def _tracker(self) -> EngagementTracker | None:

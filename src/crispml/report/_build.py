@@ -27,6 +27,7 @@ from crispml.report._html import render_html
 from crispml.report._record import read_run
 from crispml.report._reproduce import reproduce_script
 from crispml.report._verify import verify_run
+from crispml.search import RunBudget
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -79,7 +80,7 @@ def write_report(run_dir: str | Path, *, manifest: dict[str, Any] | None = None)
         manifest = {**read_manifest(root), "signing": signer_identity(key)}
     record = read_run(root, manifest=manifest)
     card = build_model_card(record)
-    sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
+    sealed_later = () if finished else (MANIFEST, RunBudget.FILE)  # written after the documents
     compliance = build_compliance_map(root, will_write=HANDOFF_FILES + sealed_later)
     ledger = Ledger()
     texts = {

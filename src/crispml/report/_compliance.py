@@ -155,7 +155,7 @@ _ITEMS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
         "EU AI Act Annex IV",
         "2(c)",
         "System architecture and computational resources",
-        ("manifest.json", "search/budget.json"),
+        ("manifest.json", "budget.json"),
         "Describe the architecture.",
     ),
     (

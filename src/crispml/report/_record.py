@@ -21,6 +21,7 @@ from crispml.data import Schema
 from crispml.deploy import DeploymentResult
 from crispml.evaluate import EvaluationResult, Verdict
 from crispml.exceptions import ReportError
+from crispml.search import RunBudget
 from crispml.spec import ProjectSpec, load_spec
 
 _MSG_NOT_RUN = (
@@ -59,8 +60,9 @@ class RunRecord:
     details : dict
         The detailed evaluation reports (calibration, threshold, conformal,
         fairness, slices, importance, interpretability) by file stem.
-    budget : dict or None
-        ``search/budget.json``.
+    budget : RunBudget or None
+        ``budget.json``: planned vs used seconds per phase (absent while the run
+        writes its documents: it is written after them, before sealing).
     images : dict
         Plots other phases wrote, by run-folder path.
     """
@@ -76,7 +78,7 @@ class RunRecord:
     schema: Schema
     split: dict[str, Any]
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
-    budget: dict[str, Any] | None = None
+    budget: RunBudget | None = None
     images: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -135,7 +137,7 @@ def read_run(path: str | Path, *, manifest: dict[str, Any] | None = None) -> Run
         schema=Schema.from_dict(_json(root / "data/schema.json") or {"columns": []}),
         split={k: v for k, v in split.items() if k not in ("train", "valid", "test", "test_ids")},
         details={n: d for n in names if (d := _json(root / f"evaluation/{n}.json")) is not None},
-        budget=_json(root / "search/budget.json"),
+        budget=RunBudget.read_optional(root),
         images={
             p.relative_to(root).as_posix(): p
             for sub in ("evaluation", "audit", "deploy")

@@ -272,6 +272,13 @@ DEFAULT_FAMILIES: tuple[str, ...] = (
 class SearchSpec(CrispModel):
     """The model search: which families, under which budget, on how many threads.
 
+    ``time_budget_s`` is the budget of the whole engagement, from loading the data to
+    the sealed run folder; the search gets what the other phases' predicted costs leave
+    (``budget.json`` records planned vs used per phase).
+
+    .. versionchanged:: 0.3
+       ``time_budget_s`` covers the whole run, not only the search.
+
     ``n_jobs`` is the number of threads one model fit may use (gradient boosting,
     forests); ``None`` (the default) means every core available to the process.
     """
@@ -329,6 +336,11 @@ class DeploymentSpec(CrispModel):
     a 422; ``impute``: it is scored on the model's imputation, and the response says so."""
     on_unknown: Literal["reject", "warn"] = "reject"
     """A request field that is not a model input (nor a known non-input): 422, or a warning."""
+    max_model_mb: PositiveFloat = 100.0
+    """The delivered model's size cap (serialized): the search bounds forests to fit it, and
+    a candidate or ensemble above it cannot be selected (the leaderboard says why).
+
+    .. versionadded:: 0.3"""
 
 
 class TrackingSpec(CrispModel):
