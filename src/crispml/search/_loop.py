@@ -196,7 +196,7 @@ class TrialLoop:
             # An excluded trial is told its score with a violated constraint: TPE learns
             # that the region is infeasible rather than good or failed.
             excess = float(outcome.info.get("model_mb", 0.0)) - (self.data.max_model_mb or 0.0)
-            trial.set_user_attr(SIZE_EXCESS, excess if outcome.status == "excluded" else 0.0)
+            trial.set_constraint(SIZE_EXCESS, excess if outcome.status == "excluded" else 0.0)
             self.store.save_output(name, trial.number, outcome.output)  # type: ignore[arg-type]
             study.tell(trial, outcome.score)
         else:
@@ -218,7 +218,7 @@ class TrialLoop:
     def _repeat(self, name: str, study: Any, trial: Any, earlier: Candidate) -> None:
         """Tell a repeated proposal the earlier score instead of fitting it again."""
         trial.set_user_attr("repeat_of", earlier.name)
-        trial.set_user_attr(SIZE_EXCESS, 0.0 if earlier.status == "ok" else 1.0)
+        trial.set_constraint(SIZE_EXCESS, 0.0 if earlier.status == "ok" else 1.0)
         study.tell(trial, earlier.valid_score)
         self.repeats[name] = self.repeats.get(name, 0) + 1
         if self.repeats[name] >= MAX_REPEATS:

@@ -38,9 +38,10 @@ PORTFOLIO = DEFAULT_FAMILIES
 REFIT_LEADERS = 3
 """Candidates whose fit times estimate the refit (the ensemble's likely members)."""
 _MSG_NO_MODEL = (
-    "search: no model could be fitted; every candidate failed, was pruned or ran out of "
-    "time ({errors}). Fix the error the candidates share if there is one (often the data), "
-    "raise search.time_budget_s, or add families to search.families (with search.baselines: "
+    "search: no model could be fitted; every candidate failed, was pruned, ran out of "
+    "time or was excluded by deployment.max_model_mb ({errors}). Fix the error the "
+    "candidates share if there is one (often the data), raise search.time_budget_s or "
+    "deployment.max_model_mb, or add families to search.families (with search.baselines: "
     "true the baselines are always tried)."
 )
 _MSG_NO_MONOTONE = (
@@ -256,7 +257,10 @@ def _notifier(
 def _select(candidates: list[Candidate], metric: str) -> Candidate:
     scored = [c for c in candidates if c.status == "ok" and c.valid_score is not None]
     if not scored:
-        errors = "; ".join(f"{c.name}: {c.info.get('error', c.status)}" for c in candidates)
+        errors = "; ".join(
+            f"{c.name}: {c.info.get('error', c.info.get('excluded', c.status))}"
+            for c in candidates
+        )
         raise SearchError(_MSG_NO_MODEL.format(errors=errors))
     best = scored[0]
     for cand in scored[1:]:

@@ -18,12 +18,7 @@ if TYPE_CHECKING:
 STUDY_FILE = "optuna.db"
 OUTPUTS_DIR = "search-outputs"
 SIZE_EXCESS = "size_excess_mb"
-"""Trial attribute: megabytes above ``deployment.max_model_mb`` (0 when within it)."""
-
-
-def _size_constraint(trial: FrozenTrial) -> list[float]:
-    """Optuna constraint: feasible (<= 0) when the fitted model is within the size cap."""
-    return [float(trial.user_attrs.get(SIZE_EXCESS, 0.0))]
+"""Trial constraint: megabytes above ``deployment.max_model_mb`` (feasible when <= 0)."""
 
 
 def study_key(*parts: Any) -> str:
@@ -89,7 +84,6 @@ class StudyStore:
                     multivariate=True,
                     group=True,
                     n_startup_trials=4,
-                    constraints_func=_size_constraint,
                 )
             study = optuna.create_study(
                 storage=self._storage,
