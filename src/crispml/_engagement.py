@@ -347,6 +347,16 @@ def decide_verdict(
     sources.update(
         {k: f"{EvaluationResult.FILE}: fairness_gaps.{k}" for k in evaluation.fairness_gaps}
     )
+    if evaluation.vs_baseline is not None:
+        comparison = evaluation.vs_baseline
+        note = (
+            f"improvement over baseline {comparison.baseline!r} "
+            f"(its test {comparison.metric}: {comparison.baseline_estimate})"
+        )
+        measured[f"{comparison.metric}_vs_baseline"]["note"] = note
+        sources[f"{comparison.metric}_vs_baseline"] = (
+            f"{EvaluationResult.FILE}: vs_baseline.improvement"
+        )
     measured_on = None
     if deployed is not None:
         where = "http" if deployed.latency.http is not None else "in_process"

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from crispml.evaluate._baseline import compare_with_baseline
 from crispml.evaluate._calibration import (
     CalibratedModel,
     calibrate_output,
@@ -217,6 +218,9 @@ def evaluate_engagement(
         conformal_nominal=details["conformal"].get("nominal"),
         conformal_test=details["conformal"].get("empirical"),
         candidates_on_test=_scored_on_test(holdout, result.metric),
+        vs_baseline=compare_with_baseline(
+            result, X_test, y_test, test_out, task=task, n_resamples=cfg.bootstrap, seed=seed
+        ),
     )
     folder.write_text(EvaluationResult.FILE, evaluation.to_json())
     return EngagementEvaluation(holdout, model, threshold, evaluation)

@@ -30,6 +30,11 @@ DEFAULT_METRIC: dict[str, str] = {
 MINORITY_SHARE_FOR_PR_AUC = 0.05
 """Below this share of the rarest class, ``crispml init`` proposes ``average_precision``."""
 
+BEATS_BASELINE = "beats_baseline"
+"""A success criterion relative to the baselines, e.g. ``rmse: beats_baseline``: the
+primary metric must beat the best baseline's on the test rows, with a 95% paired
+interval of the improvement that excludes zero."""
+
 _CRITERION = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -99,6 +104,8 @@ class ProblemSpec(CrispModel):
     @classmethod
     def _criteria_parse(cls, value: dict[str, str]) -> dict[str, str]:
         for name, text in value.items():
+            if str(text).strip() == BEATS_BASELINE:
+                continue
             try:
                 parse_criterion(text)
             except ValueError as exc:
@@ -113,6 +120,17 @@ class ProblemSpec(CrispModel):
                 f"metric {self.metric!r} does not fit task {self.task!r}; "
                 f"use one of: {', '.join(allowed)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _beats_baseline_on_the_primary_metric(self) -> ProblemSpec:
+        for name, text in self.success_criteria.items():
+            if str(text).strip() == BEATS_BASELINE and name != self.primary_metric:
+                raise ValueError(
+                    f"success_criteria.{name}: {BEATS_BASELINE} is decided on the primary "
+                    f"metric ({self.primary_metric}); write {self.primary_metric}: "
+                    f"{BEATS_BASELINE}, or give {name} a threshold such as '>= 0.8'"
+                )
         return self
 
     @model_validator(mode="after")
