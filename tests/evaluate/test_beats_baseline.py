@@ -23,18 +23,14 @@ def _spec(criteria, metric=None):
 
 
 def test_beats_baseline_is_accepted_on_the_primary_metric_only():
-    assert _spec({"rmse": "beats_baseline"}).problem.success_criteria == {
-        "rmse": "beats_baseline"
-    }
+    assert _spec({"rmse": "beats_baseline"}).problem.success_criteria == {"rmse": "beats_baseline"}
     with pytest.raises(Exception, match=r"success_criteria.mae: beats_baseline is decided"):
         _spec({"mae": "beats_baseline"})
 
 
 def test_init_proposes_a_criterion_that_can_fail():
     for task, metric in (("regression", "rmse"), ("binary", "roc_auc")):
-        text = render_spec_template(
-            name="p", source="d.csv", target="y", task=task, metric=metric
-        )
+        text = render_spec_template(name="p", source="d.csv", target="y", task=task, metric=metric)
         assert yaml.safe_load(text)["problem"]["success_criteria"] == {metric: "beats_baseline"}
 
 
@@ -75,12 +71,8 @@ def test_comparison_uses_the_baseline_best_on_validation_and_pairs_the_rows():
     result = _search_result(X, y)
     exact = X @ np.array([2.0, -1.0, 0.5])  # better than the fitted line: no noise fitted
     noisy = exact + rng.normal(scale=3.0, size=400)  # far worse than the baseline
-    better = compare_with_baseline(
-        result, X, y, exact, task="regression", n_resamples=200, seed=0
-    )
-    worse = compare_with_baseline(
-        result, X, y, noisy, task="regression", n_resamples=200, seed=0
-    )
+    better = compare_with_baseline(result, X, y, exact, task="regression", n_resamples=200, seed=0)
+    worse = compare_with_baseline(result, X, y, noisy, task="regression", n_resamples=200, seed=0)
     assert better.baseline == "linear" and worse.baseline == "linear"
     assert worse.improvement.high < 0 < worse.improvement.estimate + 10
     assert better.improvement.low <= better.improvement.estimate <= better.improvement.high
