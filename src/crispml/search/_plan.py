@@ -115,7 +115,7 @@ class RunBudget(PhaseResult):
     rows, columns : int
         Size of the table the costs were predicted for.
     phases : dict of str to PhaseTime
-        One entry per phase, in the order they ran. ``seal`` has no used time: it
+        One entry per phase (see :data:`PHASES` for their order). ``seal`` has no used time: it
         hashes this file.
     search_stages : dict of str to PhaseTime
         Inside the search: trials, ensemble and the refit on every non-test row.
