@@ -125,16 +125,19 @@ class Project:
         """
         step = progress or _quiet
         spec = self.spec
+        plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume
-        folder = RunFolder(
-            Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
-        )
-        tracker = self._tracker()
+        with plan.phase("setup"):
+            folder = RunFolder(
+                Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
+            )
+            tracker = self._tracker()
         try:
             if tracker is not None:
-                tracker.start(folder.run_id, tags={"crispml.run_id": folder.run_id})
-            path = self._phases(folder, tracker, step, on_candidate, command)
+                with plan.phase("setup"):
+                    tracker.start(folder.run_id, tags={"crispml.run_id": folder.run_id})
+            path = self._phases(folder, tracker, step, on_candidate, command, plan)
             if tracker is not None:
                 tracker.finish()
         except BaseException:
@@ -151,6 +154,7 @@ class Project:
         step: StepReporter,
         on_candidate: Callable[[Candidate], None] | None,
         command: list[str] | None,
+        plan: EngagementBudget,
     ) -> Path:
         """Every phase in lifecycle order; each writes its artifacts into ``folder``.
 
@@ -159,7 +163,6 @@ class Project:
         phases' predicted costs leave, and ``budget.json`` records planned vs used.
         """
         spec = self.spec
-        plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
         with step("Loading and checking the data"), plan.phase("load"):
             source = self.data if self.data is not None else spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crispml.search import Deadline, EngagementBudget, RunBudget, phase_costs, search_models
+from crispml.search import (
+    Deadline,
+    EngagementBudget,
+    PhaseCost,
+    RunBudget,
+    phase_costs,
+    search_models,
+)
 from crispml.search._plan import MIN_SEARCH_S, PHASES
 
 
@@ -16,17 +23,17 @@ def _search(data, **kwargs):
 
 def test_the_search_gets_what_the_other_phases_leave():
     now = [0.0]
-    plan = EngagementBudget(60.0, clock=lambda: now[0])
+    plan = EngagementBudget(300.0, clock=lambda: now[0])
     with plan.phase("load"):
         now[0] = 2.0
     plan.set_table(40_000, 10)
     others = sum(plan.predicted(p) for p in PHASES if p not in ("load", "search"))
-    assert plan.planned["search"] == pytest.approx(60.0 - 2.0 - others)
+    assert plan.planned["search"] == pytest.approx(300.0 - 2.0 - others)
     first = plan.search_s()
     with plan.phase("audit"):
         now[0] += 10.0  # the audit took longer than predicted: the search gets less
     assert plan.search_s() == pytest.approx(first - 10.0 + plan.predicted("audit"))
-    assert "search" in plan.plan_line() and "60 s" in plan.plan_line()
+    assert "search" in plan.plan_line() and "300 s" in plan.plan_line()
 
 
 def test_a_budget_smaller_than_the_phases_still_leaves_a_minimal_search():
@@ -35,13 +42,18 @@ def test_a_budget_smaller_than_the_phases_still_leaves_a_minimal_search():
     assert plan.search_s() == MIN_SEARCH_S
 
 
-def test_the_cost_model_grows_with_the_table_and_the_model():
+def test_the_stored_cost_model_covers_every_phase_with_non_negative_terms():
     costs = phase_costs()
-    small = costs["evaluation"].predict(1_000, 10, 1.0)
-    assert costs["evaluation"].predict(1_000_000, 10, 1.0) > small
-    assert costs["deployment"].predict(1_000, 10, 500.0) > costs["deployment"].predict(
-        1_000, 10, 1.0
-    )
+    assert set(costs) == set(PHASES) - {"search"}
+    for cost in costs.values():
+        assert min(cost.fixed_s, cost.per_mcell_s, cost.per_model_mb_s) >= 0
+        assert cost.predict(10**6, 10, 50.0) >= cost.predict(1_000, 10, 1.0)
+
+
+def test_a_phase_cost_is_linear_in_cells_and_model_size():
+    cost = PhaseCost(fixed_s=1.0, per_mcell_s=2.0, per_model_mb_s=0.5)
+    assert cost.predict(1_000_000, 3, 0.0) == pytest.approx(7.0)
+    assert cost.predict(0, 3, 10.0) == pytest.approx(6.0)
 
 
 def test_budget_record_round_trips_and_reports_the_overrun():

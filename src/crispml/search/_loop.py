@@ -72,6 +72,11 @@ class TrialLoop:
         Trial budget (deterministic mode); baselines do not count.
     notify : callable
         Called with each finished candidate.
+    refit_factor : float, default=0
+        Refit seconds per second of a trial's fit (holdout: more rows, no early stopping;
+        0 in cv mode). A trial starts only if, were it to lead, its refit would still fit.
+    reserve : callable, optional
+        Seconds already kept for the refit after the trials.
     """
 
     def __init__(
@@ -85,10 +90,13 @@ class TrialLoop:
         time_left: Callable[[], float | None],
         max_trials: int | None,
         notify: Callable[[Candidate], None],
+        refit_factor: float = 0.0,
+        reserve: Callable[[], float] | None = None,
     ) -> None:
         self.data, self.store, self.metric, self.seed = data, store, metric, seed
         self.families = [f for f in families if self._eligible(f)]
         self.time_left, self.notify = time_left, notify
+        self.refit_factor, self.reserve = refit_factor, reserve or (lambda: 0.0)
         self.max_trials = MAX_TRIALS if max_trials is None else max_trials
         self.candidates: list[Candidate] = []
         self.repeats: dict[str, int] = {}
@@ -270,7 +278,9 @@ class TrialLoop:
         # may start on half its estimate; a cross-validation trial cut between folds is lost.
         iterative = get_family(name).iterative and self.data.plan.mode == "holdout"
         share = 0.5 if iterative else 1.0
-        return self._estimates[name] * share <= left
+        estimate = self._estimates[name]
+        refit = max(0.0, estimate * self.refit_factor - self.reserve())
+        return estimate * share + refit <= left
 
     def _note_cost(self, family: str, fit_s: float) -> None:
         seen = [c.fit_s for c in self.candidates if c.family == family and not c.baseline]

@@ -30,6 +30,7 @@ from crispml._utils._result import PhaseResult
 
 COSTS_FILE = "phase_costs.json"
 PHASES: tuple[str, ...] = (
+    "setup",
     "load",
     "split",
     "audit",
@@ -40,7 +41,8 @@ PHASES: tuple[str, ...] = (
     "report",
     "seal",
 )
-"""The engagement's phases, in the order they run."""
+"""The engagement's phases, in the order they run (``setup``: the run folder and the
+MLflow run, whose first start on a new store takes seconds)."""
 AFTER_SEARCH: tuple[str, ...] = ("evaluation", "deployment", "verdict", "report", "seal")
 MIN_SEARCH_S = 2.0
 """The search always gets at least this much, even when the other phases' predictions
@@ -199,8 +201,7 @@ class EngagementBudget:
         """Record the table's size and make the first plan (what ``budget.json`` calls planned)."""
         self.rows, self.columns = int(n_rows), int(n_cols)
         for name in PHASES:
-            if name not in self.used:
-                self.planned[name] = self._planned(name)
+            self.planned[name] = self._planned(name)
         self.planned["search"] = self.search_s()
 
     def predicted(self, name: str) -> float:
@@ -227,12 +228,12 @@ class EngagementBudget:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Measure a phase's wall time."""
+        """Measure a phase's wall time (added up when the phase runs in several parts)."""
         start = self.clock()
         try:
             yield
         finally:
-            self.used[name] = self.clock() - start
+            self.used[name] = self.used.get(name, 0.0) + self.clock() - start
 
     def result(
         self,

@@ -163,6 +163,7 @@ def search_models(
         data, store, families, metric=metric, seed=seed,
         time_left=budget.search_left, max_trials=max_trials,
         notify=_notifier(on_candidate, on_progress, budget, metric, refit_scale(data)),
+        refit_factor=REFIT_COST_MARGIN * refit_scale(data), reserve=budget.refit_reserve_s,
     )  # fmt: skip
     _note_monotone(loop, families, budget)
     verbosity = optuna.logging.get_verbosity()
