@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -154,7 +155,9 @@ def refit_best(
             {**cand.params, **pinned}, task=data.task, seed=seed, n_jobs=data.n_jobs
         )
         estimator = data.constrain(family, estimator, pre)
-        estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # e.g. no early stopping on a refit
+            estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=None)
         refitted.append(Pipeline([("features", pre), ("model", estimator)]))
     if len(refitted) > 1:
         best.pipeline = WeightedEnsemble(
