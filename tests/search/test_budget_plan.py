@@ -40,6 +40,7 @@ def test_a_budget_smaller_than_the_phases_still_leaves_a_minimal_search():
     plan = EngagementBudget(1.0, clock=lambda: 0.0)
     plan.set_table(10**7, 50)  # predicted phases far beyond one second
     assert plan.search_s() == MIN_SEARCH_S
+    assert "will overrun; raise search.time_budget_s" in plan.plan_line()
 
 
 def test_the_stored_cost_model_covers_every_phase_with_non_negative_terms():

@@ -224,7 +224,14 @@ class EngagementBudget:
     def plan_line(self) -> str:
         """Return the plan in one line, shown when the run starts."""
         parts = ", ".join(f"{p} {self.planned[p]:.1f}" for p in PHASES if p in self.planned)
-        return f"Budget {self.budget_s:g} s for the whole run; plan (s): {parts}"
+        line = f"Budget {self.budget_s:g} s for the whole run; plan (s): {parts}"
+        total = sum(self.planned.values())
+        if total > self.budget_s:
+            line += (
+                f". The phases are predicted to take {total:.0f} s: the run will overrun; "
+                "raise search.time_budget_s"
+            )
+        return line
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
