@@ -37,7 +37,15 @@ from crispml.evaluate._engagement import reason_policy
 from crispml.exceptions import NotFittedError, SpecError
 from crispml.models import anomaly_scores, get_family, load_pipeline, save_pipeline
 from crispml.report import check_template, write_report
-from crispml.search import Candidate, SearchProgress, SearchResult, record_search, search_models
+from crispml.search import (
+    Candidate,
+    EngagementBudget,
+    RunBudget,
+    SearchProgress,
+    SearchResult,
+    record_search,
+    search_models,
+)
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
 
@@ -123,16 +131,19 @@ class Project:
         step = progress or _quiet
         spec = self.spec
         self._template = check_template(self._template_path())  # refuse before any work
+        plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume
-        folder = RunFolder(
-            Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
-        )
-        tracker = self._tracker()
+        with plan.phase("setup"):
+            folder = RunFolder(
+                Path(runs_dir) if runs_dir else self.base_dir / "runs", _new_run_id(spec)
+            )
+            tracker = self._tracker()
         try:
             if tracker is not None:
-                tracker.start(folder.run_id, tags={"crispml.run_id": folder.run_id})
-            path = self._phases(folder, tracker, step, on_candidate, command)
+                with plan.phase("setup"):
+                    tracker.start(folder.run_id, tags={"crispml.run_id": folder.run_id})
+            path = self._phases(folder, tracker, step, on_candidate, command, plan)
             if tracker is not None:
                 tracker.finish()
         except BaseException:
@@ -149,18 +160,27 @@ class Project:
         step: StepReporter,
         on_candidate: Callable[[Candidate], None] | None,
         command: list[str] | None,
+        plan: EngagementBudget,
     ) -> Path:
-        """Every phase in lifecycle order; each writes its artifacts into ``folder``."""
+        """Every phase in lifecycle order; each writes its artifacts into ``folder``.
+
+        ``search.time_budget_s`` is the budget of all of them: the plan
+        (:class:`~crispml.search.EngagementBudget`) gives the search what the other
+        phases' predicted costs leave, and ``budget.json`` records planned vs used.
+        """
         spec = self.spec
         if spec.problem.task == "anomaly":
             return self._anomaly_phases(folder, tracker, step, command)
-        with step("Loading and checking the data"):
+        with step("Loading and checking the data"), plan.phase("load"):
             source = self.data if self.data is not None else spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
             dataset = cdata.prepare_dataset(table, spec, store=self.store)
             folder.write_text("spec.yaml", spec_to_yaml(spec))
             folder.write_json("data/schema.json", dataset.schema.to_dict())
-        with step("Splitting (locked test set)"):
+        plan.set_table(*dataset.frame.shape)
+        with step(plan.plan_line()):
+            pass
+        with step("Splitting (locked test set)"), plan.phase("split"):
             split = cdata.make_split(
                 dataset.frame,
                 spec.split,
@@ -168,13 +188,14 @@ class Project:
                 id_column=spec.data.id_column,
             )
             folder.write_json("data/split.json", split.to_dict())
-        with step("Auditing the data"):
+        with step("Auditing the data"), plan.phase("audit"):
             audit_data(dataset, split, spec, folder=folder, enforce=True)
-        with step(f"Searching models (budget {spec.search.time_budget_s:g} s)"):
-            result = self._search(dataset, split, on_candidate)
+        search_s = plan.search_s()
+        with step(f"Searching models ({search_s:.0f} s of the budget)"), plan.phase("search"):
+            result = self._search(dataset, split, on_candidate, search_s)
             record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
-        with step("Evaluating on the test set"):
+        with step("Evaluating on the test set"), plan.phase("evaluation"):
             evaluation = evaluate_engagement(
                 folder, dataset=dataset, split=split, result=result, spec=spec
             )
@@ -182,34 +203,21 @@ class Project:
             _write_final_model(folder, dataset, result, evaluation)
         deployed = None
         if spec.deployment.format == "onnx":
-            with step("Exporting to ONNX and checking parity"):
-                deployed = package_deployment(
-                    folder,
-                    evaluation.model,
-                    schema=dataset.schema,
-                    target=dataset.target,
-                    X_train=dataset.features(split.train),
-                    test_frame=dataset.frame.iloc[split.test],
-                    sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-                    run_id=folder.run_id,
-                    card=_card(spec, evaluation.result),
-                    threshold=evaluation.threshold,
-                    policies={
-                        "on_missing": spec.deployment.on_missing,
-                        "on_unknown": spec.deployment.on_unknown,
-                        "protected": spec.fairness.protected,
-                    },
-                    explain=reason_policy(spec, dataset, split, None).document(),
-                )
-        with step("Deciding the verdict"):
+            with step("Exporting to ONNX and checking parity"), plan.phase("deployment"):
+                deployed = self._deploy(folder, dataset, split, evaluation)
+        with step("Deciding the verdict"), plan.phase("verdict"):
             decision = decide_verdict(spec, evaluation.result, deployed)
             folder.write_text(Verdict.FILE, decision.to_json())
             folder.write_json("metrics.json", _metrics_record(spec, result, evaluation, decision))
-        with step("Writing the model card and report"):
+        with step("Writing the model card and report"), plan.phase("report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
             write_report(folder.staging, manifest=manifest, template=self._template)
         with step("Sealing the run folder"):
+            budget = plan.result(
+                result.budget["stages"], result.budget["trials"], study=result.study
+            )
+            folder.write_text(RunBudget.FILE, budget.to_json())
             if tracker is not None:
                 tracker.log(_params(spec, result), _tracked_metrics(result, evaluation.result))
                 tracker.log_artifacts(folder.staging)
@@ -239,11 +247,39 @@ class Project:
             manifest=lambda run_id, ds, split: self._manifest(run_id, ds, split, tracker, command),
         )
 
+    def _deploy(
+        self,
+        folder: RunFolder,
+        dataset: cdata.Dataset,
+        split: cdata.Split,
+        evaluation: EngagementEvaluation,
+    ) -> DeploymentResult:
+        spec = self.spec
+        return package_deployment(
+            folder,
+            evaluation.model,
+            schema=dataset.schema,
+            target=dataset.target,
+            X_train=dataset.features(split.train),
+            test_frame=dataset.frame.iloc[split.test],
+            sla_ms=spec.deployment.latency_sla_ms.model_dump(),
+            run_id=folder.run_id,
+            card=_card(spec, evaluation.result),
+            threshold=evaluation.threshold,
+            policies={
+                "on_missing": spec.deployment.on_missing,
+                "on_unknown": spec.deployment.on_unknown,
+                "protected": spec.fairness.protected,
+            },
+            explain=reason_policy(spec, dataset, split, None).document(),
+        )
+
     def _search(
         self,
         dataset: cdata.Dataset,
         split: cdata.Split,
         on_candidate: Callable[[Candidate], None] | None,
+        time_budget_s: float,
     ) -> SearchResult:
         spec = self.spec
         return search_models(
@@ -255,7 +291,7 @@ class Project:
             task=spec.problem.task,
             metric=spec.problem.primary_metric,
             families=_families(spec),
-            time_budget_s=spec.search.time_budget_s,
+            time_budget_s=time_budget_s,
             seed=spec.split.seed,
             baselines=spec.search.baselines,
             on_candidate=on_candidate,
@@ -268,6 +304,7 @@ class Project:
             study_dir=self.store,
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
+            max_model_mb=spec.deployment.max_model_mb,
         )
 
     def _template_path(self) -> Path | None:
@@ -349,6 +386,16 @@ def decide_verdict(
     sources.update(
         {k: f"{EvaluationResult.FILE}: fairness_gaps.{k}" for k in evaluation.fairness_gaps}
     )
+    if evaluation.vs_baseline is not None:
+        comparison = evaluation.vs_baseline
+        note = (
+            f"improvement over baseline {comparison.baseline!r} "
+            f"(its test {comparison.metric}: {comparison.baseline_estimate})"
+        )
+        measured[f"{comparison.metric}_vs_baseline"]["note"] = note
+        sources[f"{comparison.metric}_vs_baseline"] = (
+            f"{EvaluationResult.FILE}: vs_baseline.improvement"
+        )
     measured_on = None
     if deployed is not None:
         where = "http" if deployed.latency.http is not None else "in_process"

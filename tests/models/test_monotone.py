@@ -116,8 +116,8 @@ def test_engagement_with_monotone_constraints(tmp_path):
     run = Project(spec, base_dir=tmp_path, data=wavy_frame(600)).run()
     trials = pd.read_csv(run.path / "search/trials.csv")
     assert set(trials["family"]) <= {"dummy", "lightgbm", "ensemble"}  # the others left
-    budget = json.loads((run.path / "search/budget.json").read_text())
-    note = budget["stages"]["search"]["note"]
+    budget = json.loads((run.path / "budget.json").read_text())
+    note = budget["search_stages"]["search"]["note"]
     assert "left the search: ['random_forest', 'elastic_net']" in note
     checked = json.loads((run.path / "evaluation/monotone.json").read_text())
     assert checked["passed"] and checked["violations"] == 0

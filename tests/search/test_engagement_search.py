@@ -32,7 +32,7 @@ def test_run_writes_trials_budget_and_resumes_the_study(tmp_path):
     trials = pd.read_csv(run.path / "search/trials.csv")
     assert {"name", "family", "status", "valid_roc_auc", "params"} <= set(trials.columns)
     assert trials["selected"].sum() == 1
-    budget = json.loads((run.path / "search/budget.json").read_text())
+    budget = json.loads((run.path / "budget.json").read_text())
     assert budget["deterministic"] is True and budget["study"].startswith("sqlite:///")
     assert (tmp_path / ".crispml/optuna.db").is_file()
     assert run.predict(frame.drop(columns="y").head(3)).shape == (3,)

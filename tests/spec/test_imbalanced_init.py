@@ -40,7 +40,7 @@ def test_init_writes_pr_auc_with_the_reason(tmp_path, monkeypatch):
     text, task = draft_spec("claims.csv", target="fraud")
     spec = spec_from_dict(yaml.safe_load(text), source="drafted")
     assert task == "binary" and spec.problem.metric == "average_precision"
-    assert spec.problem.success_criteria == {"average_precision": ">= 0.3"}
+    assert spec.problem.success_criteria == {"average_precision": "beats_baseline"}
     assert "3.0% of the rows" in text and "PR AUC" in text
     balanced = frame.assign(fraud=np.where(np.arange(1000) < 300, "yes", "no"))
     balanced.to_csv("claims.csv", index=False)

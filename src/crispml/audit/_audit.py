@@ -96,6 +96,7 @@ def audit_data(
             timed("target", lambda: target_findings(dataset, split))
         timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
         summary = _summary(dataset, settings.accept, labelled=None, sample=None)
+        summary["rows_by_check"] = None
         return _finish(findings, settings.accept, summary, timings, folder, enforce=enforce)
     sample = build_sample(dataset, split, cap=settings.sample_rows, seed=seed)
     timings["prepare"] = time.monotonic() - start
@@ -118,6 +119,7 @@ def audit_data(
     timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
     timed("canary", lambda: canary_findings(sample, seed=seed))
     summary = _summary(dataset, settings.accept, labelled=sample.n_labelled, sample=sample)
+    summary["rows_by_check"] = _rows_by_check(dataset, split, sample, findings)
     return _finish(findings, settings.accept, summary, timings, folder, enforce=enforce)
 
 
@@ -158,6 +160,31 @@ def _finish(
     if enforce:
         report.raise_if_blocked()
     return report
+
+
+def _rows_by_check(
+    dataset: cdata.Dataset, split: cdata.Split, sample: Any, findings: list[Finding]
+) -> dict[str, dict[str, Any]]:
+    """Rows each check read, and whether that was a sample: exact where counts matter.
+
+    The inventory and the target checks count over every row (duplicates, missing
+    values, class shares are exact, and cheap); the model-based checks use the audit
+    sample (``audit.sample_rows``), and the checks that sample further say so in their
+    evidence (``rows_checked``).
+    """
+    n_rows, labelled = len(dataset.frame), len(split.train) + len(split.valid)
+    out: dict[str, dict[str, Any]] = {
+        "inventory": {"rows": n_rows, "sampled": False},
+        "target": {"rows": n_rows, "sampled": False},
+    }
+    for name in ("leakage", "proxies", "canary"):
+        out[name] = {"rows": len(sample.positions), "sampled": len(sample.positions) < labelled}
+    for finding in findings:
+        rows = finding.evidence.get("rows_checked", finding.evidence.get("rows_used"))
+        if finding.check in ("labels", "shift") and rows is not None:
+            sampled = bool(finding.evidence.get("sampled", False))
+            out[finding.check] = {"rows": int(rows), "sampled": sampled}
+    return out
 
 
 def _unused_accepts(accept: tuple[str, ...], findings: list[Finding]) -> list[Finding]:

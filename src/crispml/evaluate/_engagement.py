@@ -50,6 +50,7 @@ import pandas as pd
 
 from crispml.evaluate._alternatives import AlternativesResult
 from crispml.evaluate._alternatives_phase import alternatives_phase
+from crispml.evaluate._baseline import compare_with_baseline
 from crispml.evaluate._calibration import (
     CalibratedModel,
     calibrate_output,
@@ -226,6 +227,9 @@ def evaluate_engagement(
         conformal_nominal=details["conformal"].get("nominal"),
         conformal_test=details["conformal"].get("empirical"),
         candidates_on_test=_scored_on_test(holdout, result.metric),
+        vs_baseline=compare_with_baseline(
+            result, X_test, y_test, test_out, task=task, n_resamples=cfg.bootstrap, seed=seed
+        ),
     )
     folder.write_text(EvaluationResult.FILE, evaluation.to_json())
     return EngagementEvaluation(holdout, model, threshold, evaluation)

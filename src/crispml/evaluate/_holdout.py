@@ -63,6 +63,8 @@ def evaluate_holdout(
             "status": cand.status,
             f"valid_{result.metric}": cand.valid_score,
             "fit_s": round(cand.fit_s, 3),
+            "model_mb": cand.info.get("delivered_mb", cand.info.get("model_mb")),
+            "excluded": cand.info.get("excluded"),
         }
         if cand.pipeline is not None:
             output = predict_output(cand.pipeline, X_test, task)

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from crispml.data import TargetEncoding
 
 PREDICTIONS_FILE = "evaluation/test_predictions.parquet"
+VS_BASELINE = "_vs_baseline"
+"""Suffix of the measured figure a ``beats_baseline`` criterion is decided on."""
 DECISION_METRICS = frozenset({"accuracy", "f1", "macro_f1"})
 Basis = Literal["probabilities", "decisions", "decisions_at_0_5", "values"]
 
@@ -52,6 +54,40 @@ class Estimate(BaseModel):
         """Convert a bootstrap :class:`Interval` (NaN becomes ``None``)."""
         data = interval.to_dict()
         return cls(**data)
+
+
+BASELINE_RULE = (
+    "improvement = the primary metric of the delivered model minus that of the best "
+    "baseline (chosen on validation), signed so that positive is better; 95% paired "
+    "bootstrap interval (both scored on the same resampled test rows)"
+)
+
+
+class BaselineComparison(BaseModel):
+    """How much the delivered model beats the best baseline on the test set.
+
+    Attributes
+    ----------
+    baseline : str
+        The baseline chosen on validation (the floor: dummy, linear or shallow tree).
+    metric : str
+        The primary metric.
+    baseline_estimate : float or None
+        The baseline's test figure.
+    improvement : Estimate
+        Delivered minus baseline, positive when the delivered model is better, with the
+        95% paired bootstrap interval.
+    rule : str
+        How the improvement is computed, in words.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    baseline: str
+    metric: str
+    baseline_estimate: float | None
+    improvement: Estimate
+    rule: str = BASELINE_RULE
 
 
 class Decisions(BaseModel):
@@ -111,6 +147,10 @@ class EvaluationResult(PhaseResult):
         The selected candidate's validation score (the basis of the selection).
     conformal_nominal, conformal_test : float or None
         Nominal and observed coverage of the conformal sets or intervals.
+    vs_baseline : BaselineComparison or None
+        The primary metric's improvement over the best baseline (paired interval).
+
+        .. versionadded:: 0.3
     candidates_on_test : int
         How many leaderboard candidates were also scored on test, as diagnostics
         (selection used validation only).
@@ -143,13 +183,20 @@ class EvaluationResult(PhaseResult):
     conformal_test: float | None
     candidates_on_test: int
     predictions: str = PREDICTIONS_FILE
+    vs_baseline: BaselineComparison | None = None
 
     def measured(self) -> dict[str, Estimate]:
-        """Every figure a success criterion may name: test metrics, ``ece``, parity gaps."""
+        """Every figure a success criterion may name: test metrics, ``ece``, parity gaps.
+
+        With a baseline, also ``<metric>_vs_baseline``: the improvement of the primary
+        metric over the best baseline (what ``beats_baseline`` is decided on).
+        """
         out = dict(self.test)
         if self.ece is not None:
             out["ece"] = self.ece
         out.update(self.fairness_gaps)
+        if self.vs_baseline is not None:
+            out[f"{self.vs_baseline.metric}{VS_BASELINE}"] = self.vs_baseline.improvement
         return out
 
 

@@ -17,7 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from crispml._utils._result import PhaseResult
-from crispml.spec import parse_criterion
+from crispml.evaluate._result import VS_BASELINE
+from crispml.spec import BEATS_BASELINE, parse_criterion
 
 SCHEMA_VERSION = 1
 Outcome = Literal["pass", "fail", "inconclusive"]
@@ -31,6 +32,11 @@ _MSG_UNKNOWN = (
     "Rename the criterion or remove it."
 )
 _MSG_NO_LATENCY = "latency is measured at deployment, and this run has no deployment"
+_MSG_NO_BASELINE = (
+    "beats_baseline needs the baselines; this run fitted none (search.baselines: false)"
+)
+BEATS_OP = "beats the best baseline by >"
+"""How a ``beats_baseline`` criterion reads: its figures are the improvement, threshold 0."""
 
 
 class CriterionResult(BaseModel):
@@ -124,6 +130,33 @@ def check_criterion(op: str, threshold: float, interval: Mapping[str, Any]) -> O
     return INCONCLUSIVE
 
 
+def _beats_baseline(
+    name: str, measured: Mapping[str, Mapping[str, Any]], sources: Mapping[str, str]
+) -> CriterionResult:
+    """Decide ``<metric>: beats_baseline`` on the improvement's paired interval.
+
+    The row is named ``<metric>_vs_baseline``: its figures are the improvement over
+    the best baseline (positive is better), not the metric itself.
+    """
+    key = f"{name}{VS_BASELINE}"
+    if key not in measured:
+        return CriterionResult(
+            name=key, op=BEATS_OP, threshold=0.0, result=INCONCLUSIVE, note=_MSG_NO_BASELINE
+        )
+    interval = measured[key]
+    return CriterionResult(
+        name=key,
+        op=BEATS_OP,
+        threshold=0.0,
+        estimate=interval.get("estimate"),
+        low=interval.get("low"),
+        high=interval.get("high"),
+        result=check_criterion(">", 0.0, interval),
+        source=sources.get(key),
+        note=interval.get("note"),
+    )
+
+
 def verdict(
     criteria: Mapping[str, str],
     measured: Mapping[str, Mapping[str, Any]],
@@ -136,7 +169,9 @@ def verdict(
     Parameters
     ----------
     criteria : mapping
-        ``problem.success_criteria``: name -> ``"<op> <number>"``.
+        ``problem.success_criteria``: name -> ``"<op> <number>"``, or
+        ``beats_baseline`` (decided on ``measured["<name>_vs_baseline"]``, the
+        improvement over the best baseline: pass when its whole interval is above 0).
     measured : mapping
         Name -> ``{estimate, low, high}`` (test metrics, ``ece``, fairness gaps, and
         measured latency percentiles, which are point figures). An entry with a
@@ -161,6 +196,9 @@ def verdict(
     sources = sources or {}
     rows = []
     for name, text in criteria.items():
+        if str(text).strip() == BEATS_BASELINE:
+            rows.append(_beats_baseline(name, measured, sources))
+            continue
         op, threshold = parse_criterion(text)
         if name in measured:
             interval = measured[name]

@@ -107,6 +107,37 @@ class ModelFamily:
         cells = n_rows * max(n_cols, 1) / 1e6
         return self.fit_overhead_s + self.relative_cost * SECONDS_PER_MCELL * cells
 
+    def size_bound(
+        self, params: Mapping[str, Any], *, task: str, n_rows: int, n_outputs: int, max_mb: float
+    ) -> dict[str, Any]:
+        """Parameters that keep one fitted model under ``max_mb`` (predicted from its structure).
+
+        Families whose size grows with the rows (forests of deep trees) return the
+        hyperparameters that bound it (e.g. ``max_leaf_nodes``); the default is none,
+        and the search still measures every fitted model against the cap.
+
+        .. versionadded:: 0.3
+
+        Parameters
+        ----------
+        params : mapping
+            The configuration about to be built.
+        task : str
+            binary, multiclass or regression.
+        n_rows : int
+            Rows of one fit.
+        n_outputs : int
+            Classes (1 for regression).
+        max_mb : float
+            Megabytes this one model may take.
+
+        Returns
+        -------
+        dict
+            Parameters to merge over ``params`` (empty: no bound needed).
+        """
+        return {}
+
     def build(
         self, params: Mapping[str, Any], *, task: str, seed: int, n_jobs: int | None = None
     ) -> BaseEstimator:

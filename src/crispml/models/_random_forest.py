@@ -14,6 +14,10 @@ from crispml.models._base import ModelFamily, register
 from crispml.models._stopping import fit_in_chunks
 
 TREES_PER_CHUNK = 50
+NODE_BYTES = 64
+"""Bytes of one node of a scikit-learn tree (its ``Node`` record), besides its values."""
+MIN_LEAVES = 64
+"""The fewest leaves per tree a size bound may impose (below, a forest is not worth it)."""
 
 
 @register("random_forest")
@@ -39,8 +43,35 @@ class RandomForestFamily(ModelFamily):
             "n_estimators": 150,
             "max_features": 1.0 if task == "regression" else "sqrt",
             "min_samples_leaf": 3,
+            "max_leaf_nodes": None,
             "class_weight": "none",
         }
+
+    def size_bound(
+        self, params: Mapping[str, Any], *, task: str, n_rows: int, n_outputs: int, max_mb: float
+    ) -> dict[str, Any]:
+        """Cap the leaves per tree so that the forest's nodes fit in ``max_mb``.
+
+        A tree of ``L`` leaves has ``2L - 1`` nodes of :data:`NODE_BYTES` plus one
+        float64 per output; a tree of leaves of at least ``min_samples_leaf`` rows has at
+        most ``n_rows / min_samples_leaf`` leaves, so no bound is set when that fits.
+
+        Examples
+        --------
+        >>> family = RandomForestFamily()
+        >>> family.size_bound({}, task="regression", n_rows=1000, n_outputs=1, max_mb=100.0)
+        {}
+        >>> family.size_bound({}, task="regression", n_rows=10**6, n_outputs=1, max_mb=10.0)
+        {'max_leaf_nodes': 477}
+        """
+        merged = {**self.defaults(task), **params}
+        trees = int(merged["n_estimators"])
+        node_bytes = NODE_BYTES + 8 * max(1, n_outputs)
+        affordable = int(max_mb * 1e6 / (trees * 2 * node_bytes))
+        natural = n_rows / max(1, int(merged["min_samples_leaf"]))
+        if natural <= affordable:
+            return {}
+        return {"max_leaf_nodes": max(MIN_LEAVES, affordable)}
 
     def search_space(self, n_rows: int, n_cols: int, task: str) -> dict[str, Any]:
         """Feature share, leaf size and (classification) class weighting."""

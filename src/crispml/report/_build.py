@@ -46,6 +46,7 @@ from crispml.report._html import render_html
 from crispml.report._record import RunRecord, read_run
 from crispml.report._reproduce import reproduce_script
 from crispml.report._verify import verify_run
+from crispml.search import RunBudget
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -118,7 +119,7 @@ def write_report(
     formats = record.spec.report.formats
     word_template = check_template(template if template is not None else _template(record))
     card = build_model_card(record)
-    sealed_later = () if finished else (MANIFEST,)  # during a run the manifest comes last
+    sealed_later = () if finished else (MANIFEST, RunBudget.FILE)  # written after the documents
     compliance = build_compliance_map(
         root, will_write=HANDOFF_FILES + sealed_later, manifest=record.manifest
     )

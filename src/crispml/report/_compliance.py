@@ -113,7 +113,7 @@ _ITEMS: tuple[Item, ...] = (
     Item(EU, "2(b)", "Design specifications, key choices, what is optimised",
          (f"{SPEC}#problem.metric", "model/schema.json", CARD), "Document design choices."),
     Item(EU, "2(c)", "System architecture and computational resources",
-         (f"{MANIFEST}#packages", "search/budget.json"), "Describe the architecture."),
+         (f"{MANIFEST}#packages", "budget.json"), "Describe the architecture."),
     Item(EU, "2(d)", "Training data: provenance, scope, characteristics, cleaning",
          (f"{MANIFEST}#inputs.data", "data/schema.json", f"{AUDIT_FILE}#findings"),
          "Write a datasheet."),

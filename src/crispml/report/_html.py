@@ -28,6 +28,8 @@ from crispml.report._features import features_block
 from crispml.report._plots import bar_plot, data_uri, prediction_plots
 from crispml.report._record import RunRecord
 from crispml.report._summary import first_screen
+from crispml.report._tradeoff import SECTION as TRADEOFF_SECTION
+from crispml.report._tradeoff import tradeoff_blocks
 
 DOCUMENT = "report"
 # (section key, title, what the section answers) in reading order after the metrics.
@@ -42,6 +44,7 @@ EVALUATION_SECTIONS = (
     ("importance", "Importance", "Which input columns drive the predictions?"),
     ("interpretability", "Price of interpretability", "What does a glass-box model cost?"),
     ("conformal", "Prediction intervals / sets", "How certain is each prediction?"),
+    TRADEOFF_SECTION,
 )
 
 
@@ -254,6 +257,7 @@ def evaluation_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
         block = build(record, show)
         if block is not None:
             out[key] = [block]
+    out.update(tradeoff_blocks(record, show))
     curves = prediction_plots(record.path, record.task)
     if curves:
         out["curves"] = [Block(t, svgs=[s]) for t, s in curves]

@@ -22,6 +22,7 @@ from crispml.deploy import DeploymentResult
 from crispml.evaluate import EvaluationResult, Verdict
 from crispml.exceptions import ReportError
 from crispml.features import FeatureDocumentation
+from crispml.search import RunBudget
 from crispml.spec import ProjectSpec, load_spec
 
 _MSG_NOT_RUN = (
@@ -60,8 +61,9 @@ class RunRecord:
     details : dict
         The detailed evaluation reports (calibration, threshold, conformal,
         fairness, slices, importance, interpretability) by file stem.
-    budget : dict or None
-        ``search/budget.json``.
+    budget : RunBudget or None
+        ``budget.json``: planned vs used seconds per phase (absent while the run
+        writes its documents: it is written after them, before sealing).
     images : dict
         Plots other phases wrote, by run-folder path.
     features : FeatureDocumentation or None
@@ -80,7 +82,7 @@ class RunRecord:
     schema: Schema
     split: dict[str, Any]
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
-    budget: dict[str, Any] | None = None
+    budget: RunBudget | None = None
     images: dict[str, Path] = field(default_factory=dict)
     features: FeatureDocumentation | None = None
 
@@ -140,7 +142,7 @@ def read_run(path: str | Path, *, manifest: dict[str, Any] | None = None) -> Run
         schema=Schema.from_dict(_json(root / "data/schema.json") or {"columns": []}),
         split={k: v for k, v in split.items() if k not in ("train", "valid", "test", "test_ids")},
         details={n: d for n in names if (d := _json(root / f"evaluation/{n}.json")) is not None},
-        budget=_json(root / "search/budget.json"),
+        budget=RunBudget.read_optional(root),
         images={
             p.relative_to(root).as_posix(): p
             for sub in ("evaluation", "audit", "deploy")

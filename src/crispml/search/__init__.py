@@ -13,6 +13,7 @@ from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
 from crispml.search._ensemble import WeightedEnsemble, greedy_selection
 from crispml.search._loop import SearchProgress
+from crispml.search._plan import EngagementBudget, PhaseCost, PhaseTime, RunBudget, phase_costs
 from crispml.search._report import record_search, trials_table
 from crispml.search._search import PORTFOLIO, direction, search_models
 from crispml.search._validation import ValidationPlan, plan_validation
@@ -24,6 +25,10 @@ __all__ = [
     "AutoRegressor",
     "Candidate",
     "Deadline",
+    "EngagementBudget",
+    "PhaseCost",
+    "PhaseTime",
+    "RunBudget",
     "SearchProgress",
     "SearchResult",
     "ValidationPlan",
@@ -31,6 +36,7 @@ __all__ = [
     "detector_pipeline",
     "direction",
     "greedy_selection",
+    "phase_costs",
     "plan_validation",
     "record_search",
     "search_detectors",

@@ -39,8 +39,8 @@ class BudgetPlan:
     actual: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     refit_cost_s: float = 0.0
-    """Estimated refit time of the leading candidates; above the refit reserve, the refit
-    cannot happen, so the search may use the reserve."""
+    """Estimated refit time of the leading candidates (their measured fit time scaled to
+    every search row); when above the planned reserve, the search stops earlier to leave it."""
 
     @classmethod
     def make(
@@ -63,14 +63,18 @@ class BudgetPlan:
         """Seconds left for trials (``None`` in deterministic mode: no time limit)."""
         if self.deterministic:
             return None
-        lent = self.planned["refit"] if self.refit_cost_s > self.planned["refit"] else 0.0
-        return self.planned["search"] + lent - self.clock.elapsed()
+        extra = max(0.0, self.refit_cost_s - self.planned["refit"])
+        return self.planned["search"] - extra - self.clock.elapsed()
+
+    def refit_reserve_s(self) -> float:
+        """Seconds kept for the refit: its plan, or the measured estimate when larger."""
+        return max(self.planned["refit"], self.refit_cost_s)
 
     def ensemble_left(self) -> float | None:
         """Seconds the ensemble may take: its plan, or what the search left of the budget."""
         if self.deterministic:
             return None
-        end = self.clock.budget_s - self.planned["refit"] - SLACK_SHARE * self.clock.budget_s
+        end = self.clock.budget_s - self.refit_reserve_s() - SLACK_SHARE * self.clock.budget_s
         return max(0.2, end - self.clock.elapsed())
 
     def total_left(self) -> float | None:

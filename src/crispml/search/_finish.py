@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,11 @@ def build_ensemble(
     *,
     time_left_s: float | None = None,
 ) -> Candidate | None:
-    """Greedy ensemble over out-of-fold predictions; ``None`` unless it beats ``best``."""
+    """Greedy ensemble over out-of-fold predictions; ``None`` unless it beats ``best``.
+
+    With ``deployment.max_model_mb``, members' sizes add up: a selection above the cap
+    leaves out its largest member and selects again, so the ensemble is deliverable.
+    """
     rows = data.plan.scored
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
     pool = sorted(
@@ -50,10 +55,22 @@ def build_ensemble(
     )[:ENSEMBLE_POOL]
     if len(pool) < 2:
         return None
-    outputs = [c.valid_output[rows] for c in pool]  # type: ignore[index]
+    cap = data.max_model_mb
     stop_at = None if time_left_s is None else time.monotonic() + time_left_s
-    weights, value = greedy_selection(outputs, data.y[rows], metric, stop_at=stop_at)
-    chosen = [(c, float(w)) for c, w in zip(pool, weights, strict=True) if w > 0]
+    left_out: list[str] = []
+    while len(pool) >= 2:
+        outputs = [c.valid_output[rows] for c in pool]  # type: ignore[index]
+        weights, value = greedy_selection(outputs, data.y[rows], metric, stop_at=stop_at)
+        chosen = [(c, float(w)) for c, w in zip(pool, weights, strict=True) if w > 0]
+        size = sum(float(c.info.get("model_mb", 0.0)) for c, _ in chosen)
+        if cap is None or size <= cap or len(chosen) < 2:
+            break
+        # Too large together: leave out the largest member and select again.
+        largest = max((c for c, _ in chosen), key=lambda c: float(c.info.get("model_mb", 0.0)))
+        pool = [c for c in pool if c is not largest]
+        left_out.append(largest.name)
+    else:
+        return None
     gain = sign * (value - best.valid_score)  # type: ignore[operator]
     if len(chosen) < 2 or gain <= MIN_GAIN * max(1.0, abs(best.valid_score)):  # type: ignore[arg-type]
         logger.info("ensemble %.5f does not beat %s %.5f", value, best.name, best.valid_score)
@@ -62,7 +79,8 @@ def build_ensemble(
     return Candidate(
         "ensemble", "ensemble", {"weights": {c.name: round(w, 4) for c, w in chosen}},
         valid_score=value, valid_output=output, fit_s=0.0,
-        info={"members": [c.name for c, _ in chosen], "beats": best.name},
+        info={"members": [c.name for c, _ in chosen], "beats": best.name,
+              "model_mb": round(size, 3), "left_out_for_size": left_out},
         pipeline=_Pending(chosen),
     )  # fmt: skip
 
@@ -105,13 +123,16 @@ def refit_best(
     seed: int,
     budget: BudgetPlan,
 ) -> None:
-    """Holdout mode: refit the selected model's members on train + valid if time allows.
+    """Holdout mode: refit the selected model's members on train + valid, always.
 
     Each member is rebuilt with its parameters plus what early stopping pinned (rounds
-    kept, the learning rate chosen), then fitted on every search row.
+    kept, the learning rate chosen), then fitted on every search row without a time
+    limit: the search stopped early enough to leave the refit its measured cost
+    (:attr:`BudgetPlan.refit_cost_s`), and a delivered model trained on fewer rows
+    than it could have been is never the price of the deadline.
     """
     if data.plan.mode != "holdout":
-        budget.notes["refit"] = "cv mode: the fold models are the final model"
+        budget.notes["refit"] = "cv mode: the fold models (together every search row) are final"
         return
     weights = (
         best.params.get("weights", {best.name: 1.0})
@@ -119,11 +140,7 @@ def refit_best(
         else {best.name: 1.0}
     )
     members = [c for c in candidates if c.name in weights and c.family != "ensemble"]
-    cost = sum(c.fit_s for c in members) * REFIT_COST_MARGIN
-    left = budget.total_left()
-    if left is not None and cost > left:
-        budget.notes["refit"] = f"skipped: estimated {cost:.1f} s > {left:.1f} s left"
-        return
+    estimate = sum(c.fit_s for c in members) * REFIT_COST_MARGIN * refit_scale(data)
     pres: dict[str, Any] = {}
     refitted = []
     for cand in members:
@@ -138,10 +155,9 @@ def refit_best(
             {**cand.params, **pinned}, task=data.task, seed=seed, n_jobs=data.n_jobs
         )
         estimator = data.constrain(family, estimator, pre)
-        estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=budget.total_left())
-        if getattr(estimator, "stopped_at_deadline_", False):
-            budget.notes["refit"] = "abandoned: the deadline came first; kept the search models"
-            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # e.g. no early stopping on a refit
+            estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=None)
         refitted.append(Pipeline([("features", pre), ("model", estimator)]))
     if len(refitted) > 1:
         best.pipeline = WeightedEnsemble(
@@ -150,6 +166,15 @@ def refit_best(
     else:
         best.pipeline = refitted[0]
     best.info["refit_rows"] = len(data.y)
+    budget.notes["refit"] = f"estimated {estimate:.1f} s from the members' measured fit time"
+
+
+def refit_scale(data: FoldData) -> float:
+    """Rows of the refit over rows of one search fit (0 in cv mode: no refit)."""
+    if data.plan.mode != "holdout":
+        return 0.0
+    fit_rows = len(data.plan.folds[0][0])
+    return len(data.y) / max(1, fit_rows)
 
 
 def release_far(candidates: list[Candidate], best: Candidate, metric: str) -> None:

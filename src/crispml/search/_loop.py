@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ import numpy as np
 from crispml._metrics import METRICS
 from crispml.models import family_names, get_family
 from crispml.search._candidate import Candidate
-from crispml.search._study import StudyStore
+from crispml.search._study import SIZE_EXCESS, StudyStore
 from crispml.search._trial import FoldData, TrialOutcome, run_trial
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ logger = logging.getLogger(__name__)
 TUNING_PATTERN = (0, 1, 0, 2)
 """Which ranked family the next tuning trial goes to: the leader half the time."""
 MAX_TRIALS = 1000
+MAX_REPEATS = 5
+"""Proposals in a row that repeat a fitted configuration before a family counts as
+exhausted (its space is small, or the sampler has converged)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,11 @@ class TrialLoop:
         Trial budget (deterministic mode); baselines do not count.
     notify : callable
         Called with each finished candidate.
+    refit_factor : float, default=0
+        Refit seconds per second of a trial's fit (holdout: more rows, no early stopping;
+        0 in cv mode). A trial starts only if, were it to lead, its refit would still fit.
+    reserve : callable, optional
+        Seconds already kept for the refit after the trials.
     """
 
     def __init__(
@@ -82,12 +91,17 @@ class TrialLoop:
         time_left: Callable[[], float | None],
         max_trials: int | None,
         notify: Callable[[Candidate], None],
+        refit_factor: float = 0.0,
+        reserve: Callable[[], float] | None = None,
     ) -> None:
         self.data, self.store, self.metric, self.seed = data, store, metric, seed
         self.families = [f for f in families if self._eligible(f)]
         self.time_left, self.notify = time_left, notify
+        self.refit_factor, self.reserve = refit_factor, reserve or (lambda: 0.0)
         self.max_trials = MAX_TRIALS if max_trials is None else max_trials
         self.candidates: list[Candidate] = []
+        self.repeats: dict[str, int] = {}
+        self._fitted: dict[str, Candidate] = {}
         self.sign = 1.0 if METRICS[metric].greater_is_better else -1.0
         n_rows, n_cols = data.shape()
         self._estimates = {
@@ -119,8 +133,8 @@ class TrialLoop:
         for name in self.families:
             for trial in self.store.finished(name):
                 output = self.store.load_output(name, trial.number)
-                if output is None:
-                    continue
+                if output is None or trial.user_attrs.get("status", "ok") != "ok":
+                    continue  # a repeat, or a model above the size cap
                 cand = Candidate(
                     _trial_name(name, trial.number), name, dict(trial.params),
                     valid_score=trial.value, valid_output=output,
@@ -128,6 +142,7 @@ class TrialLoop:
                     info={"restored": True, "trial": trial.number},
                 )  # fmt: skip
                 self.candidates.append(cand)
+                self._fitted[self._config_key(name, cand.params)] = cand
                 self._note_cost(name, cand.fit_s)
 
     def run_portfolio(self) -> None:
@@ -170,6 +185,11 @@ class TrialLoop:
         study = self.store.study(name)
         trial = study.ask(fixed_distributions=space)
         family = get_family(name)
+        key = self._config_key(name, trial.params)
+        if key in self._fitted:
+            self._repeat(name, study, trial, self._fitted[key])
+            return
+        self.repeats[name] = 0
 
         def report(fold: int, value: float) -> bool:
             trial.report(value, fold)
@@ -181,7 +201,11 @@ class TrialLoop:
         )  # fmt: skip
         trial.set_user_attr("fit_s", outcome.fit_s)
         trial.set_user_attr("status", outcome.status)
-        if outcome.status == "ok":
+        if outcome.status in ("ok", "excluded"):
+            # An excluded trial is told its score with a violated constraint: TPE learns
+            # that the region is infeasible rather than good or failed.
+            excess = float(outcome.info.get("model_mb", 0.0)) - (self.data.max_model_mb or 0.0)
+            trial.set_constraint(SIZE_EXCESS, excess if outcome.status == "excluded" else 0.0)
             self.store.save_output(name, trial.number, outcome.output)  # type: ignore[arg-type]
             study.tell(trial, outcome.score)
         else:
@@ -192,6 +216,23 @@ class TrialLoop:
         self._record(
             _trial_name(name, trial.number), name, dict(trial.params), outcome, trial=trial.number
         )
+        if outcome.status in ("ok", "excluded"):
+            self._fitted[key] = self.candidates[-1]
+
+    def _config_key(self, name: str, params: dict[str, Any]) -> str:
+        """Return the effective configuration (defaults filled in) as a comparable key."""
+        merged = {**get_family(name).defaults(self.data.task), **params}
+        return f"{name}:{json.dumps(merged, sort_keys=True, default=str)}"
+
+    def _repeat(self, name: str, study: Any, trial: Any, earlier: Candidate) -> None:
+        """Tell a repeated proposal the earlier score instead of fitting it again."""
+        trial.set_user_attr("repeat_of", earlier.name)
+        trial.set_constraint(SIZE_EXCESS, 0.0 if earlier.status == "ok" else 1.0)
+        study.tell(trial, earlier.valid_score)
+        self.repeats[name] = self.repeats.get(name, 0) + 1
+        if self.repeats[name] >= MAX_REPEATS:
+            self._estimates[name] = float("inf")  # nothing new left to propose
+        logger.info("%s trial %d repeats %s; not refitted", name, trial.number, earlier.name)
 
     def _record(
         self,
@@ -210,7 +251,7 @@ class TrialLoop:
             info=info, baseline=baseline,
         )  # fmt: skip
         self.candidates.append(cand)
-        if not baseline and outcome.status in ("ok", "pruned"):
+        if not baseline and outcome.status in ("ok", "pruned", "excluded"):
             self._note_cost(family, outcome.fit_s)
         self.notify(cand)
 
@@ -232,13 +273,17 @@ class TrialLoop:
         if math.isinf(self._estimates[name]):  # nothing to tune (or never fits)
             return False
         left = self.time_left()
+        if self._estimates[name] == float("inf"):
+            return False  # exhausted: nothing to tune, or only repeats left
         if left is None:
             return True
         # In holdout mode boosting stops itself at the deadline with a usable model, so it
         # may start on half its estimate; a cross-validation trial cut between folds is lost.
         iterative = get_family(name).iterative and self.data.plan.mode == "holdout"
         share = 0.5 if iterative else 1.0
-        return self._estimates[name] * share <= left
+        estimate = self._estimates[name]
+        refit = max(0.0, estimate * self.refit_factor - self.reserve())
+        return estimate * share + refit <= left
 
     def _note_cost(self, family: str, fit_s: float) -> None:
         seen = [c.fit_s for c in self.candidates if c.family == family and not c.baseline]

@@ -1,4 +1,4 @@
-"""Writing the search's record: trials table, budget, folds, and top-k MLflow child runs."""
+"""Writing the search's record: trials table, folds, and top-k MLflow child runs."""
 
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ def record_search(
     tracker: EngagementTracker | None = None,
     top_k: int = 5,
 ) -> None:
-    """Write ``search/trials.csv``, ``search/budget.json``, ``search/folds.json``; track top-k.
+    """Write ``search/trials.csv`` and ``search/folds.json``; track the top-k in MLflow.
+
+    The budget (planned vs used per phase and per search stage) is written by the
+    engagement as the typed :class:`~crispml.search.RunBudget` (``budget.json``).
 
     Parameters
     ----------
@@ -69,7 +72,6 @@ def record_search(
         How many candidates get a child run.
     """
     folder.write_text("search/trials.csv", trials_table(result).to_csv(index=False))
-    folder.write_json("search/budget.json", {**result.budget, "study": result.study})
     folder.write_json("search/folds.json", result.validation)
     if tracker is None or top_k <= 0:
         return

@@ -20,9 +20,11 @@ from crispml.search._finish import (
     build_ensemble,
     materialise,
     refit_best,
+    refit_scale,
     release_far,
 )
 from crispml.search._loop import SearchProgress, TrialLoop
+from crispml.search._size import serialized_mb
 from crispml.search._study import StudyStore, study_key
 from crispml.search._trial import FoldData
 from crispml.search._validation import plan_validation
@@ -36,9 +38,10 @@ PORTFOLIO = DEFAULT_FAMILIES
 REFIT_LEADERS = 3
 """Candidates whose fit times estimate the refit (the ensemble's likely members)."""
 _MSG_NO_MODEL = (
-    "search: no model could be fitted; every candidate failed, was pruned or ran out of "
-    "time ({errors}). Fix the error the candidates share if there is one (often the data), "
-    "raise search.time_budget_s, or add families to search.families (with search.baselines: "
+    "search: no model could be fitted; every candidate failed, was pruned, ran out of "
+    "time or was excluded by deployment.max_model_mb ({errors}). Fix the error the "
+    "candidates share if there is one (often the data), raise search.time_budget_s or "
+    "deployment.max_model_mb, or add families to search.families (with search.baselines: "
     "true the baselines are always tried)."
 )
 _MSG_NO_MONOTONE = (
@@ -71,6 +74,7 @@ def search_models(
     resume: bool = False,
     monotone: Mapping[str, int] | None = None,
     n_jobs: int | None = None,
+    max_model_mb: float | None = None,
 ) -> SearchResult:
     """Search model families under a time budget and select the best on validation.
 
@@ -126,6 +130,12 @@ def search_models(
         .. versionadded:: 0.2
     n_jobs : int, optional
         Threads one model fit may use (``search.n_jobs`` in the spec); ``None``: all cores.
+    max_model_mb : float, optional
+        ``deployment.max_model_mb``: candidates and ensembles whose serialized model is
+        larger cannot be selected (status ``excluded``, with the reason); forests are
+        bounded to fit it. ``None``: no cap.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -148,11 +158,12 @@ def search_models(
         task, metric, tuple(families), seed, plan.mode, *sorted((monotone or {}).items()),
     )  # fmt: skip
     store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
-    data = FoldData(X, y, plan, schema, task, monotone, n_jobs=n_jobs)
+    data = FoldData(X, y, plan, schema, task, monotone, n_jobs=n_jobs, max_model_mb=max_model_mb)
     loop = TrialLoop(
         data, store, families, metric=metric, seed=seed,
         time_left=budget.search_left, max_trials=max_trials,
-        notify=_notifier(on_candidate, on_progress, budget, metric),
+        notify=_notifier(on_candidate, on_progress, budget, metric, refit_scale(data)),
+        refit_factor=REFIT_COST_MARGIN * refit_scale(data), reserve=budget.refit_reserve_s,
     )  # fmt: skip
     _note_monotone(loop, families, budget)
     verbosity = optuna.logging.get_verbosity()
@@ -176,10 +187,11 @@ def search_models(
             )
             if built is not None:
                 candidates.append(built)
-                best = built
+                best = built if built.status == "ok" else best
     materialise(best, data, metric=metric, seed=seed)
     with budget.stage("refit"):
         refit_best(best, candidates, data, seed=seed, budget=budget)
+    best.info["delivered_mb"] = round(serialized_mb(best.pipeline), 3)
     release_far(candidates, best, metric)
     for cand in candidates:
         if cand.valid_output is not None and len(cand.valid_output) == len(y):
@@ -209,6 +221,7 @@ def _notifier(
     on_progress: Callable[[SearchProgress], None] | None,
     budget: BudgetPlan,
     metric: str,
+    scale: float,
 ) -> Callable[[Candidate], None]:
     leader: list[Candidate] = []
     scored: list[Candidate] = []
@@ -224,7 +237,7 @@ def _notifier(
             leader[:] = scored[:1]
             # The ensemble usually draws on the top few: their refit is what would run.
             top = scored[:REFIT_LEADERS]
-            budget.refit_cost_s = sum(c.fit_s for c in top) * REFIT_COST_MARGIN
+            budget.refit_cost_s = sum(c.fit_s for c in top) * REFIT_COST_MARGIN * scale
         if on_candidate is not None:
             on_candidate(cand)
         if on_progress is not None:
@@ -245,7 +258,10 @@ def _notifier(
 def _select(candidates: list[Candidate], metric: str) -> Candidate:
     scored = [c for c in candidates if c.status == "ok" and c.valid_score is not None]
     if not scored:
-        errors = "; ".join(f"{c.name}: {c.info.get('error', c.status)}" for c in candidates)
+        errors = "; ".join(
+            f"{c.name}: {c.info.get('error', c.info.get('excluded', c.status))}"
+            for c in candidates
+        )
         raise SearchError(_MSG_NO_MODEL.format(errors=errors))
     best = scored[0]
     for cand in scored[1:]:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 STUDY_FILE = "optuna.db"
 OUTPUTS_DIR = "search-outputs"
+SIZE_EXCESS = "size_excess_mb"
+"""Trial constraint: megabytes above ``deployment.max_model_mb`` (feasible when <= 0)."""
 
 
 def study_key(*parts: Any) -> str:

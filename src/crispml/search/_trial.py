@@ -18,9 +18,11 @@ from crispml._metrics import score
 from crispml.data import Schema
 from crispml.features import build_preprocessor, monotone_signs
 from crispml.models import ModelFamily, WeightedEnsemble, predict_output
+from crispml.search._size import MEMBER_SHARE, serialized_mb
 from crispml.search._validation import ValidationPlan
 
 logger = logging.getLogger(__name__)
+_MSG_TOO_LARGE = "{size:.1f} MB > deployment.max_model_mb {cap:g}"
 
 
 @dataclass
@@ -30,7 +32,8 @@ class TrialOutcome:
     Attributes
     ----------
     status : str
-        ``ok``, ``pruned``, ``timed_out`` (deadline hit between folds) or ``failed``.
+        ``ok``, ``pruned``, ``timed_out`` (deadline hit between folds), ``failed``, or
+        ``excluded`` (scored, but above ``deployment.max_model_mb``: not selectable).
     output : numpy.ndarray or None
         Out-of-fold predictions over every search row (NaN where not held out).
     score : float or None
@@ -70,6 +73,8 @@ class FoldData:
         ``features.monotone``: raw column -> direction every model must honour.
     n_jobs : int or None, default=None
         Threads every model fitted on these folds may use (``None``: all cores).
+    max_model_mb : float or None, default=None
+        ``deployment.max_model_mb``: a fitted configuration above it cannot be selected.
     """
 
     def __init__(
@@ -82,10 +87,12 @@ class FoldData:
         monotone: Mapping[str, int] | None = None,
         *,
         n_jobs: int | None = None,
+        max_model_mb: float | None = None,
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
         self.monotone = dict(monotone or {})
         self.n_jobs = n_jobs
+        self.max_model_mb = max_model_mb
         self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
         self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
 
@@ -104,6 +111,16 @@ class FoldData:
         if not self.monotone:
             return estimator
         return family.constrain(estimator, monotone_signs(pre, self.monotone))
+
+    def size_bound(self, family: ModelFamily, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters bounding one candidate of ``family`` to its share of the size cap."""
+        if self.max_model_mb is None:
+            return {}
+        share = self.max_model_mb * MEMBER_SHARE / len(self.plan.folds)
+        n_rows = len(self.plan.folds[0][0])
+        return family.size_bound(
+            params, task=self.task, n_rows=n_rows, n_outputs=self.n_outputs, max_mb=share
+        )
 
     def shape(self) -> tuple[int, int]:
         """Rows of one fit and columns of the tree-flavour matrix (for the cost model)."""
@@ -152,6 +169,8 @@ def run_trial(
     start = time.monotonic()
     output = data.empty_output()
     pipelines: list[Pipeline] = []
+    bound = data.size_bound(family, params)
+    params = {**params, **bound}
     info: dict[str, Any] = {}
     try:
         for i, (_, held) in enumerate(data.plan.folds):
@@ -170,7 +189,7 @@ def run_trial(
                     estimator, Xf, data.y[fit_rows], Xh, data.y[held], time_left_s=left
                 )
                 output[held] = predict_output(estimator, Xh, data.task)
-            info = {**family.fit_info(estimator), **_deadline_flag(estimator, info)}
+            info = {**bound, **family.fit_info(estimator), **_deadline_flag(estimator, info)}
             pipelines.append(Pipeline([("features", pre), ("model", estimator)]))
             if report is not None and i < len(data.plan.folds) - 1:
                 covered = np.concatenate([f[1] for f in data.plan.folds[: i + 1]])
@@ -187,6 +206,11 @@ def run_trial(
             members=pipelines, weights=[1.0] * len(pipelines), task=data.task
         ).fit()
     value = score(metric, data.y[rows], output[rows])
+    size = serialized_mb(model)
+    info["model_mb"] = round(size, 3)
+    if data.max_model_mb is not None and size > data.max_model_mb:
+        info["excluded"] = _MSG_TOO_LARGE.format(size=size, cap=data.max_model_mb)
+        return TrialOutcome("excluded", output, value, None, time.monotonic() - start, info)
     return TrialOutcome("ok", output, value, model, time.monotonic() - start, info)
 
 

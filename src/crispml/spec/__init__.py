@@ -5,6 +5,7 @@ from __future__ import annotations
 from crispml.spec._anomaly_template import render_anomaly_template
 from crispml.spec._io import load_spec, save_spec, spec_from_dict, spec_json_schema, spec_to_yaml
 from crispml.spec._model import (
+    BEATS_BASELINE,
     DEFAULT_CONTAMINATION,
     DEFAULT_DETECTORS,
     DEFAULT_FAMILIES,
@@ -31,6 +32,7 @@ from crispml.spec._model import (
 from crispml.spec._template import propose_metric, render_spec_template
 
 __all__ = [
+    "BEATS_BASELINE",
     "DEFAULT_CONTAMINATION",
     "DEFAULT_DETECTORS",
     "DEFAULT_FAMILIES",

@@ -40,6 +40,11 @@ DEFAULT_DETECTORS: tuple[str, ...] = (
 MINORITY_SHARE_FOR_PR_AUC = 0.05
 """Below this share of the rarest class, ``crispml init`` proposes ``average_precision``."""
 
+BEATS_BASELINE = "beats_baseline"
+"""A success criterion relative to the baselines, e.g. ``rmse: beats_baseline``: the
+primary metric must beat the best baseline's on the test rows, with a 95% paired
+interval of the improvement that excludes zero."""
+
 _CRITERION = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -146,6 +151,8 @@ class ProblemSpec(CrispModel):
     @classmethod
     def _criteria_parse(cls, value: dict[str, str]) -> dict[str, str]:
         for name, text in value.items():
+            if str(text).strip() == BEATS_BASELINE:
+                continue
             try:
                 parse_criterion(text)
             except ValueError as exc:
@@ -160,6 +167,17 @@ class ProblemSpec(CrispModel):
                 f"metric {self.metric!r} does not fit task {self.task!r}; "
                 f"use one of: {', '.join(allowed)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _beats_baseline_on_the_primary_metric(self) -> ProblemSpec:
+        for name, text in self.success_criteria.items():
+            if str(text).strip() == BEATS_BASELINE and name != self.primary_metric:
+                raise ValueError(
+                    f"success_criteria.{name}: {BEATS_BASELINE} is decided on the primary "
+                    f"metric ({self.primary_metric}); write {self.primary_metric}: "
+                    f"{BEATS_BASELINE}, or give {name} a threshold such as '>= 0.8'"
+                )
         return self
 
     @model_validator(mode="after")
@@ -319,6 +337,13 @@ DEFAULT_FAMILIES: tuple[str, ...] = (
 class SearchSpec(CrispModel):
     """The model search: which families, under which budget, on how many threads.
 
+    ``time_budget_s`` is the budget of the whole engagement, from loading the data to
+    the sealed run folder; the search gets what the other phases' predicted costs leave
+    (``budget.json`` records planned vs used per phase).
+
+    .. versionchanged:: 0.3
+       ``time_budget_s`` covers the whole run, not only the search.
+
     ``n_jobs`` is the number of threads one model fit may use (gradient boosting,
     forests); ``None`` (the default) means every core available to the process.
     """
@@ -376,6 +401,11 @@ class DeploymentSpec(CrispModel):
     a 422; ``impute``: it is scored on the model's imputation, and the response says so."""
     on_unknown: Literal["reject", "warn"] = "reject"
     """A request field that is not a model input (nor a known non-input): 422, or a warning."""
+    max_model_mb: PositiveFloat = 100.0
+    """The delivered model's size cap (serialized): the search bounds forests to fit it, and
+    a candidate or ensemble above it cannot be selected (the leaderboard says why).
+
+    .. versionadded:: 0.3"""
 
 
 class ExplainSpec(CrispModel):

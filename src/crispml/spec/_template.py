@@ -6,7 +6,12 @@ from collections.abc import Mapping, Sequence
 
 import yaml
 
-from crispml.spec._model import DEFAULT_FAMILIES, DEFAULT_METRIC, MINORITY_SHARE_FOR_PR_AUC
+from crispml.spec._model import (
+    BEATS_BASELINE,
+    DEFAULT_FAMILIES,
+    DEFAULT_METRIC,
+    MINORITY_SHARE_FOR_PR_AUC,
+)
 
 _TEMPLATE = """\
 # crispml project spec. Every field: `crispml schema`. Edit, then: crispml run {spec_name}
@@ -16,8 +21,8 @@ problem:
   task: {task}            # binary | multiclass | regression (inferred from the target)
   target: {target}
 {positive}{favourable}  metric: {metric}          # primary metric, used to select the model
-{metric_note}  success_criteria:       # checked on the locked test set
-    {metric}: "{criterion}"
+{metric_note}  success_criteria:       # checked on the locked test set, on the 95% interval
+    {metric}: {criterion}   # beat the best baseline; or a threshold, e.g. "{example}"
   # intended_use: "who uses the predictions, for what decision"
   # out_of_scope: "uses this model must not be put to"
 
@@ -42,7 +47,7 @@ fairness:
   use_as_features: false
 {fairness_criteria}
 search:
-  time_budget_s: 60      # covers trials, ensemble and refit
+  time_budget_s: 60      # the whole run, loading to sealed folder (plan: budget.json)
   families: [{families}]
   validation: auto       # auto | cv | holdout (auto: bagged 5-fold CV up to 12,000 rows)
   deterministic: {deterministic}  # true: the budget is max_trials trials, bit-identical reruns
@@ -52,6 +57,7 @@ search:
 deployment:
   latency_sla_ms:
     p99: 50
+  max_model_mb: 100       # larger candidates and ensembles cannot be selected
 
 explain:                  # adverse-action reasons (/v1/explain, evaluation/importance.json)
   top_k: 4                # reasons per adverse decision
@@ -66,12 +72,14 @@ report:
   # template: ours.docx   # a .docx whose styles and cover pages the Word documents use
 """
 
-_CRITERIA = {
+_EXAMPLES = {
     "roc_auc": ">= 0.75",
     "average_precision": ">= 0.3",
-    "log_loss": "<= 1.0",
-    "rmse": "<= 1e9",
+    "log_loss": "<= 0.5",
+    "rmse": "<= 100",
 }
+"""Threshold examples shown in a comment: a threshold must come from the client's need,
+so ``crispml init`` proposes ``beats_baseline``, which every model can fail."""
 _WHY_PR_AUC = (
     "the rarest class is {share:.1%} of the rows (under {limit:.0%}): PR AUC (average "
     "precision) measures how well the rare positives are found; ROC AUC looks good even when "
@@ -187,7 +195,8 @@ def render_spec_template(
         task=task,
         metric=metric,
         metric_note="".join(f"  # {line}\n" for line in _wrap(metric_reason)),
-        criterion=_CRITERIA.get(metric, ">= 0"),
+        criterion=BEATS_BASELINE,
+        example=_EXAMPLES.get(metric, ">= 0.8"),
         positive=positive,
         favourable=favourable,
         fairness_criteria=criteria,
