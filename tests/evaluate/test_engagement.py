@@ -67,7 +67,8 @@ def test_engagement_writes_every_evaluation_file(tmp_path):
     run = Project(_spec(), base_dir=tmp_path, data=_table()).run()
     files = {p.name for p in (run.path / "evaluation").iterdir()}
     assert files >= EVALUATION_FILES
-    versions = {"slices.json": 2}  # 2: every level and row in a segment, rounded edges
+    # slices 2: every level and row in a segment, rounded edges; importance 2: exact reasons
+    versions = {"slices.json": 2, "importance.json": 2}
     for name in {f for f in files if f.endswith(".json")}:
         found = json.loads((run.path / "evaluation" / name).read_text())["schema_version"]
         assert found == versions.get(name, 1)

@@ -56,7 +56,9 @@ def tradeoff_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
         excluded = row.get("excluded")
         cells.append(str(excluded) if isinstance(excluded, str) else "selectable")
         rows.append(cells)
-    cols = ["model", valid, f"diagnostic {test}", "size MB", "single-row p99 ms", "size cap"]
+    words = metric.replace("_", " ")  # headers that wrap: no sideways scroll at 800 px
+    cols = ["model", f"validation {words}", f"test {words} (diagnostic)", "size MB"]
+    cols += ["single-row p99 ms", "size cap"]
     caption = (
         f"top {len(rows)} candidates by validation {metric}; size = serialized model as "
         f"measured by the search (cap deployment.max_model_mb = {cap:g} MB); latency measured "
