@@ -62,7 +62,7 @@ class RandomForestFamily(ModelFamily):
         >>> family.size_bound({}, task="regression", n_rows=1000, n_outputs=1, max_mb=100.0)
         {}
         >>> family.size_bound({}, task="regression", n_rows=10**6, n_outputs=1, max_mb=10.0)
-        {'max_leaf_nodes': 477}
+        {'max_leaf_nodes': 462}
         """
         merged = {**self.defaults(task), **params}
         trees = int(merged["n_estimators"])

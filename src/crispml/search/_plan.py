@@ -176,7 +176,10 @@ class EngagementBudget:
     >>> with plan.phase("load"):
     ...     now[0] = 1.5
     >>> plan.set_table(40_000, 10)
-    >>> round(plan.search_s() + plan.predicted_after_search() + plan.predicted("audit"), 6)
+    >>> rest = plan.predicted_after_search() + sum(
+    ...     plan.predicted(p) for p in ("setup", "split", "audit")
+    ... )
+    >>> round(plan.search_s() + rest, 6)  # the budget less the 1.5 s the load used
     58.5
     """
 
