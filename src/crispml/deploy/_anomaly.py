@@ -21,6 +21,7 @@ from crispml._utils._io import sha256_bytes
 from crispml.data import Schema, TargetEncoding, conform
 from crispml.deploy import _graph
 from crispml.deploy._bundle import ArtifactWriter, write_bundle
+from crispml.deploy._certify import write_certified_graph
 from crispml.deploy._contract import build_contract, contract_document
 from crispml.deploy._converters import (
     double_inputs,
@@ -29,7 +30,6 @@ from crispml.deploy._converters import (
     restore_input_names,
 )
 from crispml.deploy._export import TARGET_OPSET, graph_inputs, initial_types
-from crispml.deploy._latency import measure_latency
 from crispml.deploy._parity import TOLERANCE, frame_records
 from crispml.deploy._result import DeploymentResult, Latency, Parity
 from crispml.exceptions import DeploymentError
@@ -219,14 +219,10 @@ def package_anomaly_deployment(
     data = graph.SerializeToString()
     served = ServingModel(data, document, version=run_id)
     parity = anomaly_parity(pipeline, served, test_frame, schema)
-    rows = frame_records(test_frame[[c for c in contract.names if c in test_frame.columns]])
-    latency = measure_latency(served, rows[:200], sla_ms=sla_ms, http=http)
-    if not latency["meets_sla"]:
-        logger.warning("latency SLA not met: %s", "; ".join(latency["violations"]))
-    folder.write_bytes("model/model.onnx", data)
-    folder.write_json("model/contract.json", document)
-    folder.write_json("deploy/parity.json", parity)
-    folder.write_json("deploy/latency.json", latency)
+    latency = write_certified_graph(
+        folder, served, graph=data, document=document, parity=parity, contract=contract,
+        test_frame=test_frame, sla_ms=sla_ms, http=http,
+    )  # fmt: skip
     write_bundle(folder, run_id=run_id)
     result = DeploymentResult(
         onnx_sha256=sha256_bytes(data),

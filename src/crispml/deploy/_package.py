@@ -12,9 +12,9 @@ from crispml._utils._io import sha256_bytes
 from crispml.data import Schema, TargetEncoding
 from crispml.deploy._attribution import attribution_files, needs_shap
 from crispml.deploy._bundle import ArtifactWriter, write_bundle
+from crispml.deploy._certify import write_certified_graph
 from crispml.deploy._contract import build_contract, contract_document
 from crispml.deploy._export import export_onnx
-from crispml.deploy._latency import measure_latency
 from crispml.deploy._parity import check_parity, frame_records
 from crispml.deploy._result import DeploymentResult, Latency, Parity
 from crispml.exceptions import DataError
@@ -110,14 +110,10 @@ def package_deployment(
     data = graph.SerializeToString()
     served = ServingModel(data, document, version=run_id)
     parity = check_parity(model, served, test_frame, schema)
-    rows = frame_records(test_frame[[c for c in contract.names if c in test_frame.columns]])
-    latency = measure_latency(served, rows[:200], sla_ms=sla_ms, http=http)
-    if not latency["meets_sla"]:
-        logger.warning("latency SLA not met: %s", "; ".join(latency["violations"]))
-    folder.write_bytes("model/model.onnx", data)
-    folder.write_json("model/contract.json", document)
-    folder.write_json("deploy/parity.json", parity)
-    folder.write_json("deploy/latency.json", latency)
+    latency = write_certified_graph(
+        folder, served, graph=data, document=document, parity=parity, contract=contract,
+        test_frame=test_frame, sla_ms=sla_ms, http=http,
+    )  # fmt: skip
     material = (
         attribution_files(model, contract, X_train, task=target.task, policy=explain)
         if explain is not None
