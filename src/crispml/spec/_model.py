@@ -406,6 +406,14 @@ class DeploymentSpec(CrispModel):
     a candidate or ensemble above it cannot be selected (the leaderboard says why).
 
     .. versionadded:: 0.3"""
+    refit: Literal["non_test_rows", "all_rows"] = "non_test_rows"
+    """Rows the delivered model is fitted on. ``non_test_rows`` (default): train + valid,
+    the model the test figures are measured on. ``all_rows``: after the evaluation, the
+    same configuration is fitted once more on train + valid + test and that model is
+    exported and served; its calibration map and decision threshold are the ones fitted
+    before, and the card says the test figures are for the model before that refit.
+
+    .. versionadded:: 0.3"""
 
 
 class ExplainSpec(CrispModel):
