@@ -273,7 +273,15 @@ def refit_on_all_rows(
             f"{model.method_} map and decision threshold fitted on validation before the "
             "refit, kept unchanged; only the base model was refitted"
         )
-    return refit, FinalRefit(n_rows=len(rows), n_test_rows=len(split.test), calibration=how)
+    replaced = (
+        f"the {result.validation.get('n_folds')} bagged cross-validation fold models, each "
+        "fitted on part of the non-test rows"
+        if result.validation.get("mode") == "cv"
+        else "the model fitted on train + valid"
+    )
+    return refit, FinalRefit(
+        n_rows=len(rows), n_test_rows=len(split.test), replaced=replaced, calibration=how
+    )
 
 
 def _details(

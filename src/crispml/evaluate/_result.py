@@ -102,6 +102,9 @@ class FinalRefit(BaseModel):
         Rows the delivered model is fitted on (train + valid + test).
     n_test_rows : int
         Test rows among them.
+    replaced : str
+        What the refit replaces, in words: the model refitted on train + valid (holdout),
+        or the bagged fold models (cv), each member being fitted once on every row.
     calibration : str
         How the calibration map and decision threshold were carried over, in words.
 
@@ -112,6 +115,7 @@ class FinalRefit(BaseModel):
 
     n_rows: int
     n_test_rows: int
+    replaced: str
     calibration: str
 
 

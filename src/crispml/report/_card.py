@@ -149,8 +149,8 @@ def refit_note(record: RunRecord, show: Show = None) -> str:
         "The test figures below are for the model before its final refit: after the "
         f"evaluation, the same configuration was refitted on all {n_rows} rows, the "
         f"{n_test} test rows included (deployment.refit: all_rows), and that refit is the "
-        "model exported and served. It has no held-out figure of its own. Calibration: "
-        f"{final.calibration}."
+        f"model exported and served, in place of {final.replaced}. It has no held-out "
+        f"figure of its own. Calibration: {final.calibration}."
     )
 
 
