@@ -305,6 +305,7 @@ class Project:
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
             max_model_mb=spec.deployment.max_model_mb,
+            latency_sla_ms=_tightest_sla(spec),
         )
 
     def _template_path(self) -> Path | None:
@@ -427,6 +428,14 @@ def _write_final_model(
     if evaluation.model is not result.best.pipeline:
         save_pipeline(evaluation.model, folder.path("model/pipeline.skops"))
     folder.write_json("model/schema.json", contract)
+
+
+def _tightest_sla(spec: ProjectSpec) -> float | None:
+    """The smallest single-row latency target set (a model's trees must fit under it)."""
+    if spec.deployment.format == "none":
+        return None  # nothing is served: no SLA to keep
+    targets = [v for v in spec.deployment.latency_sla_ms.model_dump().values() if v is not None]
+    return min(targets, default=None)
 
 
 def _families(spec: ProjectSpec) -> tuple[str, ...]:

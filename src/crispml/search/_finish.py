@@ -44,7 +44,10 @@ def build_ensemble(
     """Greedy ensemble over out-of-fold predictions; ``None`` unless it beats ``best``.
 
     With ``deployment.max_model_mb``, members' sizes add up: a selection above the cap
-    leaves out its largest member and selects again, so the ensemble is deliverable.
+    leaves out its largest member and selects again, so the ensemble is deliverable. The
+    same holds for the predicted latency against ``deployment.latency_sla_ms``: every
+    member runs for each row, so a selection predicted to break the SLA leaves out its
+    slowest member (``left_out_for_limits`` lists the members left out for either).
     """
     rows = data.plan.scored
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
@@ -58,20 +61,20 @@ def build_ensemble(
     )[:ENSEMBLE_POOL]
     if len(pool) < 2:
         return None
-    cap = data.max_model_mb
     stop_at = None if time_left_s is None else time.monotonic() + time_left_s
     left_out: list[str] = []
     while len(pool) >= 2:
         outputs = [c.valid_output[rows] for c in pool]  # type: ignore[index]
         weights, value = greedy_selection(outputs, data.y[rows], metric, stop_at=stop_at)
         chosen = [(c, float(w)) for c, w in zip(pool, weights, strict=True) if w > 0]
-        size = sum(float(c.info.get("model_mb", 0.0)) for c, _ in chosen)
-        if cap is None or size <= cap or len(chosen) < 2:
+        size, ms = _total(chosen, "model_mb"), _total(chosen, "predicted_ms")
+        broken = _broken_limit(data, size, ms)
+        if broken is None or len(chosen) < 2:
             break
-        # Too large together: leave out the largest member and select again.
-        largest = max((c for c, _ in chosen), key=lambda c: float(c.info.get("model_mb", 0.0)))
-        pool = [c for c in pool if c is not largest]
-        left_out.append(largest.name)
+        # Too large or too slow together: leave out the worst member and select again.
+        worst = max((c for c, _ in chosen), key=lambda c: float(c.info.get(broken, 0.0)))
+        pool = [c for c in pool if c is not worst]
+        left_out.append(worst.name)
     else:
         return None
     gain = sign * (value - best.valid_score)  # type: ignore[operator]
@@ -83,9 +86,24 @@ def build_ensemble(
         "ensemble", "ensemble", {"weights": {c.name: round(w, 4) for c, w in chosen}},
         valid_score=value, valid_output=output, fit_s=0.0,
         info={"members": [c.name for c, _ in chosen], "beats": best.name,
-              "model_mb": round(size, 3), "left_out_for_size": left_out},
+              "model_mb": round(size, 3), "predicted_ms": round(ms, 6),
+              "left_out_for_limits": left_out},
         pipeline=_Pending(chosen),
     )  # fmt: skip
+
+
+def _total(chosen: list[tuple[Candidate, float]], key: str) -> float:
+    """Members' figures add up: every member is stored, and every member runs per row."""
+    return sum(float(c.info.get(key, 0.0)) for c, _ in chosen)
+
+
+def _broken_limit(data: FoldData, size: float, ms: float) -> str | None:
+    """The info key of the limit an ensemble breaks (size first), or ``None``."""
+    if data.max_model_mb is not None and size > data.max_model_mb:
+        return "model_mb"
+    if data.latency_sla_ms is not None and ms > data.latency_sla_ms:
+        return "predicted_ms"
+    return None
 
 
 class _Pending:
