@@ -431,7 +431,7 @@ def _write_final_model(
 
 
 def _tightest_sla(spec: ProjectSpec) -> float | None:
-    """The smallest single-row latency target set (a model's trees must fit under it)."""
+    """Return the smallest single-row latency target set (a model's trees must fit under it)."""
     if spec.deployment.format == "none":
         return None  # nothing is served: no SLA to keep
     targets = [v for v in spec.deployment.latency_sla_ms.model_dump().values() if v is not None]

@@ -142,8 +142,8 @@ def refit_note(record: RunRecord, show: Show = None) -> str:
     test_src = Source(EvaluationResult.FILE, "final_refit.n_test_rows", {"kind": "count"})
     rows_src = Source(EvaluationResult.FILE, "final_refit.n_rows")
     n_rows = show(final.n_rows, rows_src, "refit rows") if show else fmt(final.n_rows)
-    n_test = show(final.n_test_rows, test_src, "refit test rows") if show else fmt(
-        final.n_test_rows
+    n_test = (
+        show(final.n_test_rows, test_src, "refit test rows") if show else fmt(final.n_test_rows)
     )
     return (
         "The test figures below are for the model before its final refit: after the "

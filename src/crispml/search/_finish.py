@@ -98,7 +98,7 @@ def _total(chosen: list[tuple[Candidate, float]], key: str) -> float:
 
 
 def _broken_limit(data: FoldData, size: float, ms: float) -> str | None:
-    """The info key of the limit an ensemble breaks (size first), or ``None``."""
+    """Return the info key of the limit an ensemble breaks (size first), or ``None``."""
     if data.max_model_mb is not None and size > data.max_model_mb:
         return "model_mb"
     if data.latency_sla_ms is not None and ms > data.latency_sla_ms:

@@ -23,8 +23,8 @@ from crispml.search._finish import (
     refit_scale,
     release_far,
 )
-from crispml.search._loop import SearchProgress, TrialLoop
 from crispml.search._latency import predicted_latency_ms
+from crispml.search._loop import SearchProgress, TrialLoop
 from crispml.search._size import serialized_mb
 from crispml.search._study import StudyStore, study_key
 from crispml.search._trial import FoldData
@@ -42,8 +42,9 @@ _MSG_NO_MODEL = (
     "search: no model could be fitted; every candidate failed, was pruned, ran out of "
     "time or was excluded by deployment.max_model_mb or deployment.latency_sla_ms "
     "({errors}). Fix the error the candidates share if there is one (often the data), "
-    "raise search.time_budget_s, deployment.max_model_mb or the latency SLA, or add families to search.families (with search.baselines: "
-    "true the baselines are always tried)."
+    "raise search.time_budget_s, deployment.max_model_mb or the latency SLA, or add "
+    "families to search.families (with search.baselines: true the baselines are always "
+    "tried)."
 )
 _MSG_NO_MONOTONE = (
     "features.monotone is set, and none of the families {families} can enforce it. "
