@@ -11,8 +11,9 @@ nodes one row visits, at most). onnxruntime's tree-ensemble operator took about
 :data:`NS_PER_NODE` per visited node for one row on the reference machine (2 cores;
 extra-trees of 1 to 400 trees, depth 4 to 60: 16-28 ns per node, 300 single-row calls
 each). The call overhead, the preprocessing steps and HTTP do not depend on the model
-and are left out, so the figure is a lower bound of the served latency: a candidate whose
-trees alone exceed ``deployment.latency_sla_ms`` cannot meet it once served. The
+and are left out, so the figure errs low rather than high: a candidate whose trees alone
+are predicted to exceed ``deployment.latency_sla_ms`` cannot be expected to meet it once
+served, and no candidate is excluded for costs that every candidate shares. The
 latency measured after the export remains the check of the delivered model.
 """
 

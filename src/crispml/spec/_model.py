@@ -552,6 +552,15 @@ class ProjectSpec(CrispModel):
         )
 
     @model_validator(mode="after")
+    def _refit_all_rows_needs_labels(self) -> ProjectSpec:
+        if self.deployment.refit == "all_rows" and self.problem.task == "anomaly":
+            raise ValueError(
+                "deployment.refit: all_rows refits a supervised model after its test; an "
+                "anomaly detector is not refitted. Remove deployment.refit for task: anomaly"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _fairness_criteria_need_groups(self) -> ProjectSpec:
         if self.fairness.criteria and not self.fairness.protected:
             raise ValueError(
