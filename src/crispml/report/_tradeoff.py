@@ -3,8 +3,8 @@
 The search keeps models under ``deployment.max_model_mb`` and, by the latency predicted
 from their trees, under ``deployment.latency_sla_ms``: this block shows, for the
 candidates best on validation, the primary metric, the serialized size the search
-measured, the predicted latency of the trees, and, for the delivered model, the single-row latency the deployment measured
-(other candidates are not exported, so their latency is not measured).
+measured, the predicted latency of the trees, and, for the delivered model, the
+single-row latency the deployment measured (other candidates are not exported, so their latency is not measured).
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def tradeoff_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
         f"top {len(rows)} candidates by validation {metric}; size = serialized model as "
         f"measured by the search (cap deployment.max_model_mb = {cap:g} MB); trees ms = "
         "single-row time of the model's trees once served, predicted from their depths (the "
-        "trees only, without call overhead or preprocessing; checked against the tightest deployment.latency_sla_ms target); "
+        "trees only, without call overhead or preprocessing; checked against the tightest "
+        "deployment.latency_sla_ms target); "
         "latency measured for the delivered model (*) only"
     )
     return {SECTION[0]: [Block(SECTION[1], tables=[table(caption, cols, rows)])]}
