@@ -4,7 +4,8 @@ The search keeps models under ``deployment.max_model_mb`` and, by the latency pr
 from their trees, under ``deployment.latency_sla_ms``: this block shows, for the
 candidates best on validation, the primary metric, the serialized size the search
 measured, the predicted latency of the trees, and, for the delivered model, the
-single-row latency the deployment measured (other candidates are not exported, so their latency is not measured).
+single-row latency the deployment measured (other candidates are not exported, so
+their latency is not measured).
 """
 
 from __future__ import annotations
