@@ -513,6 +513,10 @@ def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
         "test_metrics": {k: v.estimate for k, v in evaluation.test.items()},
         "test_metrics_basis": dict(evaluation.basis),
         "test_metrics_source": EvaluationResult.FILE,
+        # refit: all_rows: the test metrics are of the model before the served refit
+        "final_refit": None
+        if evaluation.final_refit is None
+        else evaluation.final_refit.model_dump(),
         "intended_use": spec.problem.intended_use,
         "out_of_scope": spec.problem.out_of_scope,
     }

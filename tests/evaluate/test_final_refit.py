@@ -77,6 +77,8 @@ def test_the_refitted_run_verifies_and_parity_holds_on_the_refit(refitted):
     assert result.claims_checked > 0
     deployment = json.loads((refitted / "deploy/deployment.json").read_text())
     assert deployment["parity"]["passed"]
+    served = json.loads((refitted / "model/contract.json").read_text())["card"]
+    assert served["final_refit"]["n_rows"] == N_ROWS  # /v1/metadata says it too
 
 
 def test_test_predictions_are_those_of_the_model_before_the_refit(refitted, tmp_path):
