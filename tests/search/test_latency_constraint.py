@@ -81,3 +81,15 @@ def test_an_ensemble_predicted_too_slow_is_not_selected():
     free = build(None)
     assert free is not None and free.info["predicted_ms"] == pytest.approx(0.0007)
     assert build(SLA_MS) is None  # only one member fits: no ensemble
+
+
+def test_the_search_gets_the_tightest_sla_target_and_none_when_nothing_is_served():
+    from crispml._engagement import _tightest_sla
+    from crispml.spec import spec_from_dict
+
+    raw = {"name": "p", "problem": {"task": "binary", "target": "y"}, "data": {"source": "d"}}
+    assert _tightest_sla(spec_from_dict(raw)) == 50.0  # the default p99
+    sla = {"latency_sla_ms": {"p50": 5, "p95": 20, "p99": None}}
+    assert _tightest_sla(spec_from_dict(raw | {"deployment": sla})) == 5.0
+    unserved = {"format": "none", **sla}
+    assert _tightest_sla(spec_from_dict(raw | {"deployment": unserved})) is None
