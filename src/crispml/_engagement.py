@@ -305,6 +305,7 @@ class Project:
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
             max_model_mb=spec.deployment.max_model_mb,
+            latency_sla_ms=_tightest_sla(spec),
         )
 
     def _template_path(self) -> Path | None:
@@ -429,6 +430,14 @@ def _write_final_model(
     folder.write_json("model/schema.json", contract)
 
 
+def _tightest_sla(spec: ProjectSpec) -> float | None:
+    """Return the smallest single-row latency target set (a model's trees must fit under it)."""
+    if spec.deployment.format == "none":
+        return None  # nothing is served: no SLA to keep
+    targets = [v for v in spec.deployment.latency_sla_ms.model_dump().values() if v is not None]
+    return min(targets, default=None)
+
+
 def _families(spec: ProjectSpec) -> tuple[str, ...]:
     """Return the families to search; only glass-box ones when ``search.interpretable_only``."""
     if not spec.search.interpretable_only:
@@ -504,6 +513,10 @@ def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
         "test_metrics": {k: v.estimate for k, v in evaluation.test.items()},
         "test_metrics_basis": dict(evaluation.basis),
         "test_metrics_source": EvaluationResult.FILE,
+        # refit: all_rows: the test metrics are of the model before the served refit
+        "final_refit": None
+        if evaluation.final_refit is None
+        else evaluation.final_refit.model_dump(),
         "intended_use": spec.problem.intended_use,
         "out_of_scope": spec.problem.out_of_scope,
     }

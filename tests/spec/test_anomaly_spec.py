@@ -65,3 +65,12 @@ def test_monotone_is_refused_for_anomaly():
     raw = _raw(task="anomaly") | {"features": {"monotone": {"x": 1}}}
     with pytest.raises(SpecError, match="anomaly detectors take no constraints"):
         spec_from_dict(raw)
+
+
+def test_refit_on_all_rows_is_refused_for_anomaly():
+    raw = _raw(task="anomaly") | {"deployment": {"refit": "all_rows"}}
+    with pytest.raises(SpecError, match=r"deployment\.refit: all_rows .* task: anomaly"):
+        spec_from_dict(raw)
+    labelled = _raw(task="binary", target="y") | {"deployment": {"refit": "all_rows"}}
+    assert spec_from_dict(labelled).deployment.refit == "all_rows"
+    assert spec_from_dict(_raw(task="binary", target="y")).deployment.refit == "non_test_rows"

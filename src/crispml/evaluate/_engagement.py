@@ -40,6 +40,7 @@ result and the measured latency (:func:`crispml.evaluate.verdict`).
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 from dataclasses import dataclass
@@ -76,12 +77,14 @@ from crispml.evaluate._result import (
     Decisions,
     Estimate,
     EvaluationResult,
+    FinalRefit,
     figures_from_predictions,
     predictions_frame,
 )
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_intervals, decision_report
 from crispml.models import predict_output
+from crispml.search import refit_all_rows
 
 if TYPE_CHECKING:
     from crispml._runfolder import RunFolder
@@ -231,8 +234,54 @@ def evaluate_engagement(
             result, X_test, y_test, test_out, task=task, n_resamples=cfg.bootstrap, seed=seed
         ),
     )
+    if spec.deployment.refit == "all_rows":
+        model, final = refit_on_all_rows(spec, dataset, split, result, model)
+        evaluation = evaluation.model_copy(update={"final_refit": final})
     folder.write_text(EvaluationResult.FILE, evaluation.to_json())
     return EngagementEvaluation(holdout, model, threshold, evaluation)
+
+
+def refit_on_all_rows(
+    spec: ProjectSpec, dataset: Dataset, split: Split, result: SearchResult, model: Any
+) -> tuple[Any, FinalRefit]:
+    """Fit the selected configuration on train + valid + test (``refit: all_rows``).
+
+    Calibration is carried over, not refitted: the map and the decision threshold fitted
+    on validation before (from held-out predictions) are kept, and only the base model
+    under them is replaced. Refitting the map would need held-out predictions of the new
+    model, and none are left: every row is now a training row. The refit differs from the
+    evaluated model by its rows only (same members, parameters, rounds and weights), so
+    its outputs are on the scale the map was fitted for; the card says so.
+    """
+    rows = np.concatenate([split.train, split.valid, split.test])
+    refit = refit_all_rows(
+        result,
+        dataset.features(rows),
+        dataset.y[rows],
+        schema=dataset.schema,
+        task=spec.problem.task,
+        seed=spec.split.seed,
+        n_jobs=spec.search.n_jobs,
+        monotone=dict(spec.features.monotone),
+    )
+    how = "none (uncalibrated model)"
+    if isinstance(model, CalibratedModel):
+        carried = copy.copy(model)
+        carried.base, carried.base_ = refit, refit
+        refit = carried
+        how = (
+            f"{model.method_} map and decision threshold fitted on validation before the "
+            "refit, kept unchanged; only the base model was refitted"
+        )
+    replaced = (
+        f"the {result.validation.get('n_folds')} bagged cross-validation fold models, each "
+        "fitted on part of the non-test rows"
+        if result.validation.get("mode") == "cv"
+        else "the model fitted on train + valid"
+    )
+    return refit, FinalRefit(
+        n_rows=len(rows), n_test_rows=len(split.test), replaced=replaced, calibration=how
+    )
 
 
 def _details(

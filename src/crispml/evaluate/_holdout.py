@@ -64,6 +64,7 @@ def evaluate_holdout(
             f"valid_{result.metric}": cand.valid_score,
             "fit_s": round(cand.fit_s, 3),
             "model_mb": cand.info.get("delivered_mb", cand.info.get("model_mb")),
+            "predicted_ms": cand.info.get("delivered_ms", cand.info.get("predicted_ms")),
             "excluded": cand.info.get("excluded"),
         }
         if cand.pipeline is not None:

@@ -90,6 +90,35 @@ class BaselineComparison(BaseModel):
     rule: str = BASELINE_RULE
 
 
+class FinalRefit(BaseModel):
+    """The delivered model was fitted once more after the evaluation (``refit: all_rows``).
+
+    Every test figure of the result is for the model *before* this refit: the refit saw
+    the test rows, so no figure can be measured on it without leaking them.
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows the delivered model is fitted on (train + valid + test).
+    n_test_rows : int
+        Test rows among them.
+    replaced : str
+        What the refit replaces, in words: the model refitted on train + valid (holdout),
+        or the bagged fold models (cv), each member being fitted once on every row.
+    calibration : str
+        How the calibration map and decision threshold were carried over, in words.
+
+    .. versionadded:: 0.3
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_rows: int
+    n_test_rows: int
+    replaced: str
+    calibration: str
+
+
 class Decisions(BaseModel):
     """Confusion counts and rates of binary decisions at one threshold."""
 
@@ -151,6 +180,11 @@ class EvaluationResult(PhaseResult):
         The primary metric's improvement over the best baseline (paired interval).
 
         .. versionadded:: 0.3
+    final_refit : FinalRefit or None
+        Set when the delivered model was refitted on every row after the evaluation;
+        the figures above are then for the model before that refit.
+
+        .. versionadded:: 0.3
     candidates_on_test : int
         How many leaderboard candidates were also scored on test, as diagnostics
         (selection used validation only).
@@ -184,6 +218,7 @@ class EvaluationResult(PhaseResult):
     candidates_on_test: int
     predictions: str = PREDICTIONS_FILE
     vs_baseline: BaselineComparison | None = None
+    final_refit: FinalRefit | None = None
 
     def measured(self) -> dict[str, Estimate]:
         """Every figure a success criterion may name: test metrics, ``ece``, parity gaps.

@@ -117,7 +117,41 @@ def selection_note(record: RunRecord, show: Show = None) -> str:
             f" The leaderboard also scores {others} other candidate(s) on test: "
             "these are diagnostics, not a second selection."
         )
+    if ev.final_refit is not None:
+        text += " " + refit_note(record, show)
     return text
+
+
+def refit_note(record: RunRecord, show: Show = None) -> str:
+    """Say that the delivered model was refitted on every row after the test figures.
+
+    Parameters
+    ----------
+    record : RunRecord
+        A run whose evaluation has ``final_refit`` (``deployment.refit: all_rows``).
+    show : callable, optional
+        The ledger's ``show`` (figures become claims); plain formatting when ``None``.
+
+    Returns
+    -------
+    str
+    """
+    final = record.evaluation.final_refit
+    if final is None:
+        return ""
+    test_src = Source(EvaluationResult.FILE, "final_refit.n_test_rows", {"kind": "count"})
+    rows_src = Source(EvaluationResult.FILE, "final_refit.n_rows")
+    n_rows = show(final.n_rows, rows_src, "refit rows") if show else fmt(final.n_rows)
+    n_test = (
+        show(final.n_test_rows, test_src, "refit test rows") if show else fmt(final.n_test_rows)
+    )
+    return (
+        "The test figures below are for the model before its final refit: after the "
+        f"evaluation, the same configuration was refitted on all {n_rows} rows, the "
+        f"{n_test} test rows included (deployment.refit: all_rows), and that refit is the "
+        f"model exported and served, in place of {final.replaced}. It has no held-out "
+        f"figure of its own. Calibration: {final.calibration}."
+    )
 
 
 def build_model_card(record: RunRecord) -> dict[str, Any]:
@@ -236,6 +270,13 @@ def _evaluation_data(record: RunRecord) -> dict[str, Any]:
     }
 
 
+def _fitted_on(record: RunRecord) -> str:
+    final = record.evaluation.final_refit
+    if final is None:
+        return "train + valid (the model the test figures are for)"
+    return "train + valid + test, refitted after the evaluation (see Metrics)"
+
+
 def _training_data(record: RunRecord) -> dict[str, Any]:
     data = (record.manifest.get("inputs") or {}).get("data") or {}
     sizes = record.split.get("sizes") or {}
@@ -255,6 +296,7 @@ def _training_data(record: RunRecord) -> dict[str, Any]:
         "rows_without_target": data.get("rows_without_target"),
         "train_rows": sizes.get("train"),
         "valid_rows": sizes.get("valid"),
+        "delivered_model_fitted_on": _fitted_on(record),
         "roles": roles,
         "excluded_columns": list(record.schema.dropped),
         "audit_summary": counts,

@@ -12,6 +12,7 @@ from crispml.search._auto import AutoClassifier, AutoRegressor
 from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._deadline import Deadline
 from crispml.search._ensemble import WeightedEnsemble, greedy_selection
+from crispml.search._finish import refit_all_rows
 from crispml.search._loop import SearchProgress
 from crispml.search._plan import EngagementBudget, PhaseCost, PhaseTime, RunBudget, phase_costs
 from crispml.search._report import record_search, trials_table
@@ -39,6 +40,7 @@ __all__ = [
     "phase_costs",
     "plan_validation",
     "record_search",
+    "refit_all_rows",
     "search_detectors",
     "search_models",
     "trials_table",

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from crispml._metrics import METRICS
-from crispml.features import build_preprocessor
+from crispml.data import Schema
+from crispml.features import build_preprocessor, monotone_signs
 from crispml.models import WeightedEnsemble, get_family
 from crispml.search._budget import BudgetPlan
-from crispml.search._candidate import Candidate
+from crispml.search._candidate import Candidate, SearchResult
 from crispml.search._ensemble import greedy_selection
 from crispml.search._trial import FoldData, run_trial
 
@@ -41,7 +44,10 @@ def build_ensemble(
     """Greedy ensemble over out-of-fold predictions; ``None`` unless it beats ``best``.
 
     With ``deployment.max_model_mb``, members' sizes add up: a selection above the cap
-    leaves out its largest member and selects again, so the ensemble is deliverable.
+    leaves out its largest member and selects again, so the ensemble is deliverable. The
+    same holds for the predicted latency against ``deployment.latency_sla_ms``: every
+    member runs for each row, so a selection predicted to break the SLA leaves out its
+    slowest member (``left_out_for_limits`` lists the members left out for either).
     """
     rows = data.plan.scored
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
@@ -55,20 +61,20 @@ def build_ensemble(
     )[:ENSEMBLE_POOL]
     if len(pool) < 2:
         return None
-    cap = data.max_model_mb
     stop_at = None if time_left_s is None else time.monotonic() + time_left_s
     left_out: list[str] = []
     while len(pool) >= 2:
         outputs = [c.valid_output[rows] for c in pool]  # type: ignore[index]
         weights, value = greedy_selection(outputs, data.y[rows], metric, stop_at=stop_at)
         chosen = [(c, float(w)) for c, w in zip(pool, weights, strict=True) if w > 0]
-        size = sum(float(c.info.get("model_mb", 0.0)) for c, _ in chosen)
-        if cap is None or size <= cap or len(chosen) < 2:
+        size, ms = _total(chosen, "model_mb"), _total(chosen, "predicted_ms")
+        broken = _broken_limit(data, size, ms)
+        if broken is None or len(chosen) < 2:
             break
-        # Too large together: leave out the largest member and select again.
-        largest = max((c for c, _ in chosen), key=lambda c: float(c.info.get("model_mb", 0.0)))
-        pool = [c for c in pool if c is not largest]
-        left_out.append(largest.name)
+        # Too large or too slow together: leave out the worst member and select again.
+        worst = max((c for c, _ in chosen), key=lambda c: float(c.info.get(broken, 0.0)))
+        pool = [c for c in pool if c is not worst]
+        left_out.append(worst.name)
     else:
         return None
     gain = sign * (value - best.valid_score)  # type: ignore[operator]
@@ -80,9 +86,24 @@ def build_ensemble(
         "ensemble", "ensemble", {"weights": {c.name: round(w, 4) for c, w in chosen}},
         valid_score=value, valid_output=output, fit_s=0.0,
         info={"members": [c.name for c, _ in chosen], "beats": best.name,
-              "model_mb": round(size, 3), "left_out_for_size": left_out},
+              "model_mb": round(size, 3), "predicted_ms": round(ms, 6),
+              "left_out_for_limits": left_out},
         pipeline=_Pending(chosen),
     )  # fmt: skip
+
+
+def _total(chosen: list[tuple[Candidate, float]], key: str) -> float:
+    """Members' figures add up: every member is stored, and every member runs per row."""
+    return sum(float(c.info.get(key, 0.0)) for c, _ in chosen)
+
+
+def _broken_limit(data: FoldData, size: float, ms: float) -> str | None:
+    """Return the info key of the limit an ensemble breaks (size first), or ``None``."""
+    if data.max_model_mb is not None and size > data.max_model_mb:
+        return "model_mb"
+    if data.latency_sla_ms is not None and ms > data.latency_sla_ms:
+        return "predicted_ms"
+    return None
 
 
 class _Pending:
@@ -141,32 +162,65 @@ def refit_best(
     )
     members = [c for c in candidates if c.name in weights and c.family != "ensemble"]
     estimate = sum(c.fit_s for c in members) * REFIT_COST_MARGIN * refit_scale(data)
+    best.pipeline = fit_members(
+        best, candidates, data.X, data.y, schema=data.schema, task=data.task, seed=seed,
+        n_jobs=data.n_jobs, monotone=data.monotone,
+    )  # fmt: skip
+    best.info["refit_rows"] = len(data.y)
+    budget.notes["refit"] = f"estimated {estimate:.1f} s from the members' measured fit time"
+
+
+def fit_members(
+    best: Candidate,
+    candidates: list[Candidate],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    schema: Schema,
+    task: str,
+    seed: int,
+    n_jobs: int | None,
+    monotone: Mapping[str, int],
+) -> Any:
+    """Fit the configuration of ``best`` (each member, if an ensemble) once on ``X, y``.
+
+    Each member is rebuilt with its parameters plus what early stopping pinned (rounds
+    kept, the learning rate chosen) and fitted on every given row, without a time limit
+    and without early stopping (there are no held-out rows left to stop on).
+
+    Returns
+    -------
+    estimator
+        A pipeline, or a :class:`WeightedEnsemble` of pipelines with the selected weights.
+    """
+    weights = (
+        best.params.get("weights", {best.name: 1.0})
+        if best.family == "ensemble"
+        else {best.name: 1.0}
+    )
+    members = [c for c in candidates if c.name in weights and c.family != "ensemble"]
     pres: dict[str, Any] = {}
     refitted = []
     for cand in members:
         family = get_family(cand.family)
         if family.preprocessing not in pres:
-            pre = build_preprocessor(data.schema, flavour=family.preprocessing)  # type: ignore[arg-type]
-            pres[family.preprocessing] = (pre, pre.fit_transform(data.X))
+            pre = build_preprocessor(schema, flavour=family.preprocessing)  # type: ignore[arg-type]
+            pres[family.preprocessing] = (pre, pre.fit_transform(X))
         pre, Xt = pres[family.preprocessing]
-        known = {*family.defaults(data.task), *family.search_space(*data.shape(), data.task)}
+        known = {*family.defaults(task), *family.search_space(Xt.shape[0], Xt.shape[1], task)}
         pinned = {k: v for k, v in cand.info.items() if k in known}
-        estimator = family.build(
-            {**cand.params, **pinned}, task=data.task, seed=seed, n_jobs=data.n_jobs
-        )
-        estimator = data.constrain(family, estimator, pre)
+        estimator = family.build({**cand.params, **pinned}, task=task, seed=seed, n_jobs=n_jobs)
+        if monotone:
+            estimator = family.constrain(estimator, monotone_signs(pre, monotone))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # e.g. no early stopping on a refit
-            estimator = family.fit(estimator, Xt, data.y, Xt, data.y, time_left_s=None)
+            estimator = family.fit(estimator, Xt, y, Xt, y, time_left_s=None)
         refitted.append(Pipeline([("features", pre), ("model", estimator)]))
     if len(refitted) > 1:
-        best.pipeline = WeightedEnsemble(
-            members=refitted, weights=[weights[c.name] for c in members], task=data.task
+        return WeightedEnsemble(
+            members=refitted, weights=[weights[c.name] for c in members], task=task
         ).fit()
-    else:
-        best.pipeline = refitted[0]
-    best.info["refit_rows"] = len(data.y)
-    budget.notes["refit"] = f"estimated {estimate:.1f} s from the members' measured fit time"
+    return refitted[0]
 
 
 def refit_scale(data: FoldData) -> float:
@@ -188,3 +242,52 @@ def release_far(candidates: list[Candidate], best: Candidate, metric: str) -> No
         if cand.pipeline is not None:
             cand.pipeline = None
             cand.info["model_released"] = True
+
+
+def refit_all_rows(
+    result: SearchResult,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    schema: Schema,
+    task: str,
+    seed: int,
+    n_jobs: int | None = None,
+    monotone: Mapping[str, int] | None = None,
+) -> Any:
+    """Fit the selected configuration once more on every row given (``refit: all_rows``).
+
+    The engagement calls this after the evaluation with train + valid + test: the same
+    members, parameters, pinned rounds and ensemble weights as the selected model, fitted
+    on more rows. Nothing is chosen again, so no figure of the evaluation selects on test.
+
+    Parameters
+    ----------
+    result : SearchResult
+        The finished search; ``result.best`` is the configuration refitted.
+    X : pandas.DataFrame
+        Conformed feature rows (all of them).
+    y : numpy.ndarray
+        Encoded target of ``X``.
+    schema : Schema
+        Column roles, for the preprocessing.
+    task : str
+        binary, multiclass or regression.
+    seed : int
+        Model seed (the search's).
+    n_jobs : int, optional
+        Threads the fit may use.
+    monotone : mapping of str to int, optional
+        ``features.monotone``, honoured as in the search.
+
+    Returns
+    -------
+    estimator
+        A fitted pipeline, or a :class:`WeightedEnsemble` of pipelines.
+
+    .. versionadded:: 0.3
+    """
+    return fit_members(
+        result.best, result.candidates, X, np.asarray(y), schema=schema, task=task, seed=seed,
+        n_jobs=n_jobs, monotone=monotone or {},
+    )  # fmt: skip

@@ -23,6 +23,7 @@ from crispml.search._finish import (
     refit_scale,
     release_far,
 )
+from crispml.search._latency import predicted_latency_ms
 from crispml.search._loop import SearchProgress, TrialLoop
 from crispml.search._size import serialized_mb
 from crispml.search._study import StudyStore, study_key
@@ -39,10 +40,11 @@ REFIT_LEADERS = 3
 """Candidates whose fit times estimate the refit (the ensemble's likely members)."""
 _MSG_NO_MODEL = (
     "search: no model could be fitted; every candidate failed, was pruned, ran out of "
-    "time or was excluded by deployment.max_model_mb ({errors}). Fix the error the "
-    "candidates share if there is one (often the data), raise search.time_budget_s or "
-    "deployment.max_model_mb, or add families to search.families (with search.baselines: "
-    "true the baselines are always tried)."
+    "time or was excluded by deployment.max_model_mb or deployment.latency_sla_ms "
+    "({errors}). Fix the error the candidates share if there is one (often the data), "
+    "raise search.time_budget_s, deployment.max_model_mb or the latency SLA, or add "
+    "families to search.families (with search.baselines: true the baselines are always "
+    "tried)."
 )
 _MSG_NO_MONOTONE = (
     "features.monotone is set, and none of the families {families} can enforce it. "
@@ -75,6 +77,7 @@ def search_models(
     monotone: Mapping[str, int] | None = None,
     n_jobs: int | None = None,
     max_model_mb: float | None = None,
+    latency_sla_ms: float | None = None,
 ) -> SearchResult:
     """Search model families under a time budget and select the best on validation.
 
@@ -136,6 +139,12 @@ def search_models(
         bounded to fit it. ``None``: no cap.
 
         .. versionadded:: 0.3
+    latency_sla_ms : float, optional
+        The tightest target of ``deployment.latency_sla_ms``: candidates and ensembles
+        whose single-row latency, predicted from their trees, is above it cannot be
+        selected (status ``excluded``, with the reason). ``None``: no SLA.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -158,7 +167,10 @@ def search_models(
         task, metric, tuple(families), seed, plan.mode, *sorted((monotone or {}).items()),
     )  # fmt: skip
     store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
-    data = FoldData(X, y, plan, schema, task, monotone, n_jobs=n_jobs, max_model_mb=max_model_mb)
+    data = FoldData(
+        X, y, plan, schema, task, monotone,
+        n_jobs=n_jobs, max_model_mb=max_model_mb, latency_sla_ms=latency_sla_ms,
+    )  # fmt: skip
     loop = TrialLoop(
         data, store, families, metric=metric, seed=seed,
         time_left=budget.search_left, max_trials=max_trials,
@@ -192,6 +204,7 @@ def search_models(
     with budget.stage("refit"):
         refit_best(best, candidates, data, seed=seed, budget=budget)
     best.info["delivered_mb"] = round(serialized_mb(best.pipeline), 3)
+    best.info["delivered_ms"] = round(predicted_latency_ms(best.pipeline), 6)
     release_far(candidates, best, metric)
     for cand in candidates:
         if cand.valid_output is not None and len(cand.valid_output) == len(y):

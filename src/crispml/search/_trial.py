@@ -18,11 +18,15 @@ from crispml._metrics import score
 from crispml.data import Schema
 from crispml.features import build_preprocessor, monotone_signs
 from crispml.models import ModelFamily, WeightedEnsemble, predict_output
+from crispml.search._latency import predicted_latency_ms
 from crispml.search._size import MEMBER_SHARE, serialized_mb
 from crispml.search._validation import ValidationPlan
 
 logger = logging.getLogger(__name__)
 _MSG_TOO_LARGE = "{size:.1f} MB > deployment.max_model_mb {cap:g}"
+_MSG_TOO_SLOW = (
+    "predicted {ms:.3g} ms per row from its trees > deployment.latency_sla_ms {sla:g} ms"
+)
 
 
 @dataclass
@@ -33,7 +37,8 @@ class TrialOutcome:
     ----------
     status : str
         ``ok``, ``pruned``, ``timed_out`` (deadline hit between folds), ``failed``, or
-        ``excluded`` (scored, but above ``deployment.max_model_mb``: not selectable).
+        ``excluded`` (scored, but above ``deployment.max_model_mb``, or predicted to break
+        ``deployment.latency_sla_ms``: not selectable).
     output : numpy.ndarray or None
         Out-of-fold predictions over every search row (NaN where not held out).
     score : float or None
@@ -75,6 +80,10 @@ class FoldData:
         Threads every model fitted on these folds may use (``None``: all cores).
     max_model_mb : float or None, default=None
         ``deployment.max_model_mb``: a fitted configuration above it cannot be selected.
+    latency_sla_ms : float or None, default=None
+        The tightest target of ``deployment.latency_sla_ms``: a fitted configuration whose
+        predicted single-row latency (:func:`predicted_latency_ms`) is above it cannot be
+        selected.
     """
 
     def __init__(
@@ -88,11 +97,13 @@ class FoldData:
         *,
         n_jobs: int | None = None,
         max_model_mb: float | None = None,
+        latency_sla_ms: float | None = None,
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
         self.monotone = dict(monotone or {})
         self.n_jobs = n_jobs
         self.max_model_mb = max_model_mb
+        self.latency_sla_ms = latency_sla_ms
         self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
         self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
 
@@ -210,6 +221,11 @@ def run_trial(
     info["model_mb"] = round(size, 3)
     if data.max_model_mb is not None and size > data.max_model_mb:
         info["excluded"] = _MSG_TOO_LARGE.format(size=size, cap=data.max_model_mb)
+        return TrialOutcome("excluded", output, value, None, time.monotonic() - start, info)
+    predicted = predicted_latency_ms(model)
+    info["predicted_ms"] = round(predicted, 6)
+    if data.latency_sla_ms is not None and predicted > data.latency_sla_ms:
+        info["excluded"] = _MSG_TOO_SLOW.format(ms=predicted, sla=data.latency_sla_ms)
         return TrialOutcome("excluded", output, value, None, time.monotonic() - start, info)
     return TrialOutcome("ok", output, value, model, time.monotonic() - start, info)
 

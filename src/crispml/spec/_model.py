@@ -406,6 +406,14 @@ class DeploymentSpec(CrispModel):
     a candidate or ensemble above it cannot be selected (the leaderboard says why).
 
     .. versionadded:: 0.3"""
+    refit: Literal["non_test_rows", "all_rows"] = "non_test_rows"
+    """Rows the delivered model is fitted on. ``non_test_rows`` (default): train + valid,
+    the model the test figures are measured on. ``all_rows``: after the evaluation, the
+    same configuration is fitted once more on train + valid + test and that model is
+    exported and served; its calibration map and decision threshold are the ones fitted
+    before, and the card says the test figures are for the model before that refit.
+
+    .. versionadded:: 0.3"""
 
 
 class ExplainSpec(CrispModel):
@@ -542,6 +550,15 @@ class ProjectSpec(CrispModel):
                 "search": self.search.model_copy(update=search),
             }
         )
+
+    @model_validator(mode="after")
+    def _refit_all_rows_needs_labels(self) -> ProjectSpec:
+        if self.deployment.refit == "all_rows" and self.problem.task == "anomaly":
+            raise ValueError(
+                "deployment.refit: all_rows refits a supervised model after its test; an "
+                "anomaly detector is not refitted. Remove deployment.refit for task: anomaly"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fairness_criteria_need_groups(self) -> ProjectSpec:

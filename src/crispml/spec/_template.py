@@ -58,6 +58,7 @@ deployment:
   latency_sla_ms:
     p99: 50
   max_model_mb: 100       # larger candidates and ensembles cannot be selected
+  refit: non_test_rows    # all_rows: refit on train+valid+test after the evaluation
 
 explain:                  # adverse-action reasons (/v1/explain, evaluation/importance.json)
   top_k: 4                # reasons per adverse decision
