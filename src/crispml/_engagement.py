@@ -305,6 +305,8 @@ class Project:
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
             max_model_mb=spec.deployment.max_model_mb,
+            backend=spec.search.backend,
+            ray_address=spec.search.ray_address,
         )
 
     def _template_path(self) -> Path | None:
