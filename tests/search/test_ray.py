@@ -40,9 +40,21 @@ def local_ray():
         ray.shutdown()
 
 
-def test_deterministic_ray_search_has_the_local_leaderboard(binary_data, local_ray):
+def test_deterministic_ray_search_has_the_local_leaderboard(binary_data, local_ray, monkeypatch):
+    from crispml.search._ray import RayRunner
+
+    sent = []
+    run_many = RayRunner.run_many
+
+    def counting(self, requests):
+        sent.append(len(requests))
+        return run_many(self, requests)
+
+    monkeypatch.setattr(RayRunner, "run_many", counting)
     local = _search(binary_data)
+    assert sent == []  # the local backend never touches Ray
     remote = _search(binary_data, backend="ray")
+    assert sent and set(sent) == {1}  # deterministic: one trial at a time, in ask order
     assert local.validation["mode"] == "cv"  # five folds: the pruner is consulted too
     trials = [c for c in remote.candidates if not c.baseline]
     assert len(trials) == 5
@@ -87,3 +99,24 @@ def test_spec_rejects_bad_ray_settings(fields, message):
 def test_spec_accepts_ray_addresses(address):
     spec = SearchSpec(backend="ray", ray_address=address)
     assert (spec.backend, spec.ray_address) == ("ray", address)
+
+
+def test_timed_ray_search_fits_one_trial_per_cpu_at_once(binary_data, local_ray, monkeypatch):
+    from crispml.search._ray import RayRunner
+
+    sent = []
+    run_many = RayRunner.run_many
+
+    def counting(self, requests):
+        sent.append(len(requests))
+        return run_many(self, requests)
+
+    monkeypatch.setattr(RayRunner, "run_many", counting)
+    result = _search(
+        binary_data, backend="ray", deterministic=False, max_trials=6, time_budget_s=600.0
+    )
+    trials = [c for c in result.candidates if not c.baseline]
+    assert max(sent) == 2  # two CPUs: tuning proposals go out in pairs
+    assert sum(sent) <= len(trials) == 6  # repeats are told, not fitted
+    assert all(c.status in ("ok", "pruned") for c in trials)
+    assert result.best.valid_score is not None

@@ -91,7 +91,7 @@ class RayRunner:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise SearchError(_MSG_UNREACHABLE.format(address=address, reason=reason)) from exc
-        width = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        width = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         logger.info("Ray backend: %d CPUs at %s", width, address or "this process's Ray")
         return cls(ray=ray, data_ref=ray.put(data), width=width, owned=owned)
 
