@@ -125,6 +125,32 @@ class RayRunner:
             self.ray.shutdown()
 
 
+def check_backend(backend: str, address: str | None) -> None:
+    """Refuse a Ray backend that cannot work, before the run does any work.
+
+    Parameters
+    ----------
+    backend : str
+        ``search.backend``.
+    address : str or None
+        ``search.ray_address``; a ``ray://`` address must answer.
+
+    Raises
+    ------
+    MissingDependencyError
+        If the backend is ``ray`` and ray is not installed.
+    SearchError
+        If nobody listens at a ``ray://`` address.
+    """
+    if backend != "ray":
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(_MSG_NO_RAY) from exc
+    _check_reachable(address)
+
+
 def _check_reachable(address: str | None) -> None:
     """Fail fast, in one line, when a ``ray://`` address has nobody listening."""
     if address is None or not address.startswith("ray://"):
