@@ -6,12 +6,15 @@ For each N in (1, 2) it starts a local Ray cluster on 127.0.0.1 (a head node wit
 CPUs, plus N worker nodes of 1 CPU each, through ``ray.cluster_utils.Cluster``), runs
 the same search (fixed trial count, no baselines or ensemble, one thread per fit) with
 ``backend="ray"``, and prints the trials completed per minute, measured from the start
-of the search to the last trial's result. The machine's own cores bound what N = 2 can
-show: on a 2-core machine shared with other work, expect less than 2x.
+of the search to the last trial's result, with the mean fit seconds of a trial (the
+proposals differ between runs, so their cost does too) and the 1-minute load average
+before the run. The machine's own cores bound what N = 2 can show: on a 2-core machine
+shared with other work, expect less than 2x.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -34,7 +37,7 @@ def make_table(n: int = 6000, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def run(n_workers: int, trials: int, frame: pd.DataFrame) -> tuple[int, float]:
+def run(n_workers: int, trials: int, frame: pd.DataFrame) -> tuple[int, float, float]:
     import ray
     from ray.cluster_utils import Cluster
 
@@ -50,10 +53,12 @@ def run(n_workers: int, trials: int, frame: pd.DataFrame) -> tuple[int, float]:
         X, y = conform(frame, schema), frame["y"].to_numpy()
         n_train = int(0.8 * len(frame))
         finished: list[float] = []
+        fit_s: list[float] = []
 
         def note(cand: Candidate) -> None:
             if not cand.baseline and cand.status != "skipped":
                 finished.append(time.monotonic())
+                fit_s.append(cand.fit_s)
 
         start = time.monotonic()
         search_models(
@@ -63,7 +68,7 @@ def run(n_workers: int, trials: int, frame: pd.DataFrame) -> tuple[int, float]:
             max_trials=trials, n_jobs=1, validation="holdout", on_candidate=note,
             backend="ray",
         )  # fmt: skip
-        return len(finished), finished[-1] - start
+        return len(finished), finished[-1] - start, float(np.mean(fit_s))
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -73,10 +78,12 @@ def main() -> None:
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 16
     frame = make_table()
     print(f"{len(frame)} rows, {trials} trials, families {', '.join(FAMILIES)}")
-    print(f"{'workers':>7}  {'trials':>6}  {'seconds':>8}  {'trials/min':>10}")
+    print("workers  trials  seconds  trials/min  fit s/trial  load before")
     for n in WORKERS:
-        done, seconds = run(n, trials, frame)
-        print(f"{n:>7}  {done:>6}  {seconds:>8.1f}  {60 * done / seconds:>10.1f}")
+        load = os.getloadavg()[0]
+        done, seconds, fit_s = run(n, trials, frame)
+        rate = 60 * done / seconds
+        print(f"{n:>7}  {done:>6}  {seconds:>7.1f}  {rate:>10.1f}  {fit_s:>11.2f}  {load:>11.2f}")
 
 
 if __name__ == "__main__":
