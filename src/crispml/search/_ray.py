@@ -93,7 +93,18 @@ class RayRunner:
                 raise SearchError(_MSG_UNREACHABLE.format(address=address, reason=reason)) from exc
         width = max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
         logger.info("Ray backend: %d CPUs at %s", width, address or "this process's Ray")
-        return cls(ray=ray, data_ref=ray.put(data), width=width, owned=owned)
+        runner = cls(ray=ray, data_ref=ray.put(data), width=width, owned=owned)
+        runner.warm_up()
+        return runner
+
+    def warm_up(self) -> None:
+        """Start one worker per CPU and load crispml in each, all at once.
+
+        A fresh worker spends seconds importing the model libraries; paid in parallel
+        here, it is not paid one worker after the other by the first trials.
+        """
+        warm = self.ray.remote(num_cpus=1, max_retries=0)(_load_search)
+        self.ray.get([warm.remote() for _ in range(self.width)])
 
     def run_many(self, requests: Sequence[TrialRequest]) -> list[TrialOutcome]:
         """Fit every request as a Ray task; return the outcomes in request order.
@@ -123,6 +134,13 @@ class RayRunner:
         self.data_ref = None
         if self.owned:
             self.ray.shutdown()
+
+
+def _load_search() -> bool:
+    """Import what a trial needs (run on a worker by :meth:`RayRunner.warm_up`)."""
+    import crispml.search._trial
+
+    return crispml.search._trial.run_trial is not None
 
 
 def check_backend(backend: str, address: str | None) -> None:
