@@ -64,7 +64,8 @@ class RayRunner:
         address : str or None
             ``auto`` (the cluster started on this machine by ``ray start``),
             ``ray://host:port`` (a remote cluster's client server), or ``None`` (reuse
-            the connection already open in this process, else start a local Ray).
+            the connection already open in this process, else Ray's default: the
+            cluster in ``RAY_ADDRESS`` or last started here, else a new local Ray).
         data : FoldData
             The preprocessed folds every trial fits on.
 
