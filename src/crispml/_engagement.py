@@ -46,6 +46,7 @@ from crispml.search import (
     record_search,
     search_models,
 )
+from crispml.search._ray import check_backend
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
 from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
 
@@ -131,6 +132,7 @@ class Project:
         step = progress or _quiet
         spec = self.spec
         self._template = check_template(self._template_path())  # refuse before any work
+        check_backend(spec.search.backend, spec.search.ray_address)
         plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume
@@ -306,6 +308,8 @@ class Project:
             monotone=dict(spec.features.monotone),
             max_model_mb=spec.deployment.max_model_mb,
             latency_sla_ms=_tightest_sla(spec),
+            backend=spec.search.backend,
+            ray_address=spec.search.ray_address,
         )
 
     def _template_path(self) -> Path | None:

@@ -225,3 +225,15 @@ def test_a_search_with_no_fitted_model_exits_2_with_one_line(tmp_path):
     assert "\n" not in line and "search: no model could be fitted" in line
     assert "search.time_budget_s" in line
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_unreachable_ray_cluster_exits_2_before_any_work(tmp_path):
+    pytest.importorskip("ray")
+    search = {"backend": "ray", "ray_address": "ray://127.0.0.1:1"}
+    spec = write_project(tmp_path, make_binary(), binary_spec(search=search))
+    result = runner.invoke(app, ["run", str(spec)])
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and "search.ray_address = 'ray://127.0.0.1:1'" in line
+    assert "ray start --head" in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

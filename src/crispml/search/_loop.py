@@ -14,6 +14,7 @@ import numpy as np
 from crispml._metrics import METRICS
 from crispml.models import family_names, get_family
 from crispml.search._candidate import Candidate
+from crispml.search._runner import TrialRequest, TrialRunner
 from crispml.search._study import SIZE_EXCESS, StudyStore
 from crispml.search._trial import FoldData, TrialOutcome, run_trial
 
@@ -78,6 +79,10 @@ class TrialLoop:
         0 in cv mode). A trial starts only if, were it to lead, its refit would still fit.
     reserve : callable, optional
         Seconds already kept for the refit after the trials.
+    runner : TrialRunner, optional
+        Fits trials elsewhere (the Ray backend); ``None`` fits them in this process.
+
+        .. versionadded:: 0.3
     """
 
     def __init__(
@@ -93,12 +98,14 @@ class TrialLoop:
         notify: Callable[[Candidate], None],
         refit_factor: float = 0.0,
         reserve: Callable[[], float] | None = None,
+        runner: TrialRunner | None = None,
     ) -> None:
         self.data, self.store, self.metric, self.seed = data, store, metric, seed
         self.families = [f for f in families if self._eligible(f)]
         self.time_left, self.notify = time_left, notify
         self.refit_factor, self.reserve = refit_factor, reserve or (lambda: 0.0)
         self.max_trials = MAX_TRIALS if max_trials is None else max_trials
+        self.runner = runner
         self.candidates: list[Candidate] = []
         self.repeats: dict[str, int] = {}
         self._fitted: dict[str, Candidate] = {}
@@ -163,42 +170,97 @@ class TrialLoop:
             self._optuna_trial(name, {k: space[k] for k in default})
 
     def run_tuning(self) -> None:
-        """Tune the best families with TPE until the time or the trial count runs out."""
+        """Tune the best families with TPE until the time or the trial count runs out.
+
+        With a parallel runner (the Ray backend, outside deterministic mode) the next
+        few proposals are asked together and fitted at once, one per worker.
+        """
         step = 0
         while not self._out_of_budget():
+            picked = self._next_tuning(step)
+            if picked is None:
+                return
+            width = self._width()
+            if width <= 1:
+                self._optuna_trial(*picked)
+                step += 1
+                continue
+            batch = [picked]
+            for k in range(1, width):
+                more = self._next_tuning(step + k)
+                if more is not None:
+                    batch.append(more)
+            self._optuna_batch(batch)
+            step += len(batch)
+
+    def _next_tuning(self, step: int) -> tuple[str, dict[str, Any]] | None:
+        """Return the family (and its space) the next tuning trial goes to, if any fits."""
+        while True:
             ranked = self._ranking()
             choices = [ranked[i] for i in TUNING_PATTERN if i < len(ranked)]
             order = [choices[step % len(choices)], *ranked] if choices else []
             name = next((f for f in order if self._fits(f)), None)
             if name is None:
-                return
+                return None
             family = get_family(name)
             space = family.search_space(*self.data.shape(), self.data.task)
-            if not space:
-                self._estimates[name] = float("inf")  # nothing to tune
-                continue
-            self._optuna_trial(name, space)
-            step += 1
+            if space:
+                return name, space
+            self._estimates[name] = float("inf")  # nothing to tune
+
+    def _width(self) -> int:
+        """Trials fitted at once: the runner's workers, or one (local or deterministic)."""
+        if self.runner is None or self.time_left() is None:
+            return 1
+        left = self.max_trials - self.trials_done()
+        return max(1, min(self.runner.width, left))
 
     # -- one trial ----------------------------------------------------------------------
     def _optuna_trial(self, name: str, space: dict[str, Any]) -> None:
+        asked = self._ask(name, space)
+        if asked is None:
+            return
+        study, trial, key = asked
+        if self.runner is None:
+
+            def report(fold: int, value: float) -> bool:
+                trial.report(value, fold)
+                return bool(trial.should_prune())
+
+            outcome = run_trial(
+                get_family(name), trial.params, self.data, metric=self.metric, seed=self.seed,
+                time_left=self.time_left, report=report,
+            )  # fmt: skip
+        else:
+            (outcome,) = self.runner.run_many([self._request(name, trial)])
+            outcome = _replay_pruning(trial, outcome)
+        self._tell(name, study, trial, key, outcome)
+
+    def _optuna_batch(self, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Ask one trial per pick, fit them together on the runner, tell in ask order."""
+        asked = [(name, a) for name, space in batch if (a := self._ask(name, space)) is not None]
+        if not asked or self.runner is None:
+            return
+        outcomes = self.runner.run_many([self._request(name, a[1]) for name, a in asked])
+        for (name, (study, trial, key)), outcome in zip(asked, outcomes, strict=True):
+            self._tell(name, study, trial, key, _replay_pruning(trial, outcome))
+
+    def _ask(self, name: str, space: dict[str, Any]) -> tuple[Any, Any, str] | None:
+        """Ask the family's study for a trial; ``None`` if it repeats a fitted one."""
         study = self.store.study(name)
         trial = study.ask(fixed_distributions=space)
-        family = get_family(name)
         key = self._config_key(name, trial.params)
         if key in self._fitted:
             self._repeat(name, study, trial, self._fitted[key])
-            return
+            return None
         self.repeats[name] = 0
+        return study, trial, key
 
-        def report(fold: int, value: float) -> bool:
-            trial.report(value, fold)
-            return bool(trial.should_prune())
+    def _request(self, name: str, trial: Any) -> TrialRequest:
+        return TrialRequest(name, dict(trial.params), self.metric, self.seed, self.time_left())
 
-        outcome = run_trial(
-            family, trial.params, self.data, metric=self.metric, seed=self.seed,
-            time_left=self.time_left, report=report,
-        )  # fmt: skip
+    def _tell(self, name: str, study: Any, trial: Any, key: str, outcome: TrialOutcome) -> None:
+        """Tell the study how the trial went and record its candidate."""
         trial.set_user_attr("fit_s", outcome.fit_s)
         trial.set_user_attr("status", outcome.status)
         if outcome.status in ("ok", "excluded"):
@@ -297,6 +359,20 @@ class TrialLoop:
                 value = self.sign * c.valid_score
                 best[c.family] = max(best.get(c.family, -np.inf), value)
         return sorted(best, key=lambda f: -best[f])
+
+
+def _replay_pruning(trial: Any, outcome: TrialOutcome) -> TrialOutcome:
+    """Consult the pruner on a remote trial's fold scores, in the order a local trial would.
+
+    A remote worker cannot reach the driver's study, so it fits every fold and returns
+    the partial scores; the pruner then decides as it would have between folds. The
+    status and the study's state match the local backend's; only the saved time is lost.
+    """
+    for fold, value in outcome.info.pop("fold_scores", []):
+        trial.report(value, fold)
+        if trial.should_prune():
+            return TrialOutcome("pruned", fit_s=outcome.fit_s, info=outcome.info)
+    return outcome
 
 
 def _trial_name(family: str, number: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from crispml.search._trial import FoldData
 from crispml.search._validation import plan_validation
 from crispml.spec import DEFAULT_FAMILIES
 
+if TYPE_CHECKING:
+    from crispml.search._ray import RayRunner
+
 logger = logging.getLogger(__name__)
 
 PORTFOLIO = DEFAULT_FAMILIES
@@ -46,6 +50,7 @@ _MSG_NO_MODEL = (
     "families to search.families (with search.baselines: true the baselines are always "
     "tried)."
 )
+_MSG_BACKEND = "search.backend = {backend!r} is not a backend. Use 'local' or 'ray'."
 _MSG_NO_MONOTONE = (
     "features.monotone is set, and none of the families {families} can enforce it. "
     "Add lightgbm, xgboost, catboost or hist_gradient_boosting to search.families."
@@ -78,6 +83,8 @@ def search_models(
     n_jobs: int | None = None,
     max_model_mb: float | None = None,
     latency_sla_ms: float | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
 ) -> SearchResult:
     """Search model families under a time budget and select the best on validation.
 
@@ -145,6 +152,17 @@ def search_models(
         selected (status ``excluded``, with the reason). ``None``: no SLA.
 
         .. versionadded:: 0.3
+    backend : {"local", "ray"}, default="local"
+        Where trials are fitted: in this process, or as Ray tasks on a cluster (Optuna
+        still asks and tells here). Deterministic mode fits one trial at a time in ask
+        order, so both backends give the same leaderboard.
+
+        .. versionadded:: 0.3
+    ray_address : str, optional
+        ``auto`` or ``ray://host:port`` (Ray backend); ``None`` reuses this process's
+        Ray connection or starts a local Ray.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -153,7 +171,10 @@ def search_models(
     Raises
     ------
     SearchError
-        If no candidate could be fitted and scored (the message lists their errors).
+        If no candidate could be fitted and scored (the message lists their errors), or
+        no Ray cluster answers at ``ray_address``.
+    MissingDependencyError
+        If ``backend="ray"`` and ray is not installed.
     """
     import optuna  # loaded when a search runs, not when crispml is imported
 
@@ -171,11 +192,13 @@ def search_models(
         X, y, plan, schema, task, monotone,
         n_jobs=n_jobs, max_model_mb=max_model_mb, latency_sla_ms=latency_sla_ms,
     )  # fmt: skip
+    runner = _runner(backend, ray_address, data)
     loop = TrialLoop(
         data, store, families, metric=metric, seed=seed,
         time_left=budget.search_left, max_trials=max_trials,
         notify=_notifier(on_candidate, on_progress, budget, metric, refit_scale(data)),
         refit_factor=REFIT_COST_MARGIN * refit_scale(data), reserve=budget.refit_reserve_s,
+        runner=runner,
     )  # fmt: skip
     _note_monotone(loop, families, budget)
     verbosity = optuna.logging.get_verbosity()
@@ -190,6 +213,8 @@ def search_models(
             loop.run_tuning()
     finally:
         optuna.logging.set_verbosity(verbosity)
+        if runner is not None:
+            runner.close()
     candidates = loop.candidates
     best = _select(candidates, metric)
     with budget.stage("ensemble"):
@@ -215,6 +240,17 @@ def search_models(
         candidates, metric, best, time_budget_s, clock.elapsed(), record,
         plan.to_dict(), store.url,
     )  # fmt: skip
+
+
+def _runner(backend: str, address: str | None, data: FoldData) -> RayRunner | None:
+    """Return the Ray runner for ``backend="ray"``; ``None`` fits trials in this process."""
+    if backend == "local":
+        return None
+    if backend != "ray":
+        raise SpecError(_MSG_BACKEND.format(backend=backend))
+    from crispml.search._ray import RayRunner  # ray is optional: imported only when asked
+
+    return RayRunner.connect(address, data)
 
 
 def _note_monotone(loop: TrialLoop, families: Sequence[str], budget: BudgetPlan) -> None:

@@ -46,6 +46,7 @@ primary metric must beat the best baseline's on the test rows, with a 95% paired
 interval of the improvement that excludes zero."""
 
 _CRITERION = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
+_RAY_CLIENT = re.compile(r"ray://[A-Za-z0-9._-]+(:\d{1,5})?")
 
 
 def parse_criterion(text: str) -> tuple[str, float]:
@@ -346,6 +347,13 @@ class SearchSpec(CrispModel):
 
     ``n_jobs`` is the number of threads one model fit may use (gradient boosting,
     forests); ``None`` (the default) means every core available to the process.
+
+    ``backend`` is where trials are fitted: ``local`` (this process) or ``ray`` (Ray
+    tasks on the cluster at ``ray_address``: ``auto`` or ``ray://host:port``; unset, a
+    local Ray is started). Needs ``pip install "crispml[ray]"``.
+
+    .. versionadded:: 0.3
+       ``backend`` and ``ray_address``.
     """
 
     time_budget_s: PositiveFloat = 60.0
@@ -358,6 +366,27 @@ class SearchSpec(CrispModel):
     ensemble: bool = True
     tracked_top_k: int = Field(default=5, ge=0)
     n_jobs: int | None = Field(default=None, ge=1)
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+
+    @model_validator(mode="after")
+    def _ray_address_needs_ray(self) -> SearchSpec:
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError(
+                "search.ray_address is set but search.backend is 'local'; "
+                "set search.backend: ray, or remove search.ray_address"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ray_address_form(self) -> SearchSpec:
+        address = self.ray_address
+        if address is None or address == "auto" or _RAY_CLIENT.fullmatch(address):
+            return self
+        raise ValueError(
+            f"search.ray_address = {address!r} is not a Ray address; "
+            "use 'auto' (the cluster on this machine) or ray://host:port (e.g. ray://head:10001)"
+        )
 
     @model_validator(mode="after")
     def _deterministic_needs_trials(self) -> SearchSpec:
