@@ -89,3 +89,10 @@ def test_tree_splits_see_the_doubles_the_model_saw(tmp_path):
     values, _ = served.contributions(checked.inputs)
     batch = attribute(decompose(model, X, task="binary"), X)
     np.testing.assert_allclose(values, batch.values, atol=1e-9)
+
+
+def test_batch_and_serving_read_the_same_tree_arrays():
+    from crispml.evaluate._attribution import TREE_FIELDS as BATCH_FIELDS
+    from crispml.serve._attribution import TREE_FIELDS as SERVED_FIELDS
+
+    assert BATCH_FIELDS == SERVED_FIELDS

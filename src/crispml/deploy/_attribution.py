@@ -24,12 +24,13 @@ from onnx import TensorProto, helper
 from crispml.deploy import _graph
 from crispml.deploy._converters import double_inputs, patch_unknown_categories
 from crispml.deploy._export import graph_inputs
-from crispml.evaluate._attribution import TREE_FIELDS, Member, NotExplainable, decompose
+from crispml.evaluate._attribution import Member, NotExplainable, decompose
 from crispml.serve import InputContract
-from crispml.serve._attribution import (
+from crispml.serve._attribution import (  # the bundle's format is the reader's
     ATTRIBUTION_ARRAYS,
     ATTRIBUTION_FEATURES,
     ATTRIBUTION_META,
+    TREE_FIELDS,
     array_key,
 )
 

@@ -38,7 +38,10 @@ TREE_FIELDS = (
     "values",
     "node_sample_weight",
 )
-"""Arrays of one tree in the dictionary format ``shap.TreeExplainer`` accepts."""
+"""Arrays of one tree in the dictionary format ``shap.TreeExplainer`` accepts.
+
+Equal to ``crispml.serve._attribution.TREE_FIELDS``, the reader of the shipped arrays
+(evaluate sits above serve and may not import it); ``tests/deploy`` checks both agree."""
 EMPTY_NODE_WEIGHT = 1e-6
 """Cover given to nodes no training row reached (CatBoost's oblivious trees have them):
 shap's own fix for path-dependent TreeSHAP, which divides by a node's cover share.
