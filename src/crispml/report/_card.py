@@ -374,19 +374,30 @@ def _md_metrics(record: RunRecord, show: Callable[[Any, Source, str], str]) -> l
         f"Test figures of the delivered model ({ev.model}) on {rows} test rows, "
         "with 95% bootstrap intervals:",
         "",
-        "| metric | test | 95% CI | computed on | why |",
-        "|---|---|---|---|---|",
+        *metric_table_md(record, show, why=True),
     ]
+    out += ["", *_md_threshold(record, show), "", *verdict_lines(record, show)]
+    return out
+
+
+def metric_table_md(
+    record: RunRecord, show: Callable[[Any, Source, str], str], *, why: bool
+) -> list[str]:
+    """Markdown table of the delivered model's test figures, each through ``show``.
+
+    ``why`` adds the column saying why each metric is reported (the card has it; the
+    Word report leaves it out).
+    """
+    extra = " why |" if why else ""
+    out = [f"| metric | test | 95% CI | computed on |{extra}", "|---|---|---|---|" + "---|" * why]
     for row in metric_rows(record):
         src, metric = row["sources"], row["metric"]
         value = show(row["estimate"], src["estimate"], f"test {metric}")
         low = show(row["low"], src["low"], f"test {metric} CI low")
         high = show(row["high"], src["high"], f"test {metric} CI high")
         mark = " (primary)" if row["primary"] else ""
-        out.append(
-            f"| {metric}{mark} | {value} | [{low}, {high}] | {row['basis']} | {row['why']} |"
-        )
-    out += ["", *_md_threshold(record, show), "", *verdict_lines(record, show)]
+        reason = f" {row['why']} |" if why else ""
+        out.append(f"| {metric}{mark} | {value} | [{low}, {high}] | {row['basis']} |{reason}")
     return out
 
 

@@ -16,7 +16,7 @@ from crispml.report._card import (
     _md_quantitative,
     _md_threshold,
     caveats,
-    metric_rows,
+    metric_table_md,
     selection_note,
     verdict_lines,
 )
@@ -60,7 +60,7 @@ def report_markdown(record: RunRecord, compliance: dict[str, Any], show: Show) -
         "",
         selection_note(record, show),
         "",
-        *_metric_table(record, show),
+        *metric_table_md(record, show, why=False),
         "",
         *_md_threshold(record, show),
         "",
@@ -93,18 +93,6 @@ def report_markdown(record: RunRecord, compliance: dict[str, Any], show: Show) -
         *_reproduction(record),
     ]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _metric_table(record: RunRecord, show: Show) -> list[str]:
-    out = ["| metric | test | 95% CI | computed on |", "|---|---|---|---|"]
-    for row in metric_rows(record):
-        src, metric = row["sources"], row["metric"]
-        value = show(row["estimate"], src["estimate"], f"test {metric}")
-        low = show(row["low"], src["low"], f"test {metric} CI low")
-        high = show(row["high"], src["high"], f"test {metric} CI high")
-        mark = " (primary)" if row["primary"] else ""
-        out.append(f"| {metric}{mark} | {value} | [{low}, {high}] | {row['basis']} |")
-    return out
 
 
 def _explanations(record: RunRecord, show: Show) -> list[str]:
