@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +27,26 @@ class Block:
     facts: list[tuple[str, str]] = field(default_factory=list)
 
 
-def table(caption: str, cols: list[str], rows: list[list[str]]) -> Table:
-    """Build a table, keeping the first :data:`MAX_ROWS` rows (the caption says so)."""
-    if len(rows) > MAX_ROWS:
-        caption = f"{caption} (first {MAX_ROWS} of {len(rows)})"
-    return caption, cols, rows[:MAX_ROWS]
+def table(caption: str, cols: list[str], rows: list[list[str]], total: int | None = None) -> Table:
+    """Build a table of all ``rows``, its caption saying when they are the first of ``total``.
+
+    A table never drops rows itself: its cells hold figures already printed through the
+    claims ledger, and a claim must be in the document. A long source is cut before its
+    figures are printed, with :func:`first`.
+
+    Examples
+    --------
+    >>> table("groups", ["group"], [["a"], ["b"]], total=40)[0]
+    'groups (first 2 of 40)'
+    """
+    if total is not None and total > len(rows):
+        caption = f"{caption} (first {len(rows)} of {total})"
+    return caption, cols, rows
+
+
+def first(items: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Return the first :data:`MAX_ROWS` entries of ``items``, the rows a table shows."""
+    return list(items.items())[:MAX_ROWS]
 
 
 def images(record: RunRecord, *names: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crispml.report._blocks import Block, Show, table
+from crispml.report._blocks import MAX_ROWS, Block, Show, first, table
 from crispml.report._card import interval_text
 from crispml.report._charts import GAP_NAMES, group_plot
 from crispml.report._claims import Source, fmt
@@ -25,7 +25,7 @@ _COLS = ["group", "rows", "positives", "favourable rate", "selection rate", "TPR
 def _rates(report: dict[str, Any], path: str, label: str, show: Show) -> list[list[str]]:
     rows = []
     column = label.removesuffix(" oof")
-    for group, stats in report.get("by_group", {}).items():
+    for group, stats in first(report.get("by_group", {})):
         where = f"{path}.by_group.{group}"
         cells = [
             interval_text(stats.get(k), ART, f"{where}.{k}", f"{label} {group} {k}", show)
@@ -48,7 +48,7 @@ def _gaps(report: dict[str, Any], path: str, label: str, show: Show) -> list[lis
 
 def _calibration(report: dict[str, Any], path: str, column: str, show: Show) -> list[list[str]]:
     rows = []
-    for group, stats in (report.get("calibration_by_group") or {}).items():
+    for group, stats in first(report.get("calibration_by_group") or {}):
         where = f"{path}.calibration_by_group.{group}"
         cells = [
             show(stats[k], Source(ART, f"{where}.{k}"), f"{column} {group} {k}")
@@ -60,7 +60,7 @@ def _calibration(report: dict[str, Any], path: str, column: str, show: Show) -> 
 
 def _tradeoff(report: dict[str, Any], path: str, column: str, show: Show) -> list[list[str]]:
     rows = []
-    for i, row in enumerate(report.get("tradeoff") or []):
+    for i, row in enumerate((report.get("tradeoff") or [])[:MAX_ROWS]):
         keys = ["adverse_impact_ratio", "accuracy"] + [
             k for k in row if k.endswith((": fpr", ": fnr"))
         ]
@@ -92,6 +92,7 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
                 f"{column}: rates with 95% CI (locked test set)",
                 _COLS,
                 _rates(report, path, column, show),
+                len(report.get("by_group", {})),
             )
         )
         oof = report.get("out_of_fold")
@@ -101,6 +102,7 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
                     f"{column}: rates with 95% CI, {oof['basis']}",
                     _COLS,
                     _rates(oof, f"{path}.out_of_fold", f"{column} oof", show),
+                    len(oof.get("by_group", {})),
                 )
             )
         gaps = _gaps(report, path, column, show)
@@ -114,7 +116,12 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
         if calibration:
             cols = ["group", "rows", "mean predicted", "observed rate", "difference"]
             block.tables.append(
-                table(f"{column}: calibration in the large (test)", cols, calibration)
+                table(
+                    f"{column}: calibration in the large (test)",
+                    cols,
+                    calibration,
+                    len(report.get("calibration_by_group") or {}),
+                )
             )
         trade = report.get("tradeoff") or []
         if trade:
@@ -124,7 +131,8 @@ def fairness_block(record: RunRecord, show: Show) -> Block | None:
                 if k.endswith((": fpr", ": fnr"))
             ]
             caption = f"{column}: what each threshold would give (test)"
-            block.tables.append(table(caption, cols, _tradeoff(report, path, column, show)))
+            rows = _tradeoff(report, path, column, show)
+            block.tables.append(table(caption, cols, rows, len(trade)))
             if svg := tradeoff_plot(trade, column):
                 block.svgs.append(svg)
         block.facts += [(f"{column} warning", str(w)) for w in report.get("warnings", [])]
