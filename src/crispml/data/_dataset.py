@@ -132,7 +132,7 @@ def _encoding(frame: pd.DataFrame, spec: ProjectSpec) -> TargetEncoding:
 
 
 def _query_column(spec: ProjectSpec) -> tuple[str, ...]:
-    """The query id of a ranking task: it groups the rows and is never a feature."""
+    """Return the query id of a ranking task: it groups the rows, never a feature."""
     group = spec.problem.group_column
     return (group,) if group is not None and group not in spec.data.drop else ()
 

@@ -26,8 +26,8 @@ from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._ranking import (
     RankingEvaluation,
     evaluate_ranking,
-    predictions_frame,
     ranking_figures,
+    ranking_predictions_frame,
 )
 from crispml.evaluate._result import (
     PREDICTIONS_FILE,
@@ -92,6 +92,7 @@ __all__ = [
     "predictions_frame",
     "price_of_interpretability",
     "ranking_figures",
+    "ranking_predictions_frame",
     "reason_codes",
     "row_errors",
     "score",

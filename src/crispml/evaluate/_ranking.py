@@ -69,7 +69,7 @@ class RankingEvaluation(PhaseResult):
         return dict(self.test)
 
 
-def predictions_frame(
+def ranking_predictions_frame(
     ids: list[str],
     groups: np.ndarray,
     relevance: np.ndarray,
@@ -121,7 +121,7 @@ def ranking_figures(
     Parameters
     ----------
     frame : pandas.DataFrame
-        From :func:`predictions_frame`.
+        From :func:`ranking_predictions_frame`.
     k : int
         NDCG cut-off.
     column : str, default="score"
@@ -138,7 +138,7 @@ def ranking_figures(
 
     Examples
     --------
-    >>> frame = predictions_frame(["a", "b", "c", "d"], np.array([1, 1, 2, 2]),
+    >>> frame = ranking_predictions_frame(["a", "b", "c", "d"], np.array([1, 1, 2, 2]),
     ...                           np.array([1, 0, 0, 2]), np.array([0.9, 0.1, 0.8, 0.2]))
     >>> figures = ranking_figures(frame, k=10, n_resamples=0)
     >>> round(figures["map"].estimate, 2), figures["map"].n
@@ -210,7 +210,9 @@ def evaluate_ranking(
         The result and the saved scores table (:data:`PREDICTIONS_FILE`).
     """
     floor = {b: ranking_scores(p, X_test) for b, p in (baselines or {}).items()}
-    frame = predictions_frame(test_ids, groups, relevance, ranking_scores(pipeline, X_test), floor)
+    frame = ranking_predictions_frame(
+        test_ids, groups, relevance, ranking_scores(pipeline, X_test), floor
+    )
     test = ranking_figures(frame, k=k, n_resamples=n_resamples, seed=seed)
     result = RankingEvaluation(
         ranker=ranker,
