@@ -169,7 +169,7 @@ def per_query_metrics(
     >>> ndcg, ap = per_query_metrics(np.array([2, 0, 0, 1]), np.array([0.9, 0.1, 0.2, 0.3]),
     ...                              np.array([1, 1, 2, 2]), k=10)
     >>> ndcg.tolist(), ap.tolist()
-    [[1.0, 1.0], [1.0, 1.0]]
+    ([1.0, 1.0], [1.0, 1.0])
     """
     y = np.asarray(y, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
