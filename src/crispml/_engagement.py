@@ -19,6 +19,7 @@ import pandas as pd
 
 from crispml import data as cdata
 from crispml._anomaly_engagement import anomaly_phases
+from crispml._ranking_engagement import ranking_phases
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
@@ -171,8 +172,8 @@ class Project:
         phases' predicted costs leave, and ``budget.json`` records planned vs used.
         """
         spec = self.spec
-        if spec.problem.task == "anomaly":
-            return self._anomaly_phases(folder, tracker, step, command)
+        if spec.problem.task in ("anomaly", "ranking"):
+            return self._task_phases(folder, tracker, step, command)
         with step("Loading and checking the data"), plan.phase("load"):
             source = self.data if self.data is not None else spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
@@ -227,18 +228,19 @@ class Project:
             cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
         return path
 
-    def _anomaly_phases(
+    def _task_phases(
         self,
         folder: RunFolder,
         tracker: EngagementTracker | None,
         step: StepReporter,
         command: list[str] | None,
     ) -> Path:
-        """Run the anomaly variant of every phase (:mod:`crispml._anomaly_engagement`)."""
+        """Run the anomaly or ranking variant of every phase (their own engagement modules)."""
         with step("Loading and checking the data"):
             source = self.data if self.data is not None else self.spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
-        return anomaly_phases(
+        phases = ranking_phases if self.spec.problem.task == "ranking" else anomaly_phases
+        return phases(
             self.spec,
             table,
             folder,

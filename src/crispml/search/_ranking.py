@@ -57,7 +57,13 @@ class RankingSearch:
 
 
 def ranking_pipeline(
-    schema: Schema, name: str, params: Mapping[str, Any], *, seed: int, k: int = 10
+    schema: Schema,
+    name: str,
+    params: Mapping[str, Any],
+    *,
+    seed: int,
+    k: int = 10,
+    n_jobs: int | None = None,
 ) -> Pipeline:
     """Preprocessing (tree flavour) followed by ranker or baseline ``name``.
 
@@ -73,6 +79,8 @@ def ranking_pipeline(
         Seed of the ranker or of the random baseline.
     k : int, default=10
         NDCG cut-off the ``best_feature`` baseline chooses its column on.
+    n_jobs : int, optional
+        Threads of one ranker fit (default: every core).
 
     Returns
     -------
@@ -84,7 +92,7 @@ def ranking_pipeline(
     elif name == "random":
         model = RandomRanker(seed=seed)
     else:
-        model = get_ranker(name).make(params, seed, None)
+        model = get_ranker(name).make(params, seed, n_jobs)
     return Pipeline([("features", build_preprocessor(schema, flavour="tree")), ("model", model)])
 
 
@@ -104,6 +112,7 @@ def search_rankers(
     time_budget_s: float = 60.0,
     max_trials: int | None = None,
     deterministic: bool = False,
+    n_jobs: int | None = None,
 ) -> RankingSearch:
     """Fit the baselines and rankers on the training queries; choose on validation NDCG@k.
 
@@ -131,6 +140,8 @@ def search_rankers(
         Total ranker configurations tried (defaults count as trials); default: the budget.
     deterministic : bool, default=False
         Count the budget in trials only, never in seconds.
+    n_jobs : int, optional
+        Threads of one ranker fit (default: every core).
 
     Returns
     -------
@@ -141,7 +152,7 @@ def search_rankers(
 
     def fit(name: str, params: dict[str, Any], label: str) -> Candidate:
         start = time.perf_counter()
-        pipe = ranking_pipeline(schema, name, params, seed=seed, k=k)
+        pipe = ranking_pipeline(schema, name, params, seed=seed, k=k, n_jobs=n_jobs)
         fit_ranking(pipe, X_train, y_train, g_train)
         scores = ranking_scores(pipe, X_valid)
         cand = Candidate(label, name, params, pipeline=pipe, valid_output=scores)
