@@ -61,8 +61,8 @@ def _quiet(_title: str) -> Iterator[None]:
 
 
 _MSG_NO_PROBA = (
-    "{path} is a regression or anomaly run: it has no class probabilities. Use Run.predict "
-    "(anomaly: flags) or Run.predict_output (anomaly: scores)."
+    "{path} is a regression, anomaly or ranking run: it has no class probabilities. Use "
+    "Run.predict (anomaly: flags) or Run.predict_output (anomaly or ranking: scores)."
 )
 
 
@@ -592,12 +592,12 @@ class Run:
         return str(self.leaderboard.loc[self.leaderboard["selected"], "model"].iloc[0])
 
     def predict_output(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities (n, k), regression values or anomaly scores for raw rows."""
+        """Class probabilities (n, k), regression values, anomaly or ranking scores for rows."""
         features = cdata.conform(frame, cdata.Schema.from_dict(self._contract["schema"]))
         pipeline = self._load()
         if self._contract["target"]["task"] == "anomaly":
             return anomaly_scores(pipeline, features)
-        if self._contract["target"]["task"] == "regression":
+        if self._contract["target"]["task"] in ("regression", "ranking"):
             return np.asarray(pipeline.predict(features), dtype=np.float64)
         return np.asarray(pipeline.predict_proba(features), dtype=np.float64)
 
@@ -609,7 +609,7 @@ class Run:
         NotFittedError
             If the run is a regression (it has no probabilities; use :meth:`predict`).
         """
-        if self._contract["target"]["task"] in ("regression", "anomaly"):
+        if self._contract["target"]["task"] in ("regression", "anomaly", "ranking"):
             raise NotFittedError(_MSG_NO_PROBA.format(path=self.path))
         return self.predict_output(frame)
 
@@ -623,7 +623,7 @@ class Run:
         encoding = cdata.TargetEncoding(**self._contract["target"])
         if encoding.task == "anomaly":
             return np.asarray(output > self._contract["decision_threshold"], dtype=bool)
-        if encoding.task == "regression":
+        if encoding.task in ("regression", "ranking"):
             return output
         threshold = self._contract.get("decision_threshold")
         if encoding.task == "binary" and threshold is not None:
