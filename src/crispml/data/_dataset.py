@@ -141,8 +141,8 @@ def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:
     known = ", ".join(map(str, frame.columns[:30]))
     named = [
         ("data.id_column", spec.data.id_column),
+        ("problem.group_column", spec.problem.group_column),  # before the split's copy of it
         ("split.group_column", spec.split.group_column),
-        ("problem.group_column", spec.problem.group_column),
         ("split.time_column", spec.split.time_column),
         *[("data.drop", c) for c in spec.data.drop],
         *[("data.keep_ids", c) for c in spec.data.keep_ids],

@@ -135,7 +135,7 @@ def group_sizes(groups: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    return np.diff(np.r_[starts, len(values)]).astype(np.int64)
+    return np.asarray(np.diff(np.r_[starts, len(values)]), dtype=np.int64)
 
 
 def query_order(groups: np.ndarray) -> np.ndarray:
@@ -229,7 +229,7 @@ def ranking_scores(pipeline: Any, X: Any) -> np.ndarray:
     return np.asarray(pipeline.predict(X), dtype=np.float64).reshape(-1)
 
 
-class BestFeatureRanker(BaseEstimator):
+class BestFeatureRanker(BaseEstimator):  # type: ignore[misc]
     """Baseline: rank by the single input column (and sign) best on the training queries.
 
     Parameters
@@ -265,7 +265,7 @@ class BestFeatureRanker(BaseEstimator):
         return np.nan_to_num(self.sign_ * column, nan=-np.inf)
 
 
-class RandomRanker(BaseEstimator):
+class RandomRanker(BaseEstimator):  # type: ignore[misc]
     """Baseline: a seeded random score per row (the floor of chance).
 
     Parameters
@@ -286,7 +286,8 @@ class RandomRanker(BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Uniform random scores, the same for the same seed and row count."""
         check_is_fitted(self, "fitted_")
-        return np.random.default_rng(self.seed).uniform(size=_dense(X).shape[0])
+        rng = np.random.default_rng(self.seed)
+        return np.asarray(rng.uniform(size=_dense(X).shape[0]), dtype=np.float64)
 
 
 def _dense(X: Any) -> np.ndarray:
