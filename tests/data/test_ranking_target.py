@@ -49,5 +49,5 @@ def test_target_that_is_not_graded_is_refused(rel, message):
 
 
 def test_query_column_must_exist():
-    with pytest.raises(SpecError, match="problem.group_column names 'query'"):
+    with pytest.raises(SpecError, match=r"problem\.group_column names 'query'"):
         prepare_dataset(load_table(_frame([0, 1, 0, 1])), _spec(group="query"))

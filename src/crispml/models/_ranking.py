@@ -190,6 +190,21 @@ def per_query_metrics(
 def mean_ndcg(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, *, k: int) -> float:
     """NDCG@k averaged over the queries where it is defined (NaN when none is).
 
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Graded relevance.
+    scores : numpy.ndarray
+        Ranking scores (higher: ranked first).
+    groups : numpy.ndarray
+        Query id of each row.
+    k : int
+        NDCG cut-off.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> mean_ndcg(np.array([1, 0, 0, 1]), np.array([1.0, 0.0, 1.0, 0.0]),
@@ -225,7 +240,20 @@ def fit_ranking(pipeline: Any, X: Any, y: np.ndarray, groups: np.ndarray) -> Any
 
 
 def ranking_scores(pipeline: Any, X: Any) -> np.ndarray:
-    """Scores of a fitted ranking pipeline (higher: ranked first), as floats."""
+    """Scores of a fitted ranking pipeline (higher: ranked first), as floats.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        A fitted ranking pipeline (conformed frame in).
+    X : pandas.DataFrame
+        Conformed rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per row.
+    """
     return np.asarray(pipeline.predict(X), dtype=np.float64).reshape(-1)
 
 
