@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import httpx
 import numpy as np
@@ -10,7 +13,7 @@ import pandas as pd
 import pytest
 
 from crispml import Project
-from crispml.deploy._latency import running_server
+from crispml.deploy._latency import free_port, running_server
 from crispml.evaluate import RankingEvaluation
 from crispml.exceptions import ReportError
 from crispml.report import check_claims, verify_run, write_report
@@ -97,7 +100,7 @@ def test_delivered_ranker_beats_random_with_intervals_over_queries(ranking_run):
 @pytest.mark.slow
 def test_card_figures_are_recomputed_from_the_saved_scores(ranking_run):
     card = (ranking_run.path / "report/model_card.md").read_text()
-    assert "NDCG@k" in card and "baseline: random order" in card and "/v1/rank" in card
+    assert "| NDCG@10 |" in card and "baseline: random order" in card and "/v1/rank" in card
     checked, bad = check_claims(ranking_run.path)
     assert checked >= 18 and bad == []
     assert verify_run(ranking_run.path).ok
@@ -134,3 +137,33 @@ def test_onnx_parity_recorded_and_rank_served_over_http(ranking_run):
     locs = [e["loc"] for e in misspelt.json()["detail"]]
     assert ["body", "candidates", 0, "qualty"] in locs
     assert wrapper.status_code == 422 and "candidates" in wrapper.json()["detail"][0]["msg"]
+
+
+@pytest.mark.slow
+def test_crispml_serve_starts_on_a_ranking_run_and_answers(ranking_run, tmp_path):
+    port = free_port()
+    log = tmp_path / "log.sqlite"
+    command = [sys.executable, "-m", "crispml", "serve", str(ranking_run.path)]
+    command += ["--port", str(port), "--log-path", str(log)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):  # up to a minute for the process to import and verify the bundle
+            if server.poll() is not None:
+                pytest.fail(server.stdout.read().decode())
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        frame = queries()
+        rows = frame[frame["query_id"] == "q07"].drop(columns=["query_id", "relevance"])
+        answer = httpx.post(
+            f"{url}/v1/rank", json={"candidates": rows.to_dict(orient="records")}, timeout=10
+        )
+        metadata = httpx.get(f"{url}/v1/metadata", timeout=10).json()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert answer.status_code == 200 and len(answer.json()["order"]) == N_CANDIDATES
+    assert metadata["task"] == "ranking" and metadata["card"]["query_column"] == "query_id"

@@ -124,11 +124,11 @@ def render_ranking_card(
         "## Quantitative analyses",
         "",
     ]
-    lines += _metrics(result, show) + _deployment(root, show) + verdict_lines(root)
+    lines += _metrics(result, show, k) + _deployment(root, show) + verdict_lines(root)
     return "\n".join(lines) + "\n"
 
 
-def _metrics(result: RankingEvaluation, show: Show) -> list[str]:
+def _metrics(result: RankingEvaluation, show: Show, k: str) -> list[str]:
     count = {"kind": "count"}
     rows = show(result.n_rows, Source(_FILE, "n_rows", {**count, "what": "rows"}), "rows")
     queries = show(
@@ -144,7 +144,7 @@ def _metrics(result: RankingEvaluation, show: Show) -> list[str]:
         f"{scored} queries with two candidates or more and at least one relevant "
         "(grade > 0). 95% bootstrap intervals resample whole queries.",
         "",
-        "| model | NDCG@k | 95% interval | MAP | 95% interval |",
+        f"| model | NDCG@{k} | 95% interval | MAP | 95% interval |",
         "|---|---|---|---|---|",
         _row(f"delivered: `{result.model}`", "test", result.test, show),
     ]
