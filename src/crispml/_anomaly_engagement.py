@@ -20,6 +20,7 @@ import pandas as pd
 
 from crispml import data as cdata
 from crispml._phase_steps import (
+    deployment_policies,
     latency_figures,
     prepare_split_audit,
     seal_run,
@@ -95,11 +96,7 @@ def anomaly_phases(
                 sla_ms=spec.deployment.latency_sla_ms.model_dump(),
                 run_id=folder.run_id,
                 card=_card(spec, result),
-                policies={
-                    "on_missing": spec.deployment.on_missing,
-                    "on_unknown": spec.deployment.on_unknown,
-                    "protected": spec.fairness.protected,
-                },
+                policies=deployment_policies(spec),
             )
     with step("Deciding the verdict"):
         decision = decide_anomaly_verdict(spec, result, deployed)

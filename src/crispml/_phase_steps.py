@@ -52,6 +52,15 @@ def prepare_split_audit(
     return dataset, split
 
 
+def deployment_policies(spec: ProjectSpec) -> dict[str, Any]:
+    """Return the serving contract's policies: missing, unknown and protected fields."""
+    return {
+        "on_missing": spec.deployment.on_missing,
+        "on_unknown": spec.deployment.on_unknown,
+        "protected": spec.fairness.protected,
+    }
+
+
 def latency_figures(
     deployed: DeploymentResult | None,
 ) -> tuple[dict[str, Any], dict[str, str], str | None]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from crispml import data as cdata
 from crispml._phase_steps import (
+    deployment_policies,
     latency_figures,
     prepare_split_audit,
     seal_run,
@@ -99,10 +100,7 @@ def ranking_phases(
                 sla_ms=spec.deployment.latency_sla_ms.model_dump(),
                 run_id=folder.run_id,
                 card=_card(spec, result),
-                policies={
-                    "on_missing": spec.deployment.on_missing,
-                    "on_unknown": spec.deployment.on_unknown,
-                },
+                policies=deployment_policies(spec),
             )
     with step("Deciding the verdict"):
         decision = decide_ranking_verdict(spec, result, deployed)

@@ -631,7 +631,6 @@ class ProjectSpec(CrispModel):
         for name, value in (
             ("deployment.refit: all_rows", self.deployment.refit == "all_rows"),
             ("features.monotone", bool(self.features.monotone)),
-            ("fairness.protected", bool(self.fairness.protected)),
         ):
             if value:
                 raise ValueError(f"{name} is not supported for task 'ranking' yet; remove it")
