@@ -647,8 +647,9 @@ def _print_ranking(result: Any) -> None:
     )
     for label, figures in [("delivered", result.test), *result.baselines.items()]:
         cells = "; ".join(
-            f"{name} {_cell(est.estimate)} [{_cell(est.low)}, {_cell(est.high)}]"
-            for name, est in figures.items()
+            f"{name} {_cell(figures[name].estimate)} "
+            f"[{_cell(figures[name].low)}, {_cell(figures[name].high)}]"
+            for name in ("ndcg", "map")
         )
         console.print(f"  {label}: {cells}")
 
