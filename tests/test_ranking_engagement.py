@@ -50,7 +50,7 @@ def ranking_run(tmp_path_factory):
                 "task": "ranking",
                 "target": "relevance",
                 "group_column": "query_id",
-                "success_criteria": {"ndcg": ">= 0.6"},
+                "success_criteria": {"ndcg": "beats_baseline", "map": ">= 0.5"},
             },
             "data": {"source": "inline"},
             "search": {"max_trials": 3, "deterministic": True, "n_jobs": 1},
@@ -94,7 +94,12 @@ def test_delivered_ranker_beats_random_with_intervals_over_queries(ranking_run):
     chosen = board.loc[board["selected"]].iloc[0]
     assert not chosen["baseline"]
     assert chosen["valid_score"] == board.loc[~board["baseline"], "valid_score"].max()
-    assert ranking_run.verdict.overall == "go"
+    assert result.floor == "best_feature"  # chosen on validation over random order
+    assert result.vs_floor.low <= result.vs_floor.estimate <= result.vs_floor.high
+    criteria = {c.name: c for c in ranking_run.verdict.criteria}
+    assert set(criteria) == {"ndcg_vs_baseline", "map"}
+    assert criteria["ndcg_vs_baseline"].estimate == result.vs_floor.estimate
+    assert criteria["map"].result == "pass"
 
 
 @pytest.mark.slow
@@ -102,7 +107,8 @@ def test_card_figures_are_recomputed_from_the_saved_scores(ranking_run):
     card = (ranking_run.path / "report/model_card.md").read_text()
     assert "| NDCG@10 |" in card and "baseline: random order" in card and "/v1/rank" in card
     checked, bad = check_claims(ranking_run.path)
-    assert checked >= 18 and bad == []
+    assert "Improvement of NDCG over the baseline chosen on validation" in card
+    assert checked >= 21 and bad == []
     assert verify_run(ranking_run.path).ok
     with pytest.raises(ReportError, match="ranking run"):
         write_report(ranking_run.path)

@@ -128,6 +128,7 @@ def _search(
         schema=dataset.schema,
         rankers=spec.search.families,
         k=spec.problem.ndcg_k,
+        metric=spec.problem.primary_metric,
         baselines=spec.search.baselines,
         seed=spec.split.seed,
         time_budget_s=spec.search.time_budget_s,
@@ -155,7 +156,9 @@ def _evaluate(
         groups=groups[split.test],
         relevance=dataset.y[split.test],
         k=search.k,
+        primary_metric=search.metric,
         baselines={c.family: c.pipeline for c in search.candidates if c.baseline},
+        floor=None if search.floor is None else search.floor.family,
         n_resamples=spec.evaluation.bootstrap,
         seed=spec.split.seed,
     )
@@ -187,8 +190,12 @@ def decide_ranking_verdict(
     -------
     Verdict
     """
-    measured: dict[str, Any] = {k: v.model_dump() for k, v in result.measured().items()}
-    sources = {k: f"{RankingEvaluation.FILE}: test.{k}" for k in result.test}
+    figures = result.measured()
+    measured: dict[str, Any] = {k: v.model_dump() for k, v in figures.items()}
+    sources = {
+        k: f"{RankingEvaluation.FILE}: {f'test.{k}' if k in result.test else 'vs_floor'}"
+        for k in figures
+    }
     extra, extra_sources, measured_on = latency_figures(deployed)
     measured.update(extra)
     sources.update(extra_sources)
@@ -211,9 +218,9 @@ def _leaderboard(search: RankingSearch, result: RankingEvaluation) -> pd.DataFra
             for c in search.candidates
         ]
     )
-    board["valid_metric"] = f"ndcg@{search.k}"
-    tested = {c: f["ndcg"].estimate for c, f in result.baselines.items()}
-    tested[search.best.name] = result.test["ndcg"].estimate
+    board["valid_metric"] = f"ndcg@{search.k}" if search.metric == "ndcg" else search.metric
+    tested = {c: f[search.metric].estimate for c, f in result.baselines.items()}
+    tested[search.best.name] = result.test[search.metric].estimate
     board["test_score"] = [
         tested.get(name, np.nan) if sel or base else np.nan
         for name, sel, base in zip(
@@ -246,12 +253,12 @@ def _metrics_record(
 ) -> dict[str, Any]:
     return {
         "task": "ranking",
-        "primary_metric": "ndcg",
+        "primary_metric": search.metric,
         "k": result.k,
         "selected_model": search.best.name,
         "delivered_model": result.model,
         "ranker": result.ranker,
-        "valid": {"ndcg": search.best.valid_score},
+        "valid": {search.metric: search.best.valid_score},
         "test": {k: v.estimate for k, v in result.test.items()},
         "baselines": {
             b: {k: v.estimate for k, v in f.items()} for b, f in result.baselines.items()
@@ -272,7 +279,7 @@ def _card(spec: ProjectSpec, result: RankingEvaluation) -> dict[str, Any]:
         "project": spec.name,
         "model": result.model,
         "ranker": result.ranker,
-        "primary_metric": f"ndcg@{result.k}",
+        "primary_metric": f"ndcg@{result.k}" if result.primary_metric == "ndcg" else "map",
         "query_column": spec.problem.group_column,
         "test_metrics": {k: v.estimate for k, v in result.test.items()},
         "test_metrics_source": RankingEvaluation.FILE,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, ndcg_score
 
-from crispml.evaluate import ranking_figures, ranking_predictions_frame
+from crispml.evaluate import ranking_figures, ranking_improvement, ranking_predictions_frame
 from crispml.models import per_query_metrics
 
 
@@ -62,3 +62,23 @@ def test_intervals_resample_queries_and_bracket_the_estimate():
     # the unit is the query: four queries give a wider interval than forty
     wide = ranking_figures(frame[frame["group"].isin(["0", "1", "2", "3"])], k=5, n_resamples=300)
     assert (wide["ndcg"].high - wide["ndcg"].low) > (figures["ndcg"].high - figures["ndcg"].low)
+
+
+def test_improvement_over_a_baseline_is_paired_by_query():
+    groups, rel, scores = _queries(seed=3)
+    frame = ranking_predictions_frame(
+        [str(i) for i in range(len(rel))], groups, rel, scores, {"weak": scores + 3 * _noise()}
+    )
+    model = ranking_figures(frame, k=5, n_resamples=0)["ndcg"].estimate
+    weak = ranking_figures(frame, k=5, column="score_weak", n_resamples=0)["ndcg"].estimate
+    gain = ranking_improvement(frame, k=5, metric="ndcg", baseline="weak", n_resamples=300)
+    assert gain.estimate == pytest.approx(model - weak) and gain.estimate > 0
+    assert 0 < gain.low < gain.estimate < gain.high
+    same = ranking_improvement(
+        frame.assign(score_copy=frame["score"]), k=5, metric="map", baseline="copy"
+    )
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def _noise():
+    return np.random.default_rng(9).normal(size=40 * 8)

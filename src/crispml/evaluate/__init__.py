@@ -27,6 +27,7 @@ from crispml.evaluate._ranking import (
     RankingEvaluation,
     evaluate_ranking,
     ranking_figures,
+    ranking_improvement,
     ranking_predictions_frame,
 )
 from crispml.evaluate._result import (
@@ -92,6 +93,7 @@ __all__ = [
     "predictions_frame",
     "price_of_interpretability",
     "ranking_figures",
+    "ranking_improvement",
     "ranking_predictions_frame",
     "reason_codes",
     "row_errors",

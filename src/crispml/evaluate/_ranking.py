@@ -18,7 +18,7 @@ import pandas as pd
 
 from crispml._utils._result import PhaseResult
 from crispml.evaluate._bootstrap import DEFAULT_RESAMPLES, bootstrap_draws, percentile_interval
-from crispml.evaluate._result import Estimate
+from crispml.evaluate._result import VS_BASELINE, Estimate
 from crispml.models import per_query_metrics, ranking_scores
 
 PREDICTIONS_FILE = "evaluation/test_predictions.parquet"
@@ -41,6 +41,11 @@ class RankingEvaluation(PhaseResult):
         ``ndcg`` (NDCG@k) and ``map`` with intervals; ``n`` counts the scored queries.
     baselines : dict of str to dict of str to Estimate
         The same figures for each baseline (``best_feature``, ``random``).
+    floor : str or None
+        The baseline with the best validation score (``None`` without baselines).
+    vs_floor : Estimate or None
+        The primary metric of the delivered ranker minus the floor's, query by query
+        on the same test queries, with the paired 95% interval (resampled queries).
     n_rows, n_queries : int
         Test rows and test queries.
     n_queries_scored : int
@@ -57,6 +62,8 @@ class RankingEvaluation(PhaseResult):
     primary_metric: str
     test: dict[str, Estimate]
     baselines: dict[str, dict[str, Estimate]]
+    floor: str | None
+    vs_floor: Estimate | None
     n_rows: int
     n_queries: int
     n_queries_scored: int
@@ -65,8 +72,14 @@ class RankingEvaluation(PhaseResult):
     predictions: str = PREDICTIONS_FILE
 
     def measured(self) -> dict[str, Estimate]:
-        """Figures a success criterion may name: ``ndcg`` and ``map``."""
-        return dict(self.test)
+        """Figures a success criterion may name: ``ndcg``, ``map``, and the improvement.
+
+        With baselines, ``<primary>_vs_baseline`` is what ``<primary>: beats_baseline``
+        is decided on.
+        """
+        if self.vs_floor is None:
+            return dict(self.test)
+        return {**self.test, self.primary_metric + VS_BASELINE: self.vs_floor}
 
 
 def ranking_predictions_frame(
@@ -153,6 +166,51 @@ def ranking_figures(
     }
 
 
+def ranking_improvement(
+    frame: pd.DataFrame,
+    *,
+    k: int,
+    metric: str,
+    baseline: str,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Estimate:
+    """Return the delivered ranker's ``metric`` minus a baseline's, with a paired interval.
+
+    The difference is taken query by query (both rank the same candidates), so the
+    bootstrap resamples queries and redraws both figures together.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`ranking_predictions_frame`, with a ``score_<baseline>`` column.
+    k : int
+        NDCG cut-off.
+    metric : {"ndcg", "map"}
+        The figure compared.
+    baseline : str
+        The baseline's name.
+    n_resamples : int, default=1000
+        Bootstrap resamples of the queries.
+    seed : int, default=0
+        Seed of the resamples.
+
+    Returns
+    -------
+    Estimate
+        Positive when the delivered ranker is better.
+    """
+    at = METRICS.index(metric)
+    columns = [f"score_{baseline}", "score"]
+    base, model = (
+        per_query_metrics(
+            frame["relevance"].to_numpy(), frame[c].to_numpy(), frame["group"].to_numpy(), k=k
+        )[at]
+        for c in columns
+    )
+    return Estimate.from_interval(_query_interval(model - base, n_resamples, seed))
+
+
 def _query_interval(values: np.ndarray, n_resamples: int, seed: int) -> Any:
     """Mean over queries with a bootstrap interval that redraws the scored queries."""
     kept = values[np.isfinite(values)]
@@ -175,7 +233,9 @@ def evaluate_ranking(
     groups: np.ndarray,
     relevance: np.ndarray,
     k: int,
+    primary_metric: str = "ndcg",
     baselines: dict[str, Any] | None = None,
+    floor: str | None = None,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> tuple[RankingEvaluation, pd.DataFrame]:
@@ -197,8 +257,12 @@ def evaluate_ranking(
         Graded relevance of each test row.
     k : int
         NDCG cut-off.
+    primary_metric : {"ndcg", "map"}, default="ndcg"
+        The metric the ranker was chosen on.
     baselines : dict of str to Pipeline, optional
         Fitted baseline pipelines, scored on the same rows.
+    floor : str, optional
+        The baseline chosen on validation, which the delivered ranker is compared to.
     n_resamples : int, default=1000
         Bootstrap resamples of the queries.
     seed : int, default=0
@@ -209,21 +273,31 @@ def evaluate_ranking(
     tuple of (RankingEvaluation, pandas.DataFrame)
         The result and the saved scores table (:data:`PREDICTIONS_FILE`).
     """
-    floor = {b: ranking_scores(p, X_test) for b, p in (baselines or {}).items()}
-    frame = ranking_predictions_frame(
-        test_ids, groups, relevance, ranking_scores(pipeline, X_test), floor
-    )
+    floor_scores = {b: ranking_scores(p, X_test) for b, p in (baselines or {}).items()}
+    scores = ranking_scores(pipeline, X_test)
+    frame = ranking_predictions_frame(test_ids, groups, relevance, scores, floor_scores)
     test = ranking_figures(frame, k=k, n_resamples=n_resamples, seed=seed)
     result = RankingEvaluation(
         ranker=ranker,
         model=name,
         k=k,
-        primary_metric="ndcg",
+        primary_metric=primary_metric,
         test=test,
         baselines={
             b: ranking_figures(frame, k=k, column=f"score_{b}", n_resamples=n_resamples, seed=seed)
-            for b in floor
+            for b in floor_scores
         },
+        floor=floor,
+        vs_floor=None
+        if floor is None
+        else ranking_improvement(
+            frame,
+            k=k,
+            metric=primary_metric,
+            baseline=floor,
+            n_resamples=n_resamples,
+            seed=seed,
+        ),
         n_rows=len(frame),
         n_queries=int(frame["group"].nunique()),
         n_queries_scored=test["ndcg"].n,

@@ -187,8 +187,10 @@ def per_query_metrics(
     return np.asarray(ndcg, dtype=np.float64), np.asarray(ap, dtype=np.float64)
 
 
-def mean_ndcg(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, *, k: int) -> float:
-    """NDCG@k averaged over the queries where it is defined (NaN when none is).
+def mean_ndcg(
+    y: np.ndarray, scores: np.ndarray, groups: np.ndarray, *, k: int, metric: str = "ndcg"
+) -> float:
+    """NDCG@k (or MAP) averaged over the queries where it is defined (NaN when none is).
 
     Parameters
     ----------
@@ -200,6 +202,8 @@ def mean_ndcg(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, *, k: int) 
         Query id of each row.
     k : int
         NDCG cut-off.
+    metric : {"ndcg", "map"}, default="ndcg"
+        The figure averaged.
 
     Returns
     -------
@@ -211,8 +215,9 @@ def mean_ndcg(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, *, k: int) 
     ...           np.array([1, 1, 2, 2]), k=10) < 1.0
     True
     """
-    ndcg, _ = per_query_metrics(y, scores, groups, k=k)
-    return float(np.nanmean(ndcg)) if np.isfinite(ndcg).any() else float("nan")
+    ndcg, ap = per_query_metrics(y, scores, groups, k=k)
+    values = ap if metric == "map" else ndcg
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def fit_ranking(pipeline: Any, X: Any, y: np.ndarray, groups: np.ndarray) -> Any:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from crispml._utils._io import atomic_write_text, to_json
 from crispml.deploy import DeploymentResult
-from crispml.evaluate import Estimate, RankingEvaluation, ranking_figures
+from crispml.evaluate import Estimate, RankingEvaluation, ranking_figures, ranking_improvement
 from crispml.exceptions import ReportError
 from crispml.report._anomaly_card import verdict_lines
 from crispml.report._claims import (
@@ -71,6 +71,7 @@ def write_ranking_report(run_dir: str | Path, *, run_id: str | None = None) -> l
             "predictions": result.predictions,
             "task": "ranking",
             "k": result.k,
+            "primary_metric": result.primary_metric,
             "n_resamples": result.n_resamples,
             "seed": result.seed,
             "claims": [asdict(c) for c in ledger.claims],
@@ -151,12 +152,30 @@ def _metrics(result: RankingEvaluation, show: Show, k: str) -> list[str]:
     for name, figures in result.baselines.items():
         label = f"baseline: {_BASELINES.get(name, name)}"
         lines.append(_row(label, f"baselines.{name}", figures, show, column=f"score_{name}"))
+    lines += ["", *_improvement(result, show)]
     lines += [
-        "",
         "MAP counts a candidate as relevant when its grade is above 0. NDCG uses the grades.",
         "",
     ]
     return lines
+
+
+def _improvement(result: RankingEvaluation, show: Show) -> list[str]:
+    est = result.vs_floor
+    if est is None or result.floor is None:
+        return []
+    check = {"kind": "ranking_improvement", "baseline": result.floor}
+    cells = [
+        show(getattr(est, stat), Source(_FILE, f"vs_floor.{stat}", {**check, "stat": stat}), stat)
+        for stat in ("estimate", "low", "high")
+    ]
+    name = "NDCG" if result.primary_metric == "ndcg" else "MAP"
+    return [
+        f"Improvement of {name} over the baseline chosen on validation "
+        f"({_BASELINES.get(result.floor, result.floor)}), query by query on the same test "
+        f"queries: {cells[0]} (95% paired interval {cells[1]} to {cells[2]}).",
+        "",
+    ]
 
 
 def _row(
@@ -236,6 +255,16 @@ def _recompute(
     ledger: dict[str, Any],
     cache: dict[str, dict[str, Estimate]],
 ) -> Any:
+    if check["kind"] == "ranking_improvement":
+        est = ranking_improvement(
+            frame,
+            k=int(ledger["k"]),
+            metric=ledger["primary_metric"],
+            baseline=check["baseline"],
+            n_resamples=int(ledger["n_resamples"]),
+            seed=int(ledger["seed"]),
+        )
+        return getattr(est, check["stat"])
     if check["kind"] == "count":
         what = check["what"]
         if what == "rows":

@@ -44,7 +44,9 @@ class RankingSearch:
     best : Candidate
         The delivered ranker (never a baseline).
     k : int
-        Cut-off of the selection metric NDCG@k.
+        Cut-off of NDCG@k.
+    metric : str
+        The selection metric: ``ndcg`` (NDCG@k) or ``map``.
     elapsed_s, budget_s : float
         Wall time of the search and the budget it was given.
     """
@@ -52,8 +54,17 @@ class RankingSearch:
     candidates: list[Candidate]
     best: Candidate
     k: int
+    metric: str = "ndcg"
     elapsed_s: float = 0.0
     budget_s: float = 0.0
+
+    @property
+    def floor(self) -> Candidate | None:
+        """The baseline with the best validation score (``None`` without baselines)."""
+        floor = [c for c in self.candidates if c.baseline]
+        if not floor:
+            return None
+        return max(floor, key=_valid)
 
 
 def ranking_pipeline(
@@ -107,6 +118,7 @@ def search_rankers(
     schema: Schema,
     rankers: Sequence[str],
     k: int = 10,
+    metric: str = "ndcg",
     baselines: bool = True,
     seed: int = 0,
     time_budget_s: float = 60.0,
@@ -130,6 +142,8 @@ def search_rankers(
         Ranker names (keys of :data:`crispml.models.RANKERS`).
     k : int, default=10
         NDCG cut-off.
+    metric : {"ndcg", "map"}, default="ndcg"
+        The validation metric the ranker is chosen on.
     baselines : bool, default=True
         Fit the ``best_feature`` and ``random`` baselines first.
     seed : int, default=0
@@ -156,7 +170,7 @@ def search_rankers(
         fit_ranking(pipe, X_train, y_train, g_train)
         scores = ranking_scores(pipe, X_valid)
         cand = Candidate(label, name, params, pipeline=pipe, valid_output=scores)
-        cand.valid_score = mean_ndcg(y_valid, scores, g_valid, k=k)
+        cand.valid_score = mean_ndcg(y_valid, scores, g_valid, k=k, metric=metric)
         cand.baseline = name in ("best_feature", "random")
         cand.fit_s = time.perf_counter() - start
         return cand
@@ -168,7 +182,13 @@ def search_rankers(
     if len(tried) < limit and not deadline.expired():
         spaces = {n: get_ranker(n).space for n in names}
         tried += tune_choices(fit, spaces, limit - len(tried), timed, seed, choice="ranker")
-    best = max(tried, key=lambda c: np.nan_to_num(c.valid_score or np.nan, nan=-np.inf))
+    best = max(tried, key=_valid)
     return RankingSearch(
-        floor + tried, best, k, elapsed_s=deadline.elapsed(), budget_s=time_budget_s
+        floor + tried, best, k, metric, elapsed_s=deadline.elapsed(), budget_s=time_budget_s
     )
+
+
+def _valid(cand: Candidate) -> float:
+    """Return the validation score to choose on: undefined (None or NaN) ranks last."""
+    score = cand.valid_score
+    return -np.inf if score is None or not np.isfinite(score) else float(score)
