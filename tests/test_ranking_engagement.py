@@ -173,3 +173,27 @@ def test_crispml_serve_starts_on_a_ranking_run_and_answers(ranking_run, tmp_path
         server.wait(timeout=30)
     assert answer.status_code == 200 and len(answer.json()["order"]) == N_CANDIDATES
     assert metadata["task"] == "ranking" and metadata["card"]["query_column"] == "query_id"
+
+
+@pytest.mark.slow
+def test_a_deterministic_ranking_run_replays_identically(tmp_path):
+    from crispml._replay import replay_run
+
+    queries().to_csv(tmp_path / "results.csv", index=False)
+    spec = spec_from_dict(
+        {
+            "name": "replayed",
+            "problem": {"task": "ranking", "target": "relevance", "group_column": "query_id"},
+            "data": {"source": "results.csv"},
+            "search": {"max_trials": 3, "deterministic": True, "n_jobs": 1},
+            "evaluation": {"bootstrap": 100},
+            "deployment": {"format": "none"},
+            "tracking": {"enabled": False},
+        },
+        source="test",
+    )
+    run = Project(spec, base_dir=tmp_path).run()
+    replay = replay_run(run.path, workdir=tmp_path / "replay")
+    assert replay.identical and replay.data_matches and replay.n_rows == 12 * N_CANDIDATES
+    card = (run.path / "report/model_card.md").read_text()
+    assert "Not exported (deployment.format: none)" in card
