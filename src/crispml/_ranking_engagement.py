@@ -30,7 +30,7 @@ from crispml._phase_steps import (
 from crispml._runfolder import RunFolder
 from crispml.deploy import DeploymentResult, package_ranking_deployment
 from crispml.evaluate import RankingEvaluation, Verdict, evaluate_ranking, verdict
-from crispml.models import save_pipeline
+from crispml.models import get_ranker, save_pipeline
 from crispml.report import write_ranking_report
 from crispml.search import RankingSearch, search_rankers
 from crispml.spec import ProjectSpec
@@ -78,6 +78,8 @@ def ranking_phases(
     Path
         The sealed run folder.
     """
+    for name in spec.search.families:  # a misnamed ranker fails before any work
+        get_ranker(name)
     dataset, split = prepare_split_audit(spec, table, folder, store=store, step=step)
     groups = dataset.frame[spec.problem.group_column or ""].astype(str).to_numpy()
     with step(f"Choosing a ranker (budget {spec.search.time_budget_s:g} s)"):

@@ -72,3 +72,20 @@ def test_ranking_needs_a_group_and_a_graded_target(tmp_path, monkeypatch):
     assert fractional.exit_code == 2 and "not a graded relevance" in fractional.output
     assert "Traceback" not in missing.output + absent.output + fractional.output
     assert not Path("crispml.yaml").exists()
+
+
+def test_run_refuses_a_family_that_is_not_a_ranker_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _table().to_csv("results.csv", index=False)
+    runner.invoke(app, ["init", "results.csv", "-t", "grade", "--group", "query_id"])
+    text = (
+        Path("crispml.yaml")
+        .read_text()
+        .replace("families: [lightgbm_ranker, xgboost_ranker]", "families: [lightgbm]")
+    )
+    Path("crispml.yaml").write_text(text)
+    result = runner.invoke(app, ["run", "crispml.yaml"])
+    assert result.exit_code == 2
+    assert "no ranker 'lightgbm'. Known: lightgbm_ranker, xgboost_ranker" in result.output
+    assert "Auditing" not in result.output and "Traceback" not in result.output
+    assert not Path("runs").exists() or not any(Path("runs").iterdir())

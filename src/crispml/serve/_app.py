@@ -48,7 +48,7 @@ _KNOWN_PATHS = frozenset(
 _SECURED = ("/v1/predict", "/v1/rank", "/v1/explain", "/v1/metadata")
 _MSG_NOT_RANKER = "this model is a {task} model, not a ranker: send records to /v1/predict"
 _MSG_RANK_BODY = (
-    'expected {{"candidates": [{{...}}, ...]}}: one query\'s candidates as a list of records'
+    'expected {"candidates": [{...}, ...]}: the candidates of one query, as a list of records'
 )
 _MSG_RANK_EMPTY = "candidates is empty: send at least one candidate record"
 OnMissing = Literal["reject", "impute"]
