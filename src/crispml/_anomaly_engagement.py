@@ -11,7 +11,6 @@ This module orchestrates; the logic lives in the phase packages.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,16 +19,21 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
-from crispml._reproduction import pack_reproduction
+from crispml._phase_steps import (
+    deployment_policies,
+    latency_figures,
+    prepare_split_audit,
+    seal_run,
+    write_candidates,
+)
 from crispml._runfolder import RunFolder
-from crispml.audit import audit_data
 from crispml.deploy import DeploymentResult, package_anomaly_deployment
 from crispml.evaluate import AnomalyEvaluation, Verdict, evaluate_anomaly, verdict
 from crispml.models import save_pipeline
 from crispml.report import write_anomaly_report
 from crispml.search import AnomalySearch, search_detectors
-from crispml.spec import ProjectSpec, spec_to_yaml
-from crispml.tracking import EngagementTracker, flatten
+from crispml.spec import ProjectSpec
+from crispml.tracking import EngagementTracker
 
 if TYPE_CHECKING:
     import contextlib
@@ -73,19 +77,7 @@ def anomaly_phases(
     Path
         The sealed run folder.
     """
-    dataset = cdata.prepare_dataset(table, spec, store=store)
-    folder.write_text("spec.yaml", spec_to_yaml(spec))
-    folder.write_json("data/schema.json", dataset.schema.to_dict())
-    with step("Splitting (locked test set)"):
-        split = cdata.make_split(
-            dataset.frame,
-            spec.split,
-            target=spec.problem.target or "",
-            id_column=spec.data.id_column,
-        )
-        folder.write_json("data/split.json", split.to_dict())
-    with step("Auditing the data"):
-        audit_data(dataset, split, spec, folder=folder, enforce=True)
+    dataset, split = prepare_split_audit(spec, table, folder, store=store, step=step)
     with step(f"Choosing a detector (budget {spec.search.time_budget_s:g} s)"):
         search = _search(spec, dataset, split)
         _write_search(folder, dataset, search)
@@ -104,30 +96,19 @@ def anomaly_phases(
                 sla_ms=spec.deployment.latency_sla_ms.model_dump(),
                 run_id=folder.run_id,
                 card=_card(spec, result),
-                policies={
-                    "on_missing": spec.deployment.on_missing,
-                    "on_unknown": spec.deployment.on_unknown,
-                    "protected": spec.fairness.protected,
-                },
+                policies=deployment_policies(spec),
             )
     with step("Deciding the verdict"):
         decision = decide_anomaly_verdict(spec, result, deployed)
         folder.write_text(Verdict.FILE, decision.to_json())
         folder.write_json("metrics.json", _metrics_record(spec, search, result, decision))
-    with step("Writing the model card"):
-        record = manifest(folder.run_id, dataset, split)
-        record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
-        write_anomaly_report(folder.staging, run_id=folder.run_id)
-    with step("Sealing the run folder"):
-        if tracker is not None:
-            params = flatten(json.loads(spec.model_dump_json()), "spec.")
-            params.update(flatten(search.best.params, "model."))
-            params["model.family"] = search.best.family
-            tracker.log(params, {f"test_{k}": v.estimate for k, v in result.test.items()})
-            tracker.log_artifacts(folder.staging)
-        path = folder.finish(record)
-        cdata.append_lineage(store, dataset.snapshot, run_id=folder.run_id, event="run")
-    return path
+    return seal_run(
+        folder, spec, dataset, split, store=store, base_dir=base_dir, tracker=tracker,
+        step=step, manifest=manifest,
+        write_card=lambda staging, run_id: write_anomaly_report(staging, run_id=run_id),
+        model=(search.best.family, search.best.params),
+        test_metrics={k: v.estimate for k, v in result.test.items()},
+    )  # fmt: skip
 
 
 def _search(spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split) -> AnomalySearch:
@@ -204,14 +185,9 @@ def decide_anomaly_verdict(
             "flagged_share": f"{AnomalyEvaluation.FILE}: distribution.flagged_share",
         }
     )
-    measured_on = None
-    if deployed is not None:
-        where = "http" if deployed.latency.http is not None else "in_process"
-        measured_on = f"{where} single_row"
-        for name, value in deployed.latency.criteria_figures().items():
-            measured[name] = {"estimate": value, "low": None, "high": None}
-            key = name.removeprefix("latency_")
-            sources[name] = f"{DeploymentResult.FILE}: latency.{where}.single_row.{key}"
+    extra, extra_sources, measured_on = latency_figures(deployed)
+    measured.update(extra)
+    sources.update(extra_sources)
     return verdict(
         spec.problem.success_criteria, measured, sources=sources, latency_measured_on=measured_on
     )
@@ -239,21 +215,7 @@ def _leaderboard(search: AnomalySearch, result: AnomalyEvaluation) -> pd.DataFra
 
 def _write_search(folder: RunFolder, dataset: cdata.Dataset, search: AnomalySearch) -> None:
     best = search.best
-    folder.write_json(
-        "search/candidates.json",
-        [
-            {
-                "name": c.name,
-                "family": c.family,
-                "params": c.params,
-                "status": c.status,
-                "valid_score": c.valid_score,
-                "fit_s": c.fit_s,
-                "info": c.info,
-            }
-            for c in search.candidates
-        ],
-    )
+    write_candidates(folder, search.candidates)
     save_pipeline(best.pipeline, folder.path("model/pipeline.skops"))
     folder.write_json(
         "model/schema.json",

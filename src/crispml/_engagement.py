@@ -19,6 +19,7 @@ import pandas as pd
 
 from crispml import data as cdata
 from crispml._anomaly_engagement import anomaly_phases
+from crispml._ranking_engagement import ranking_phases
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._utils._io import sha256_bytes
@@ -60,8 +61,8 @@ def _quiet(_title: str) -> Iterator[None]:
 
 
 _MSG_NO_PROBA = (
-    "{path} is a regression or anomaly run: it has no class probabilities. Use Run.predict "
-    "(anomaly: flags) or Run.predict_output (anomaly: scores)."
+    "{path} is a regression, anomaly or ranking run: it has no class probabilities. Use "
+    "Run.predict (anomaly: flags) or Run.predict_output (anomaly or ranking: scores)."
 )
 
 
@@ -171,8 +172,8 @@ class Project:
         phases' predicted costs leave, and ``budget.json`` records planned vs used.
         """
         spec = self.spec
-        if spec.problem.task == "anomaly":
-            return self._anomaly_phases(folder, tracker, step, command)
+        if spec.problem.task in ("anomaly", "ranking"):
+            return self._task_phases(folder, tracker, step, command)
         with step("Loading and checking the data"), plan.phase("load"):
             source = self.data if self.data is not None else spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
@@ -227,18 +228,19 @@ class Project:
             cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
         return path
 
-    def _anomaly_phases(
+    def _task_phases(
         self,
         folder: RunFolder,
         tracker: EngagementTracker | None,
         step: StepReporter,
         command: list[str] | None,
     ) -> Path:
-        """Run the anomaly variant of every phase (:mod:`crispml._anomaly_engagement`)."""
+        """Run the anomaly or ranking variant of every phase (their own engagement modules)."""
         with step("Loading and checking the data"):
             source = self.data if self.data is not None else self.spec.data.source
             table = cdata.load_table(source, base_dir=self.base_dir)
-        return anomaly_phases(
+        phases = ranking_phases if self.spec.problem.task == "ranking" else anomaly_phases
+        return phases(
             self.spec,
             table,
             folder,
@@ -590,12 +592,12 @@ class Run:
         return str(self.leaderboard.loc[self.leaderboard["selected"], "model"].iloc[0])
 
     def predict_output(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class probabilities (n, k), regression values or anomaly scores for raw rows."""
+        """Class probabilities (n, k), regression values, anomaly or ranking scores for rows."""
         features = cdata.conform(frame, cdata.Schema.from_dict(self._contract["schema"]))
         pipeline = self._load()
         if self._contract["target"]["task"] == "anomaly":
             return anomaly_scores(pipeline, features)
-        if self._contract["target"]["task"] == "regression":
+        if self._contract["target"]["task"] in ("regression", "ranking"):
             return np.asarray(pipeline.predict(features), dtype=np.float64)
         return np.asarray(pipeline.predict_proba(features), dtype=np.float64)
 
@@ -607,7 +609,7 @@ class Run:
         NotFittedError
             If the run is a regression (it has no probabilities; use :meth:`predict`).
         """
-        if self._contract["target"]["task"] in ("regression", "anomaly"):
+        if self._contract["target"]["task"] in ("regression", "anomaly", "ranking"):
             raise NotFittedError(_MSG_NO_PROBA.format(path=self.path))
         return self.predict_output(frame)
 
@@ -621,7 +623,7 @@ class Run:
         encoding = cdata.TargetEncoding(**self._contract["target"])
         if encoding.task == "anomaly":
             return np.asarray(output > self._contract["decision_threshold"], dtype=bool)
-        if encoding.task == "regression":
+        if encoding.task in ("regression", "ranking"):
             return output
         threshold = self._contract.get("decision_threshold")
         if encoding.task == "binary" and threshold is not None:

@@ -48,8 +48,8 @@ def test_init_task_anomaly_with_a_target_marks_known_anomalies(tmp_path, monkeyp
 def test_init_refuses_other_forced_tasks_and_unknown_targets(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _table().to_csv("tx.csv", index=False)
-    forced = runner.invoke(app, ["init", "tx.csv", "-t", "flag", "--task", "ranking"])
-    assert forced.exit_code == 2 and "only 'anomaly' can be forced" in forced.stderr
+    forced = runner.invoke(app, ["init", "tx.csv", "-t", "flag", "--task", "regression"])
+    assert forced.exit_code == 2 and "only 'anomaly' or 'ranking' can be forced" in forced.stderr
     missing = runner.invoke(app, ["init", "tx.csv", "-t", "nope", "--task", "anomaly"])
     assert missing.exit_code == 2 and "problem.target = 'nope' is not a column" in missing.stderr
     assert not Path("crispml.yaml").exists()

@@ -36,7 +36,7 @@ def test_unknown_task_names_field_value_and_choices():
         spec_from_dict(with_("problem", task="classification"), source="crispml.yaml")
     message = str(info.value)
     assert message.startswith("crispml.yaml -> problem.task = 'classification'")
-    assert "'binary', 'multiclass', 'regression' or 'anomaly'" in message
+    assert "'binary', 'multiclass', 'regression', 'anomaly' or 'ranking'" in message
     assert "\n" not in message
 
 

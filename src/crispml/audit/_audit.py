@@ -16,6 +16,7 @@ from crispml.audit._inventory import inventory_findings, row_hashes
 from crispml.audit._labels import label_findings
 from crispml.audit._leakage import leakage_findings
 from crispml.audit._proxies import proxy_findings
+from crispml.audit._ranking import ranking_findings
 from crispml.audit._shift import shift_findings
 from crispml.audit._target import target_findings
 
@@ -94,6 +95,14 @@ def audit_data(
         timed("inventory", lambda: inventory_findings(dataset, hashes))
         if dataset.labelled:
             timed("target", lambda: target_findings(dataset, split))
+        timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
+        summary = _summary(dataset, settings.accept, labelled=None, sample=None)
+        summary["rows_by_check"] = None
+        return _finish(findings, settings.accept, summary, timings, folder, enforce=enforce)
+    if dataset.target.task == "ranking":  # query checks; no class-based model checks
+        group = spec.problem.group_column or ""
+        timed("inventory", lambda: inventory_findings(dataset, hashes))
+        timed("ranking", lambda: ranking_findings(dataset, group))
         timed("shift", lambda: shift_findings(dataset, split, cap=settings.sample_rows, seed=seed))
         summary = _summary(dataset, settings.accept, labelled=None, sample=None)
         summary["rows_by_check"] = None

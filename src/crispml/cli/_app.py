@@ -165,7 +165,18 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     task: Annotated[
         str | None,
-        typer.Option(help="Force the task: anomaly (the target, if any, marks known anomalies)."),
+        typer.Option(
+            help="Force the task: anomaly (the target, if any, marks known anomalies) or "
+            "ranking (with --group)."
+        ),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            help="The query column of a ranking table (its rows are ranked together); "
+            "drafts a ranking spec with --target as the graded relevance.",
+        ),
     ] = None,
     ci: Annotated[
         bool,
@@ -184,8 +195,9 @@ def init(
     """Write a commented crispml.yaml with the task and metric inferred from the target.
 
     Without --target the data has no column to predict: the spec is anomaly detection.
+    With --group (the query column) it is ranking.
     """
-    from crispml._init import draft_spec
+    from crispml._init import draft_spec_with_hint
     from crispml._utils._io import atomic_write_text
 
     if data is not None or not ci:
@@ -200,12 +212,12 @@ def init(
                 f"{output} already exists. Use --force to overwrite it, or -o to pick "
                 "another path."
             )
-        if task not in (None, "anomaly"):
+        if task not in (None, "anomaly", "ranking"):
             raise CrispError(
-                f"--task {task!r}: only 'anomaly' can be forced; other tasks are inferred "
-                "from --target. Drop --task, or use --task anomaly."
+                f"--task {task!r}: only 'anomaly' or 'ranking' can be forced; other tasks are "
+                "inferred from --target. Drop --task, or use --task anomaly / ranking."
             )
-        text, task = draft_spec(
+        text, task, hint = draft_spec_with_hint(
             data,
             target=target,
             name=name,
@@ -213,9 +225,12 @@ def init(
             spec_name=output.name,
             task=task,
             max_trials=CI_MAX_TRIALS if ci else None,  # CI replays it: deterministic
+            group=group,
         )
         atomic_write_text(output, text)
         console.print(f"Wrote {output} (task: {task}). Review it, then run: crispml run {output}")
+        if hint is not None:
+            console.print(hint, soft_wrap=True)
     if ci:
         _init_ci(output, pip=pip, force=force)
 
@@ -538,11 +553,15 @@ def predict(
 
 
 def _summary(result: Any) -> None:
-    from crispml.evaluate import AnomalyEvaluation
+    from crispml.evaluate import AnomalyEvaluation, RankingEvaluation
 
     anomaly = AnomalyEvaluation.read_optional(result.path)
-    if anomaly is not None:
-        _print_anomaly(anomaly)
+    ranking = RankingEvaluation.read_optional(result.path)
+    if anomaly is not None or ranking is not None:
+        if anomaly is not None:
+            _print_anomaly(anomaly)
+        else:
+            _print_ranking(ranking)
         _print_verdict(result.verdict)
         console.print(f"Run folder: [bold]{result.path}[/]", soft_wrap=True)
         return
@@ -619,6 +638,20 @@ def _print_anomaly(result: Any) -> None:
         f"  stability over {len(st.seeds)} seeds: Spearman min {_cell(st.spearman_min)}, "
         f"top-{st.k} overlap min {_cell(st.top_k_overlap_min)}"
     )
+
+
+def _print_ranking(result: Any) -> None:
+    console.print(
+        f"Ranker: [bold]{result.model}[/] ({result.ranker}) on {result.n_queries} test "
+        f"queries ({result.n_rows} rows); NDCG@{result.k} and MAP, 95% intervals over queries"
+    )
+    for label, figures in [("delivered", result.test), *result.baselines.items()]:
+        cells = "; ".join(
+            f"{name} {_cell(figures[name].estimate)} "
+            f"[{_cell(figures[name].low)}, {_cell(figures[name].high)}]"
+            for name in ("ndcg", "map")
+        )
+        console.print(f"  {label}: {cells}")
 
 
 def _print_verdict(decision: Verdict | None) -> None:

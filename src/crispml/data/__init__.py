@@ -23,6 +23,7 @@ from crispml.data._target import (
     encode_target,
     guess_positive_label,
     infer_task,
+    ranking_encoding,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "make_split",
     "normalise_text",
     "prepare_dataset",
+    "ranking_encoding",
     "table_hash",
     "take_snapshot",
 ]

@@ -11,7 +11,12 @@ import pandas as pd
 from crispml.data._load import LoadedTable
 from crispml.data._schema import Schema, conform, infer_schema
 from crispml.data._snapshot import Snapshot, take_snapshot
-from crispml.data._target import TargetEncoding, anomaly_encoding, encode_target
+from crispml.data._target import (
+    TargetEncoding,
+    anomaly_encoding,
+    encode_target,
+    ranking_encoding,
+)
 from crispml.exceptions import SpecError
 from crispml.spec import ProjectSpec
 
@@ -92,8 +97,7 @@ def prepare_dataset(
     frame = table.frame
     _check_columns(frame, spec)
     target = spec.problem.target or ""
-    encoding = anomaly_encoding(frame, spec.problem) if spec.problem.task == "anomaly" else None
-    encoding = encoding or encode_target(frame, spec.problem)
+    encoding = _encoding(frame, spec)
     snapshot = take_snapshot(frame, source=table.source, raw_sha256=table.raw_sha256, store=store)
     present = frame[target].notna().to_numpy() if target else np.ones(len(frame), dtype=bool)
     kept = frame.loc[present].reset_index(drop=True)
@@ -102,7 +106,7 @@ def prepare_dataset(
         kept,
         target=target,
         id_column=spec.data.id_column,
-        drop=tuple(spec.data.drop),
+        drop=(*spec.data.drop, *_query_column(spec)),
         exclude=exclude,
         keep=tuple(spec.data.keep_ids),
     )
@@ -119,10 +123,25 @@ def prepare_dataset(
     return Dataset(kept, schema, encoding, y, snapshot, int((~present).sum()))
 
 
+def _encoding(frame: pd.DataFrame, spec: ProjectSpec) -> TargetEncoding:
+    if spec.problem.task == "anomaly":
+        return anomaly_encoding(frame, spec.problem)
+    if spec.problem.task == "ranking":
+        return ranking_encoding(frame, spec.problem)
+    return encode_target(frame, spec.problem)
+
+
+def _query_column(spec: ProjectSpec) -> tuple[str, ...]:
+    """Return the query id of a ranking task: it groups the rows, never a feature."""
+    group = spec.problem.group_column
+    return (group,) if group is not None and group not in spec.data.drop else ()
+
+
 def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:
     known = ", ".join(map(str, frame.columns[:30]))
     named = [
         ("data.id_column", spec.data.id_column),
+        ("problem.group_column", spec.problem.group_column),  # before the split's copy of it
         ("split.group_column", spec.split.group_column),
         ("split.time_column", spec.split.time_column),
         *[("data.drop", c) for c in spec.data.drop],

@@ -32,6 +32,16 @@ _MSG_BAD_POSITIVE = (
     "problem.positive_label = {label!r} is not a class of {target!r}. Classes: {shown}."
 )
 
+_MSG_NOT_GRADED = (
+    "problem.task is 'ranking' but target {target!r} is not a graded relevance (e.g. "
+    "{value!r}); use non-negative integers such as 0 (irrelevant) to 4 (perfect)."
+)
+_MSG_FLAT = (
+    "problem.task is 'ranking' but target {target!r} holds a single relevance level "
+    "({value!r}); a ranker needs at least two. Check the column."
+)
+
+_TWO_CLASS = frozenset({"binary", "anomaly"})
 _POSITIVE_GUESSES = ("1", "yes", "true", "y", "t", "positive", "pos", "bad", "default")
 
 
@@ -57,12 +67,14 @@ class TargetEncoding:
     @property
     def positive_label(self) -> Any:
         """The positive class (binary; anomaly with labels: the value marking an anomaly)."""
-        return self.classes[1] if len(self.classes) == 2 and self.task != "multiclass" else None
+        return self.classes[1] if len(self.classes) == 2 and self.task in _TWO_CLASS else None
 
     def encode(self, values: pd.Series) -> np.ndarray:
         """Map target values to 0..k-1 (classification) or float (regression)."""
         if self.task == "regression":
             return np.asarray(pd.to_numeric(values), dtype=np.float64)
+        if self.task == "ranking":
+            return np.asarray(pd.to_numeric(values), dtype=np.int64)
         lookup = {str(c): i for i, c in enumerate(self.classes)}
         return np.asarray(values.astype(str).map(lookup), dtype=np.int64)
 
@@ -70,6 +82,8 @@ class TargetEncoding:
         """Map encoded ids back to the original labels."""
         if self.task == "regression":
             return np.asarray(codes, dtype=np.float64)
+        if self.task == "ranking":
+            return np.asarray(codes, dtype=np.int64)
         return np.asarray(self.classes, dtype=object)[np.asarray(codes, dtype=np.int64)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,6 +184,49 @@ def anomaly_encoding(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncodin
         return TargetEncoding("anomaly")
     binary = encode_target(frame, problem.model_copy(update={"task": "binary"}))
     return TargetEncoding("anomaly", binary.classes)
+
+
+def ranking_encoding(frame: pd.DataFrame, problem: ProblemSpec) -> TargetEncoding:
+    """Check a ranking target: graded relevance, non-negative integers, two levels or more.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table with the target column.
+    problem : ProblemSpec
+        A ranking problem.
+
+    Returns
+    -------
+    TargetEncoding
+        Task ``ranking``; ``classes`` lists the relevance levels seen.
+
+    Raises
+    ------
+    DataError
+        If the column is missing, not graded, or holds one level.
+
+    Examples
+    --------
+    >>> from crispml.spec import ProblemSpec
+    >>> df = pd.DataFrame({"q": [1, 1, 2], "rel": [0, 2, 1]})
+    >>> ranking_encoding(df, ProblemSpec(task="ranking", target="rel", group_column="q")).classes
+    (0, 1, 2)
+    """
+    target = problem.target or ""
+    if target not in frame.columns:
+        known = ", ".join(map(str, frame.columns[:30]))
+        raise DataError(_MSG_NO_TARGET.format(target=target, known=known))
+    values = frame[target].dropna()
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = numeric.isna() | (numeric < 0) | (numeric != numeric.round())
+    if pd.api.types.is_bool_dtype(values) or bad.any():
+        shown = values[bad].iloc[0] if bad.any() else values.iloc[0]
+        raise DataError(_MSG_NOT_GRADED.format(target=target, value=_plain(shown)))
+    levels = sorted(int(v) for v in numeric.unique())
+    if len(levels) < 2:
+        raise DataError(_MSG_FLAT.format(target=target, value=levels[0] if levels else None))
+    return TargetEncoding("ranking", tuple(levels))
 
 
 def _positive(labels: list[Any], wanted: Any, values: pd.Series, target: str) -> Any:

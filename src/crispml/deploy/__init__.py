@@ -13,6 +13,7 @@ from crispml.deploy._export import export_onnx
 from crispml.deploy._latency import measure_latency, running_server
 from crispml.deploy._package import package_deployment, predict_file
 from crispml.deploy._parity import TOLERANCE, check_parity, edge_cases, frame_records
+from crispml.deploy._ranking import package_ranking_deployment, ranking_parity
 from crispml.deploy._result import DeploymentResult, Latency, LatencyMode, Parity, Percentiles
 
 __all__ = [
@@ -33,8 +34,10 @@ __all__ = [
     "measure_latency",
     "package_anomaly_deployment",
     "package_deployment",
+    "package_ranking_deployment",
     "pinned_requirements",
     "predict_file",
+    "ranking_parity",
     "running_server",
     "write_bundle",
 ]

@@ -15,23 +15,12 @@ from typing import Any
 import numpy as np
 import onnx
 import pandas as pd
-from onnx import TensorProto, helper
 
-from crispml._utils._io import sha256_bytes
 from crispml.data import Schema, TargetEncoding, conform
-from crispml.deploy import _graph
-from crispml.deploy._bundle import ArtifactWriter, write_bundle
-from crispml.deploy._certify import write_certified_graph
-from crispml.deploy._contract import build_contract, contract_document
-from crispml.deploy._converters import (
-    double_inputs,
-    patch_unknown_categories,
-    register_converters,
-    restore_input_names,
-)
-from crispml.deploy._export import TARGET_OPSET, graph_inputs, initial_types
+from crispml.deploy._bundle import ArtifactWriter
 from crispml.deploy._parity import TOLERANCE, frame_records
-from crispml.deploy._result import DeploymentResult, Latency, Parity
+from crispml.deploy._result import DeploymentResult
+from crispml.deploy._value import export_value_graph, ship_value_model
 from crispml.exceptions import DeploymentError
 from crispml.models import FLAG_THRESHOLD, anomaly_scores
 from crispml.serve import InputContract, ServingModel
@@ -69,29 +58,9 @@ def export_detector(pipeline: Any, contract: InputContract) -> onnx.ModelProto:
     DeploymentError
         If the detector has no converter.
     """
-    from skl2onnx import convert_sklearn
-
-    register_converters()  # crispml's converters (imputer indicators, date features, ...)
-    try:
-        converted = convert_sklearn(
-            pipeline, initial_types=initial_types(contract), target_opset=TARGET_OPSET
-        )
-    except Exception as exc:  # converters raise many types; the message names the cause
-        what = type(pipeline.steps[-1][1]).__name__
-        raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
-    restore_input_names(converted, [c.name for c in contract.columns])
-    patch_unknown_categories(converted)
-    double_inputs(converted, [c.name for c in contract.columns if c.kind == "number"])
-    inputs = graph_inputs(contract)
-    source = [o.name for o in converted.graph.output][-1]  # label, scores
-    node = helper.make_node("Neg", [f"p0_{source}"], ["value"])
-    out = helper.make_tensor_value_info("value", TensorProto.FLOAT, [None, 1])
-    graph = _graph.combine([converted], [node], [], inputs, [out], name="crispml_anomaly")
-    try:
-        onnx.checker.check_model(graph)
-    except onnx.checker.ValidationError as exc:
-        raise DeploymentError(_MSG_CONVERT.format(what="graph", error=exc)) from None
-    return graph
+    return export_value_graph(
+        pipeline, contract, op="Neg", name="crispml_anomaly", on_error=_MSG_CONVERT
+    )
 
 
 def anomaly_parity(
@@ -211,24 +180,10 @@ def package_anomaly_deployment(
     DeploymentError
         If the export fails or parity does not hold.
     """
-    contract = build_contract(schema, X_train, **(policies or {}))
-    graph = export_detector(pipeline, contract)
-    document = contract_document(contract, target, threshold=None, card=card or {})
-    document["threshold"] = FLAG_THRESHOLD
-    document["onnx"]["outputs"] = ["value"]
-    data = graph.SerializeToString()
-    served = ServingModel(data, document, version=run_id)
-    parity = anomaly_parity(pipeline, served, test_frame, schema)
-    latency = write_certified_graph(
-        folder, served, graph=data, document=document, parity=parity, contract=contract,
-        test_frame=test_frame, sla_ms=sla_ms, http=http,
+    return ship_value_model(
+        folder, pipeline, op="Neg", name="crispml_anomaly", on_error=_MSG_CONVERT,
+        parity=lambda served: anomaly_parity(pipeline, served, test_frame, schema),
+        threshold=FLAG_THRESHOLD, schema=schema, target=target, X_train=X_train,
+        test_frame=test_frame, sla_ms=sla_ms, run_id=run_id, card=card, http=http,
+        policies=policies,
     )  # fmt: skip
-    write_bundle(folder, run_id=run_id)
-    result = DeploymentResult(
-        onnx_sha256=sha256_bytes(data),
-        threshold=FLAG_THRESHOLD,
-        parity=Parity.model_validate(parity),
-        latency=Latency.model_validate(latency),
-    )
-    folder.write_text(DeploymentResult.FILE, result.to_json())
-    return result

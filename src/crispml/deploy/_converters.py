@@ -45,6 +45,9 @@ def register_converters() -> None:
         (xgboost.XGBClassifier, "XGBoostXGBClassifier", convert_xgboost, classify),
         (lightgbm.LGBMRegressor, "LightGbmLGBMRegressor", convert_lightgbm, regress),
         (xgboost.XGBRegressor, "XGBoostXGBRegressor", convert_xgboost, regress),
+        # a ranker's raw score has the shape of a regressor's output
+        (lightgbm.LGBMRanker, "LightGbmLGBMRanker", convert_lightgbm, regress),
+        (xgboost.XGBRanker, "XGBoostXGBRanker", convert_xgboost, regress),
     ):
         update_registered_converter(estimator, alias, shape, convert, options=options)
     update_registered_converter(

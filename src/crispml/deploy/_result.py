@@ -32,6 +32,11 @@ class Parity(BaseModel):
     decision_agreement: float | None = None
     flipped_decisions: int | None = None
     flipped_decisions_away_from_threshold: int | None = None
+    n_queries: int | None = None
+    """Ranking: test queries whose orderings were compared."""
+    queries_reordered: int | None = None
+    """Ranking: queries whose served ordering differs from the native one beyond ties
+    (candidates whose native scores are within the tolerance may swap)."""
 
     @property
     def max_diff(self) -> float:

@@ -23,6 +23,13 @@ from crispml.evaluate._explain import explain_model, output_sources, reason_code
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
 from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
 from crispml.evaluate._interpretability import price_of_interpretability
+from crispml.evaluate._ranking import (
+    RankingEvaluation,
+    evaluate_ranking,
+    ranking_figures,
+    ranking_improvement,
+    ranking_predictions_frame,
+)
 from crispml.evaluate._result import (
     PREDICTIONS_FILE,
     Decisions,
@@ -59,6 +66,7 @@ __all__ = [
     "HoldoutEvaluation",
     "Interval",
     "Metric",
+    "RankingEvaluation",
     "Verdict",
     "anomaly_figures",
     "better",
@@ -72,6 +80,7 @@ __all__ = [
     "evaluate_anomaly",
     "evaluate_engagement",
     "evaluate_holdout",
+    "evaluate_ranking",
     "expected_calibration_error",
     "explain_model",
     "fairness_report",
@@ -83,6 +92,9 @@ __all__ = [
     "output_sources",
     "predictions_frame",
     "price_of_interpretability",
+    "ranking_figures",
+    "ranking_improvement",
+    "ranking_predictions_frame",
     "reason_codes",
     "row_errors",
     "score",

@@ -23,6 +23,7 @@ from crispml.report._claims import CLAIMS_FILE, Claim, ClaimMismatch, Ledger, ch
 from crispml.report._compliance import build_compliance_map
 from crispml.report._docx import DEFAULT_TEMPLATE, check_template
 from crispml.report._formats import DocumentEntry, HandoffDocuments
+from crispml.report._ranking_card import write_ranking_report
 from crispml.report._record import RunRecord, read_run
 from crispml.report._verify import Verification, verify_run
 
@@ -46,5 +47,6 @@ __all__ = [
     "render_model_card_md",
     "verify_run",
     "write_anomaly_report",
+    "write_ranking_report",
     "write_report",
 ]

@@ -130,7 +130,7 @@ def render_anomaly_card(
         "",
     ]
     lines += _metrics(result, show) + _distribution(result, show) + _stability(result, show)
-    lines += _top_rows(result, show) + _deployment(root, show) + _verdict(root)
+    lines += _top_rows(result, show) + _deployment(root, show) + verdict_lines(root)
     return "\n".join(lines) + "\n"
 
 
@@ -225,7 +225,8 @@ def _deployment(root: Path, show: Show) -> list[str]:
     ]
 
 
-def _verdict(root: Path) -> list[str]:
+def verdict_lines(root: Path) -> list[str]:
+    """Return the verdict section of a card: each criterion and the overall decision."""
     decision = Verdict.read_optional(root)
     if decision is None or not decision.criteria:
         return ["## Verdict", "", "No success criteria in the spec.", ""]

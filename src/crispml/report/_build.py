@@ -43,6 +43,7 @@ from crispml.report._formats import (
     word_documents,
 )
 from crispml.report._html import render_html
+from crispml.report._ranking_card import refuse_ranking_rebuild
 from crispml.report._record import RunRecord, read_run
 from crispml.report._reproduce import reproduce_script
 from crispml.report._verify import verify_run
@@ -108,6 +109,7 @@ def write_report(
     """
     root = Path(run_dir)
     refuse_anomaly_rebuild(root)
+    refuse_ranking_rebuild(root)
     finished = manifest is None
     key = signing_key() if finished else None
     if key is not None:

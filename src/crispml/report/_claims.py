@@ -185,6 +185,10 @@ def check_claims(run_dir: str | Path) -> tuple[int, list[ClaimMismatch]]:
         from crispml.report._anomaly_card import check_anomaly_claims  # imports this module
 
         return check_anomaly_claims(root, ledger)
+    if ledger["task"] == "ranking":
+        from crispml.report._ranking_card import check_ranking_claims  # imports this module
+
+        return check_ranking_claims(root, ledger)
     frame = pd.read_parquet(root / ledger["predictions"])
     task = ledger["task"]
     test, _, at_half = figures_from_predictions(

@@ -15,6 +15,7 @@ from crispml.search._ensemble import WeightedEnsemble, greedy_selection
 from crispml.search._finish import refit_all_rows
 from crispml.search._loop import SearchProgress
 from crispml.search._plan import EngagementBudget, PhaseCost, PhaseTime, RunBudget, phase_costs
+from crispml.search._ranking import RankingSearch, ranking_pipeline, search_rankers
 from crispml.search._report import record_search, trials_table
 from crispml.search._search import PORTFOLIO, direction, search_models
 from crispml.search._validation import ValidationPlan, plan_validation
@@ -29,6 +30,7 @@ __all__ = [
     "EngagementBudget",
     "PhaseCost",
     "PhaseTime",
+    "RankingSearch",
     "RunBudget",
     "SearchProgress",
     "SearchResult",
@@ -39,10 +41,12 @@ __all__ = [
     "greedy_selection",
     "phase_costs",
     "plan_validation",
+    "ranking_pipeline",
     "record_search",
     "refit_all_rows",
     "search_detectors",
     "search_models",
+    "search_rankers",
     "trials_table",
     "validation_score",
 ]

@@ -28,6 +28,7 @@ from crispml.features import build_preprocessor
 from crispml.models import anomaly_scores, get_detector, precision_at_k, top_k
 from crispml.search._candidate import Candidate
 from crispml.search._deadline import Deadline
+from crispml.search._tune import tune_choices
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,10 @@ def search_detectors(
     limit = max_trials if max_trials is not None else 10_000
     timed = None if deterministic else deadline
     if y_valid is not None and len(candidates) < limit and not deadline.expired():
-        candidates += _tune(fit, names, limit - len(candidates), timed, seed)
+        spaces = {n: get_detector(n).space for n in names}
+        candidates += tune_choices(
+            fit, spaces, limit - len(candidates), timed, seed, choice="detector"
+        )
     if labelled:
         best = max(candidates, key=lambda c: c.valid_score or -np.inf)
     else:
@@ -203,32 +207,3 @@ def search_detectors(
         elapsed_s=deadline.elapsed(),
         budget_s=time_budget_s,
     )
-
-
-def _tune(
-    fit: Any, names: list[str], n_trials: int, deadline: Deadline | None, seed: int
-) -> list[Any]:
-    """Optuna's TPE over (detector, its parameters), maximising the validation score."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
-    )
-    found: list[Candidate] = []
-
-    def objective(trial: optuna.Trial) -> float:
-        name = trial.suggest_categorical("detector", names)
-        params: dict[str, Any] = {}
-        for key, (kind, low, high) in get_detector(name).space.items():
-            if kind == "int":
-                params[key] = trial.suggest_int(f"{name}.{key}", int(low), int(high))
-            else:
-                params[key] = trial.suggest_float(f"{name}.{key}", low, high, log=kind == "log")
-        cand = fit(name, params, f"{name}-{trial.number + 1}")
-        found.append(cand)
-        return float(cand.valid_score)
-
-    timeout = None if deadline is None else max(deadline.remaining(), 1e-3)
-    study.optimize(objective, n_trials=n_trials, timeout=timeout)
-    return found

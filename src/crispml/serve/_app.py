@@ -25,6 +25,7 @@ from crispml.serve._openapi import (
     HealthResponse,
     MetadataResponse,
     PredictResponse,
+    RankResponse,
     ReadyResponse,
     error_responses,
     install_openapi,
@@ -34,9 +35,22 @@ from crispml.serve._runtime import ExplainUnavailable, ServingModel
 API_KEY_HEADER = "x-api-key"
 _MSG_KEY = "missing or wrong API key (send it in the X-API-Key header)"
 _KNOWN_PATHS = frozenset(
-    {"/v1/predict", "/v1/explain", "/v1/health", "/v1/ready", "/v1/metadata", "/metrics"}
+    {
+        "/v1/predict",
+        "/v1/rank",
+        "/v1/explain",
+        "/v1/health",
+        "/v1/ready",
+        "/v1/metadata",
+        "/metrics",
+    }
 )
-_SECURED = ("/v1/predict", "/v1/explain", "/v1/metadata")
+_SECURED = ("/v1/predict", "/v1/rank", "/v1/explain", "/v1/metadata")
+_MSG_NOT_RANKER = "this model is a {task} model, not a ranker: send records to /v1/predict"
+_MSG_RANK_BODY = (
+    'expected {"candidates": [{...}, ...]}: the candidates of one query, as a list of records'
+)
+_MSG_RANK_EMPTY = "candidates is empty: send at least one candidate record"
 OnMissing = Literal["reject", "impute"]
 OnUnknown = Literal["reject", "warn"]
 _Q_MISSING = Query(
@@ -258,6 +272,60 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
         if log is not None:  # only the model's inputs: ignored fields are never logged
             log.log(model.version, "predict", checked.records, rows)
         return _json({"model_version": model.version, "predictions": rows})
+
+    rank_doc = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"candidates": {"type": "array", "items": record}},
+                        "required": ["candidates"],
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        }
+    }
+
+    @app.post(
+        "/v1/rank",
+        summary="Score and order the candidates of one query (ranking models)",
+        openapi_extra=rank_doc,
+        responses={200: {"model": RankResponse}, **error_responses(401, 413, 422)},
+    )
+    async def rank(
+        request: Request,
+        on_missing: OnMissing | None = _Q_MISSING,
+        on_unknown: OnUnknown | None = _Q_UNKNOWN,
+    ) -> Response:
+        payload, problem = await guarded(request)
+        if problem is not None:
+            return problem
+        if model.task != "ranking":
+            return _problem(422, ["body"], _MSG_NOT_RANKER.format(task=model.task), "task")
+        if not isinstance(payload, dict) or set(payload) != {"candidates"}:
+            return _problem(422, ["body"], _MSG_RANK_BODY, "type_error")
+        candidates = payload["candidates"]
+        if not isinstance(candidates, list):
+            return _problem(422, ["body", "candidates"], _MSG_RANK_BODY, "type_error")
+        if not candidates:
+            return _problem(422, ["body", "candidates"], _MSG_RANK_EMPTY, "empty")
+        if len(candidates) > settings.max_batch:
+            msg = f"{len(candidates)} candidates exceed the batch limit of {settings.max_batch}"
+            return _problem(413, ["body", "candidates"], msg, "too_many_records")
+        try:
+            answer, checked = model.rank(
+                candidates, impute=on_missing == "impute", unknown=on_unknown
+            )
+        except ContractViolation as exc:
+            detail = [{**e, "loc": ["body", "candidates", *e["loc"]]} for e in exc.errors]
+            return JSONResponse({"detail": detail}, status_code=422)
+        if log is not None:
+            rows = [{"prediction": c["score"]} for c in answer["candidates"]]
+            log.log(model.version, "rank", checked.records, rows)
+        return _json({"model_version": model.version, **answer})
 
     @app.post(
         "/v1/explain",

@@ -75,6 +75,23 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+class RankedCandidate(BaseModel):
+    """One candidate of a ranked query, in request order."""
+
+    index: int = Field(description="Position of the candidate in the request.")
+    score: float = Field(description="Ranking score (higher: ranked first).")
+    rank: int = Field(description="1 for the first candidate of the ordering.")
+    warnings: list[str] = Field(description="Imputed, ignored or unusual values, in words.")
+
+
+class RankResponse(BaseModel):
+    """The candidates of one query with their scores and ranks, and the ordering."""
+
+    model_version: str
+    candidates: list[RankedCandidate]
+    order: list[int] = Field(description="Candidate indices, best first.")
+
+
 class Reason(BaseModel):
     """One adverse-action reason: a column pushing the decision toward the adverse outcome."""
 

@@ -45,8 +45,8 @@ PROBABILITIES = "probabilities"
 LABEL = "label"
 VALUE = "value"
 """Names of the ONNX graph's outputs (classification: probabilities + label; regression: value;
-anomaly: value, the anomaly score)."""
-VALUE_TASKS = frozenset({"regression", "anomaly"})
+anomaly: value, the anomaly score; ranking: value, the ranking score)."""
+VALUE_TASKS = frozenset({"regression", "anomaly", "ranking"})
 ANOMALY_TOP_K = 4
 """Columns an anomaly explanation lists at most, unless the request asks otherwise."""
 """Tasks whose graph outputs one value per row."""
@@ -268,7 +268,7 @@ class ServingModel:
         qhat = self.conformal.get("qhat")
         if self.task == "anomaly":
             return _anomaly_rows(out[0], self.threshold)
-        if self.task == "regression":
+        if self.task in ("regression", "ranking"):
             values = out[0].reshape(-1).astype(np.float64).tolist()
             if qhat is None:
                 return [{"prediction": v} for v in values]
@@ -291,6 +291,43 @@ class ServingModel:
                 row["prediction_set"] = [n for n, q in zip(names, p, strict=True) if q >= 1 - qhat]
             rows.append(row)
         return rows
+
+    def rank(
+        self, candidates: Sequence[Any], *, impute: bool = False, unknown: str | None = None
+    ) -> tuple[dict[str, Any], Checked]:
+        """Score the candidates of one query and order them (ranking models).
+
+        Parameters
+        ----------
+        candidates : sequence of dict
+            Raw records, one per candidate.
+        impute, unknown
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        tuple of (dict, Checked)
+            ``candidates`` (in the order given: ``index``, ``score``, ``rank`` with 1
+            first, ``warnings``) and ``order`` (indices, best first); and the checked
+            records (what may be logged).
+
+        Raises
+        ------
+        ContractViolation
+            If a candidate breaks the input contract.
+        """
+        checked = self.contract.check(candidates, impute=impute, unknown=unknown)
+        scores = self.run(checked.inputs)[0].reshape(-1).astype(np.float64)
+        order = np.argsort(-scores, kind="stable").tolist()
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(1, len(order) + 1)
+        rows = [
+            {"index": i, "score": s, "rank": int(r), "warnings": w}
+            for i, (s, r, w) in enumerate(
+                zip(scores.tolist(), ranks.tolist(), checked.warnings, strict=True)
+            )
+        ]
+        return {"candidates": rows, "order": order}, checked
 
     def _unusual(self, checked: Checked) -> list[list[str]]:
         """Per record, why it is out of the training distribution (empty: it is not)."""

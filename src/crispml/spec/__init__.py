@@ -10,6 +10,7 @@ from crispml.spec._model import (
     DEFAULT_DETECTORS,
     DEFAULT_FAMILIES,
     DEFAULT_METRIC,
+    DEFAULT_RANKERS,
     FAIRNESS_CRITERIA,
     METRICS_BY_TASK,
     AuditSpec,
@@ -29,6 +30,7 @@ from crispml.spec._model import (
     TrackingSpec,
     parse_criterion,
 )
+from crispml.spec._ranking_template import render_ranking_template
 from crispml.spec._template import propose_metric, render_spec_template
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "DEFAULT_DETECTORS",
     "DEFAULT_FAMILIES",
     "DEFAULT_METRIC",
+    "DEFAULT_RANKERS",
     "FAIRNESS_CRITERIA",
     "METRICS_BY_TASK",
     "AuditSpec",
@@ -58,6 +61,7 @@ __all__ = [
     "parse_criterion",
     "propose_metric",
     "render_anomaly_template",
+    "render_ranking_template",
     "render_spec_template",
     "save_spec",
     "spec_from_dict",

@@ -14,19 +14,21 @@ from pydantic import (
     model_validator,
 )
 
-Task = Literal["binary", "multiclass", "regression", "anomaly"]
+Task = Literal["binary", "multiclass", "regression", "anomaly", "ranking"]
 
 METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
     "binary": ("roc_auc", "average_precision", "log_loss", "accuracy", "f1", "brier"),
     "multiclass": ("log_loss", "accuracy", "macro_f1"),
     "regression": ("rmse", "mae", "r2"),
     "anomaly": ("average_precision", "roc_auc", "precision_at_k"),
+    "ranking": ("ndcg", "map"),
 }
 DEFAULT_METRIC: dict[str, str] = {
     "binary": "roc_auc",
     "multiclass": "log_loss",
     "regression": "rmse",
     "anomaly": "average_precision",
+    "ranking": "ndcg",
 }
 DEFAULT_CONTAMINATION = 0.05
 """Share of rows an anomaly detector flags when ``problem.contamination`` is unset."""
@@ -36,6 +38,8 @@ DEFAULT_DETECTORS: tuple[str, ...] = (
     "one_class_svm",
 )
 """Detectors an anomaly search tries when ``search.families`` is left at its default."""
+DEFAULT_RANKERS: tuple[str, ...] = ("lightgbm_ranker", "xgboost_ranker")
+"""Rankers a ranking search tries when ``search.families`` is left at its default."""
 
 MINORITY_SHARE_FOR_PR_AUC = 0.05
 """Below this share of the rarest class, ``crispml init`` proposes ``average_precision``."""
@@ -117,6 +121,31 @@ class ProblemSpec(CrispModel):
 
     .. versionadded:: 0.2
     """
+    group_column: str | None = Field(default=None, min_length=1)
+    """Ranking only: the column naming the query (the group of candidates ranked together).
+    A query never spans train, validation and test, and is not a feature.
+
+    .. versionadded:: 0.4
+    """
+    ndcg_k: int = Field(default=10, ge=1)
+    """Ranking only: the cut-off of NDCG@k (the candidates a user looks at).
+
+    .. versionadded:: 0.4
+    """
+
+    @model_validator(mode="after")
+    def _group_column_for_ranking(self) -> ProblemSpec:
+        if self.task == "ranking" and self.group_column is None:
+            raise ValueError(
+                "problem.group_column is required for task 'ranking'; name the column that "
+                "identifies the query (the rows ranked together)"
+            )
+        if self.task != "ranking" and self.group_column is not None:
+            raise ValueError(
+                "problem.group_column applies to task: ranking only; remove it, or use "
+                "split.group_column to keep groups together in a split"
+            )
+        return self
 
     @model_validator(mode="after")
     def _target_unless_anomaly(self) -> ProblemSpec:
@@ -568,17 +597,44 @@ class ProjectSpec(CrispModel):
         if strategy == "time" and validation == "auto":
             validation = "holdout"  # shuffled folds would train on the future
         search: dict[str, object] = {"validation": validation}
+        split: dict[str, object] = {"strategy": strategy}
         if self.problem.task == "anomaly":  # a detector is chosen on the validation rows
             search = {"validation": "holdout", "ensemble": False}
             if self.search.families == DEFAULT_FAMILIES:
                 search["families"] = DEFAULT_DETECTORS
+        if self.problem.task == "ranking":  # queries stay whole; chosen on validation queries
+            split = {"strategy": "group", "group_column": self.problem.group_column}
+            search = {"validation": "holdout", "ensemble": False}
+            if self.search.families == DEFAULT_FAMILIES:
+                search["families"] = DEFAULT_RANKERS
         return self.model_copy(
             update={
                 "problem": self.problem.model_copy(update={"metric": self.problem.primary_metric}),
-                "split": self.split.model_copy(update={"strategy": strategy}),
+                "split": self.split.model_copy(update=split),
                 "search": self.search.model_copy(update=search),
             }
         )
+
+    @model_validator(mode="after")
+    def _ranking_splits_by_query(self) -> ProjectSpec:
+        if self.problem.task != "ranking":
+            return self
+        split = self.split
+        if split.strategy not in (None, "group") or split.group_column not in (
+            None,
+            self.problem.group_column,
+        ):
+            raise ValueError(
+                "task 'ranking' splits by problem.group_column (a query never spans train "
+                "and test); remove split.strategy and split.group_column"
+            )
+        for name, value in (
+            ("deployment.refit: all_rows", self.deployment.refit == "all_rows"),
+            ("features.monotone", bool(self.features.monotone)),
+        ):
+            if value:
+                raise ValueError(f"{name} is not supported for task 'ranking' yet; remove it")
+        return self
 
     @model_validator(mode="after")
     def _refit_all_rows_needs_labels(self) -> ProjectSpec:
