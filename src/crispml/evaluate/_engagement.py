@@ -17,7 +17,7 @@ detailed reports beside it each carry ``schema_version`` (1); an interval is alw
 ``{estimate, low, high, level, n}`` (95% percentile bootstrap, ``None`` where undefined):
 
 - ``calibration.json`` (classification): ``selection`` (``kept``, ``valid_log_loss`` per
-  map, ``reason``), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
+  map, ``reason``, ``temperature`` when temperature scaling is kept), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
   ``bins`` [{low, high, predicted, observed, count}] on test;
 - ``threshold.json`` (binary): ``objective``, ``threshold``, ``valid_value``,
   ``chosen_on``, ``test`` and ``test_at_0_5``: see :func:`decision_report`;
@@ -209,6 +209,7 @@ def evaluate_engagement(
         selected_model=result.best.name,
         model=_describe(model),
         calibration=getattr(model, "method_", None),
+        temperature=getattr(model, "temperature_", None),
         threshold=threshold,
         threshold_objective=threshold_record["objective"] if threshold_record else None,
         n_test=len(y_test),

@@ -29,6 +29,7 @@ from crispml.models._deployable import (
     ExportSpec,
     IsotonicMap,
     SigmoidMap,
+    TemperatureMap,
     WeightedAverage,
     decision_threshold,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "IsotonicMap",
     "ModelFamily",
     "SigmoidMap",
+    "TemperatureMap",
     "WeightedAverage",
     "WeightedEnsemble",
     "anomaly_scores",
