@@ -10,6 +10,7 @@ from crispml.models import (  # noqa: F401  (register the built-in families)
     _hist_gradient_boosting,
     _lightgbm,
     _random_forest,
+    _ridge,
     _xgboost,
 )
 from crispml.models._anomaly import (
