@@ -106,7 +106,7 @@ def test_binary_maps_refuse_multiclass_targets():
     X = rng.normal(size=(300, 2))
     y = rng.integers(0, 3, 300)
     base = LogisticRegression().fit(X, y)
-    with pytest.raises(DataError, match="3 classes.*temperature"):
+    with pytest.raises(DataError, match=r"3 classes.*temperature"):
         CalibratedModel(base=base, method="isotonic").fit(X, y)
 
 

@@ -7,9 +7,7 @@ from crispml.models._extra_trees import ExtraTreesFamily
 from crispml.search import search_models
 
 
-def test_extra_trees_default_and_the_same_config_sampled_are_fitted_once(
-    binary_data, monkeypatch
-):
+def test_extra_trees_default_and_the_same_config_sampled_are_fitted_once(binary_data, monkeypatch):
     """The issue's ``extra_trees`` / ``extra_trees-6``: equal configurations, one fit."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 

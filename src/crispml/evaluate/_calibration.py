@@ -3,9 +3,10 @@
 The post-hoc map is fitted on validation predictions only and kept when it lowers the
 validation log loss measured out of fold (5-fold cross-fitting over the validation rows,
 so the map is never scored on the rows it was fitted on). Binary targets compare
-isotonic, sigmoid and temperature maps; multiclass targets temperature scaling. The kept map lives inside the
-deployable model, :class:`crispml.models.CalibratedModel` (re-exported here), which
-describes the map to the ONNX exporter through its export protocol.
+isotonic, sigmoid and temperature maps; multiclass targets temperature scaling. The
+kept map lives inside the deployable model, :class:`crispml.models.CalibratedModel`
+(re-exported here), which describes the map to the ONNX exporter through its export
+protocol.
 """
 
 from __future__ import annotations

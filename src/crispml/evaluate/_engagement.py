@@ -17,8 +17,9 @@ detailed reports beside it each carry ``schema_version`` (1); an interval is alw
 ``{estimate, low, high, level, n}`` (95% percentile bootstrap, ``None`` where undefined):
 
 - ``calibration.json`` (classification): ``selection`` (``kept``, ``valid_log_loss`` per
-  map, ``reason``, ``temperature`` when temperature scaling is kept), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
-  ``bins`` [{low, high, predicted, observed, count}] on test;
+  map, ``reason``, ``temperature`` when temperature scaling is kept), ``uncalibrated`` /
+  ``calibrated``: ``ece``, ``ece_ci``, ``brier``, ``bins`` [{low, high, predicted,
+  observed, count}] on test;
 - ``threshold.json`` (binary): ``objective``, ``threshold``, ``valid_value``,
   ``chosen_on``, ``test`` and ``test_at_0_5``: see :func:`decision_report`;
 - ``conformal.json``: see :func:`conformal_report`;
