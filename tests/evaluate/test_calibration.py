@@ -184,3 +184,23 @@ def test_summary_and_plot():
     assert 0 < summary["brier"] < 0.25
     svg = plot_reliability({"uncalibrated": summary})
     assert svg.startswith(b"<?xml") and b"<svg" in svg
+
+
+def test_cv_mode_fits_the_map_on_out_of_fold_predictions_over_every_search_row():
+    from types import SimpleNamespace
+
+    from crispml.evaluate._engagement import _calibrate, _search_oof
+
+    _, y, sharp = _multiclass(3000, seed=2)
+    best = SimpleNamespace(pipeline=KnownProba(sharp), oof_output=sharp)
+    result = SimpleNamespace(best=best)
+    oof = _search_oof(result, y)
+    assert oof is not None
+    model, record = _calibrate(result, None, y[:50], "multiclass", 0, None, oof)
+    assert record["fitted_on"] == "out-of-fold predictions over train + valid"
+    assert isinstance(model, CalibratedModel) and model.temperature_ == record["temperature"]
+    holdout = sharp.copy()
+    holdout[:100] = np.nan  # holdout mode: no prediction outside the validation rows
+    best.oof_output = holdout
+    assert _search_oof(result, y) is None
+    assert _search_oof(SimpleNamespace(best=SimpleNamespace(oof_output=None)), y) is None
