@@ -273,8 +273,8 @@ def refit_on_all_rows(
         carried.base, carried.base_ = refit, refit
         refit = carried
         how = (
-            f"{model.method_} map and decision threshold fitted on validation before the "
-            "refit, kept unchanged; only the base model was refitted"
+            f"{model.method_} map and decision threshold fitted on held-out predictions "
+            "before the refit, kept unchanged; only the base model was refitted"
         )
     replaced = (
         f"the {result.validation.get('n_folds')} bagged cross-validation fold models, each "
