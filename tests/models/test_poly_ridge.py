@@ -16,7 +16,8 @@ def test_it_is_a_regression_baseline_skipped_beyond_small_tables():
     family = get_family("poly_ridge")
     assert "poly_ridge" in family_names(baselines=True)
     assert family.tasks == {"regression"}
-    assert family.estimate_fit_s(500, 10) < family.estimate_fit_s(5_000, 10)
+    assert family.estimate_fit_s(500, 10) < family.estimate_fit_s(1_500, 10)
+    assert family.estimate_fit_s(1_500, 10) < family.estimate_fit_s(1_500, 20)
     assert math.isinf(family.estimate_fit_s(500, MAX_COLUMNS + 1))
     assert math.isinf(family.estimate_fit_s(MAX_ROWS + 1, 10))
     assert product_terms(3) == 9  # x1..x3, their squares and the three pairs

@@ -37,3 +37,12 @@ def test_poly_ridge_is_not_fitted_on_a_wide_table():
     result = _search(split_frame(frame, 90))
     assert "poly_ridge" not in {c.family for c in result.candidates}
     assert "linear" in {c.family for c in result.candidates}
+
+
+def test_the_width_that_counts_is_the_linear_matrix_after_one_hot_encoding():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(300, 2)), columns=["a", "b"])
+    frame["shop"] = rng.choice([f"s{i}" for i in range(40)], 300)  # 40 one-hot columns
+    frame["y"] = frame["a"] + rng.normal(scale=0.1, size=300)
+    result = _search(split_frame(frame, 220))
+    assert "poly_ridge" not in {c.family for c in result.candidates}

@@ -137,7 +137,10 @@ class TrialLoop:
                 self._record(name, name, family.defaults(self.data.task), outcome, baseline=True)
 
     def _baseline_estimate(self, name: str) -> float:
-        return get_family(name).estimate_fit_s(*self.data.shape())
+        """Seconds one fit of a baseline takes on its own preprocessed matrix."""
+        family = get_family(name)
+        _, Xf, _ = self.data.fold(family.preprocessing, 0)
+        return family.estimate_fit_s(int(Xf.shape[0]), int(Xf.shape[1]))
 
     def restore(self) -> None:
         """Adopt the finished trials of an interrupted run (their predictions, not models)."""
