@@ -151,6 +151,24 @@ def test_real_calibrated_model_exports_with_parity(binary_problem):
         assert report["passed"] and report["max_abs_prob_diff"] < 1e-5, (method, report)
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_temperature_calibration_exports_with_parity(problems, task):
+    from crispml.evaluate import CalibratedModel
+
+    problem = problems[task]
+    base = _lgbm(problem)
+    half = len(problem.X) // 2
+    model = CalibratedModel(base=base, method="temperature")
+    model.fit(problem.X.iloc[half:], problem.y[half:])
+    assert abs(np.log(model.temperature_)) > 0.1  # a real rescaling, not the identity
+    served = problem.serve(model)
+    report = check_parity(model, served, problem.frame, problem.schema)
+    assert report["passed"] and report["max_abs_prob_diff"] < 1e-5, report
+    scores, _ = served.scores(frame_records(problem.frame))
+    raw, _ = problem.serve(base).scores(frame_records(problem.frame))
+    assert np.abs(scores - raw).max() > 1e-3  # the graph really applies the temperature
+
+
 def test_silent_difference_fails_the_parity_check(binary_problem):
     class Drifted(StandInCalibrated):
         def predict_proba(self, X):  # what the export reads (y_thresholds_) is not this

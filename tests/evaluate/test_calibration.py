@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 
 from crispml.evaluate import (
     CalibratedModel,
@@ -8,9 +9,10 @@ from crispml.evaluate import (
     choose_calibration,
     expected_calibration_error,
 )
-from crispml.evaluate._calibration import ece_interval, plot_reliability
+from crispml.evaluate._calibration import calibrate_output, ece_interval, plot_reliability
 from crispml.exceptions import DataError
 from crispml.models import load_pipeline, save_pipeline
+from crispml.models._calibrated import fit_temperature
 
 
 class Known:
@@ -75,15 +77,78 @@ def test_choose_calibration_keeps_a_map_only_when_it_helps():
     assert not_kept is None and record["kept"] is None
 
 
-def test_multiclass_is_not_calibrated():
+class KnownProba:
+    """A 'model' whose class probabilities for row i are known: proba[i]."""
+
+    def __init__(self, proba):
+        self.proba = proba
+
+    def predict_proba(self, rows):
+        return self.proba[np.asarray(rows, dtype=int)]
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _multiclass(n=6000, k=5, sharpen=2.5, seed=0):
+    """True class probabilities, labels drawn from them, and an over-confident model."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=1.5, size=(n, k))
+    truth = _softmax(logits)
+    y = np.array([rng.choice(k, p=row) for row in truth])
+    return truth, y, _softmax(sharpen * logits)
+
+
+def test_binary_maps_refuse_multiclass_targets():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 2))
     y = rng.integers(0, 3, 300)
     base = LogisticRegression().fit(X, y)
-    with pytest.raises(DataError, match="3 classes"):
-        CalibratedModel(base=base).fit(X, y)
-    model, record = choose_calibration(base, X, y)
-    assert model is None and "multiclass" in record["reason"]
+    with pytest.raises(DataError, match=r"3 classes.*temperature"):
+        CalibratedModel(base=base, method="isotonic").fit(X, y)
+
+
+def test_temperature_undoes_a_planted_over_confidence():
+    truth, y, sharp = _multiclass()
+    assert fit_temperature(sharp, y) == pytest.approx(2.5, rel=0.1)
+    assert fit_temperature(truth, y) == pytest.approx(1.0, rel=0.1)
+    rows = np.arange(len(y))
+    model = CalibratedModel(base=KnownProba(sharp), method="temperature").fit(rows, y)
+    after = model.predict_proba(rows)
+    assert np.abs(after - truth).max() < 0.1  # close to the true probabilities again
+    assert np.array_equal(model.predict(rows), sharp.argmax(axis=1))  # ranking unchanged
+    assert log_loss(y, after) < log_loss(y, sharp) - 0.1
+
+
+def test_choose_calibration_keeps_temperature_for_multiclass_only_when_it_helps():
+    truth, y, sharp = _multiclass(3000, seed=1)
+    rows = np.arange(len(y))
+    kept, record = choose_calibration(KnownProba(sharp), rows, y)
+    assert kept is not None and record["kept"] == "temperature"
+    assert set(record["valid_log_loss"]) == {"none", "temperature"}
+    assert record["valid_log_loss"]["temperature"] < record["valid_log_loss"]["none"]
+    assert record["temperature"] == pytest.approx(kept.temperature_) and kept.temperature_ > 1.5
+    not_kept, record = choose_calibration(KnownProba(truth), rows, y)
+    assert not_kept is None and record["kept"] is None and "temperature" not in record
+
+
+def test_binary_choice_compares_temperature_with_the_other_maps():
+    p, y = _data(4000)
+    logit = np.log(p / (1 - p))
+    sharp = 1 / (1 + np.exp(-3.0 * logit))  # over-confident, symmetric: one parameter fixes it
+    _, record = choose_calibration(Known(sharp), np.arange(len(p)), y)
+    assert set(record["valid_log_loss"]) == {"none", "isotonic", "sigmoid", "temperature"}
+    assert record["valid_log_loss"]["temperature"] < record["valid_log_loss"]["none"]
+
+
+def test_calibrate_output_applies_the_temperature_to_held_out_rows():
+    _, y, sharp = _multiclass(2000)
+    rows = np.arange(len(y))
+    model = CalibratedModel(base=KnownProba(sharp), method="temperature").fit(rows, y)
+    np.testing.assert_allclose(calibrate_output(model, sharp), model.predict_proba(rows))
+    assert calibrate_output(object(), sharp) is sharp
 
 
 def test_calibrated_model_round_trips_through_skops(tmp_path):
@@ -100,6 +165,18 @@ def test_calibrated_model_round_trips_through_skops(tmp_path):
     assert np.array_equal(loaded.predict(X), (model.predict_proba(X)[:, 1] >= 0.3).astype(int))
 
 
+def test_temperature_model_round_trips_through_skops(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = np.digitize(X[:, 0] + rng.normal(size=600), [-0.5, 0.5])
+    base = LogisticRegression(C=100.0).fit(X[:300], y[:300])
+    model = CalibratedModel(base=base, method="temperature").fit(X[300:], y[300:])
+    save_pipeline(model, tmp_path / "m.skops")
+    loaded = load_pipeline(tmp_path / "m.skops")
+    assert loaded.temperature_ == model.temperature_
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+
+
 def test_summary_and_plot():
     p, y = _data(2000)
     summary = calibration_summary(y, np.c_[1 - p, p])
@@ -107,3 +184,23 @@ def test_summary_and_plot():
     assert 0 < summary["brier"] < 0.25
     svg = plot_reliability({"uncalibrated": summary})
     assert svg.startswith(b"<?xml") and b"<svg" in svg
+
+
+def test_cv_mode_fits_the_map_on_out_of_fold_predictions_over_every_search_row():
+    from types import SimpleNamespace
+
+    from crispml.evaluate._engagement import _calibrate, _search_oof
+
+    _, y, sharp = _multiclass(3000, seed=2)
+    best = SimpleNamespace(pipeline=KnownProba(sharp), oof_output=sharp)
+    result = SimpleNamespace(best=best)
+    oof = _search_oof(result, y)
+    assert oof is not None
+    model, record = _calibrate(result, None, y[:50], "multiclass", 0, None, oof)
+    assert record["fitted_on"] == "out-of-fold predictions over train + valid"
+    assert isinstance(model, CalibratedModel) and model.temperature_ == record["temperature"]
+    holdout = sharp.copy()
+    holdout[:100] = np.nan  # holdout mode: no prediction outside the validation rows
+    best.oof_output = holdout
+    assert _search_oof(result, y) is None
+    assert _search_oof(SimpleNamespace(best=SimpleNamespace(oof_output=None)), y) is None

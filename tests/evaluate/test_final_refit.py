@@ -14,7 +14,7 @@ from crispml.models import CalibratedModel, load_pipeline
 from crispml.report import verify_run
 from tests.conftest import binary_spec, make_binary, write_project
 
-N_ROWS = 600  # a single tree on these rows keeps a sigmoid map (checked below)
+N_ROWS = 600  # a single tree on these rows keeps a calibration map (checked below)
 
 
 def _run(folder: Path, **deployment: object) -> Path:
@@ -53,9 +53,11 @@ def test_the_delivered_model_is_fitted_on_the_test_rows_too(refitted):
     model = load_pipeline(refitted / "model/pipeline.skops")
     # the fitted tree's root holds every row it was trained on
     assert _tree(model).tree_.n_node_samples[0] == N_ROWS
-    # the sigmoid map and threshold fitted on validation are carried over unchanged
+    # the map (fitted on out-of-fold predictions in cv mode) and the threshold fitted on
+    # validation are carried over unchanged
     assert isinstance(model, CalibratedModel)
-    assert evaluation["calibration"] == model.method_ == "sigmoid"
+    assert evaluation["calibration"] == model.method_
+    assert model.method_ in ("isotonic", "sigmoid", "temperature")
     assert model.threshold_ == pytest.approx(evaluation["threshold"])
     assert "kept unchanged" in final["calibration"]
 

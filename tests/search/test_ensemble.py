@@ -75,3 +75,38 @@ def test_weighted_ensemble_averages_and_round_trips(tmp_path):
 def test_weighted_ensemble_rejects_bad_weights():
     with pytest.raises(ValueError, match="one per member"):
         WeightedEnsemble(members=[object()], weights=[0.5, 0.5], task="binary").fit()
+
+
+def test_multiclass_weights_are_chosen_on_held_out_log_loss_only():
+    """Weights minimise the primary metric (log loss) over the plan's held-out rows."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    n, k = 400, 4
+    y = rng.integers(0, k, n)
+
+    def noisy():  # confident, right 70 % of the time; the two err on different rows
+        label = np.where(rng.random(n) < 0.7, y, rng.integers(0, k, n))
+        return 0.85 * np.eye(k)[label] + 0.15 / k
+
+    one, two = noisy(), noisy()
+    plan = plan_validation(y, n // 2, task="multiclass", mode="holdout")
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float)})
+    data = FoldData(frame, y, plan, None, "multiclass")  # type: ignore[arg-type]
+    outputs = {}
+    for name, proba in (("one", one), ("two", two)):
+        out = np.full((n, k), np.nan)  # holdout: nothing outside the validation rows
+        out[plan.scored] = proba[plan.scored]
+        outputs[name] = out
+    held = plan.scored
+    scores = {m: log_loss(y[held], outputs[m][held], labels=range(k)) for m in outputs}
+    cands = [_candidate(m, outputs[m], scores[m]) for m in outputs]
+    best = min(cands, key=lambda c: c.valid_score)
+    built = build_ensemble(cands, data, "log_loss", best)
+    assert built is not None and np.isfinite(built.valid_score)
+    w = built.params["weights"]
+    mixed = w.get("one", 0.0) * one[held] + w.get("two", 0.0) * two[held]
+    assert built.valid_score == pytest.approx(log_loss(y[held], mixed, labels=range(k)))
+    assert built.valid_score < min(scores.values())
+    grid = [log_loss(y[held], a * one[held] + (1 - a) * two[held]) for a in np.linspace(0, 1, 21)]
+    assert built.valid_score <= min(grid) + 1e-3  # the 1/20 weight grid's best, near enough

@@ -34,6 +34,7 @@ from crispml.models import (
     CalibrationMap,
     DeployableModel,
     IsotonicMap,
+    TemperatureMap,
     WeightedAverage,
     decision_threshold,
 )
@@ -147,6 +148,10 @@ def _calibrated_scores(
     n_classes: int,
 ) -> onnx.ModelProto:
     base = _scores(spec.base, contract, inputs, task=task, n_classes=n_classes)
+    if isinstance(spec.map, TemperatureMap):
+        return _graph.temperature_map(
+            base, spec.map.temperature, inputs, clip=spec.map.clip, n_classes=n_classes
+        )
     if isinstance(spec.map, IsotonicMap):
         return _graph.isotonic_map(base, np.asarray(spec.map.x), np.asarray(spec.map.y), inputs)
     return _graph.sigmoid_map(base, spec.map.a, spec.map.b, inputs, clip=spec.map.clip)

@@ -159,6 +159,37 @@ def sigmoid_map(
     return _two_columns(base, nodes, inits, inputs)
 
 
+def temperature_map(
+    base: onnx.ModelProto,
+    temperature: float,
+    inputs: Sequence[onnx.ValueInfoProto],
+    *,
+    clip: float,
+    n_classes: int,
+) -> onnx.ModelProto:
+    """Class scores after temperature scaling: ``softmax(log(clip(p, clip, 1)) / T)``.
+
+    Every class column is rescaled (binary or multiclass), in double precision, as
+    :class:`crispml.models.TemperatureMap` describes it.
+    """
+    inits = [
+        _const("tmp_lo", np.array(clip, dtype=np.float64)),
+        _const("tmp_hi", np.array(1.0, dtype=np.float64)),
+        _const("tmp_inv", np.array(1.0 / temperature, dtype=np.float64)),
+    ]
+    nodes = [
+        helper.make_node("Cast", [f"p0_{SCORES}"], ["tmp_p"], to=TensorProto.DOUBLE),
+        helper.make_node("Clip", ["tmp_p", "tmp_lo", "tmp_hi"], ["tmp_pc"]),
+        helper.make_node("Log", ["tmp_pc"], ["tmp_log"]),
+        helper.make_node("Mul", ["tmp_log", "tmp_inv"], ["tmp_z"]),
+        helper.make_node("Softmax", ["tmp_z"], ["tmp_q"], axis=1),
+        helper.make_node("Cast", ["tmp_q"], [SCORES], to=TensorProto.FLOAT),
+    ]
+    task = "binary" if n_classes == 2 else "multiclass"
+    out = scores_output(task, n_classes)
+    return combine([base], nodes, inits, inputs, [out], name="crispml_temperature")
+
+
 def _positive_column(inits: list[onnx.TensorProto]) -> list[onnx.NodeProto]:
     inits += [
         _const("cal_one_idx", np.array([1], dtype=np.int64)),

@@ -2,9 +2,11 @@
 
 The post-hoc map is fitted on validation predictions only and kept when it lowers the
 validation log loss measured out of fold (5-fold cross-fitting over the validation rows,
-so the map is never scored on the rows it was fitted on). The kept map lives inside the
-deployable model, :class:`crispml.models.CalibratedModel` (re-exported here), which
-describes the map to the ONNX exporter through its export protocol.
+so the map is never scored on the rows it was fitted on). Binary targets compare
+isotonic, sigmoid and temperature maps; multiclass targets temperature scaling. The
+kept map lives inside the deployable model, :class:`crispml.models.CalibratedModel`
+(re-exported here), which describes the map to the ONNX exporter through its export
+protocol.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from crispml.models import CalibratedModel as CalibratedModel  # re-exported (moved there)
 from crispml.models._calibrated import CLIP, METHODS
@@ -115,24 +117,23 @@ def calibration_summary(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
 
 
 def calibrate_output(model: Any, output: np.ndarray) -> np.ndarray:
-    """Pass held-out binary probabilities through ``model``'s calibration map, if it has one.
+    """Pass held-out probabilities through ``model``'s calibration map, if it has one.
 
     Parameters
     ----------
     model : estimator
         The delivered model: a :class:`CalibratedModel`, or a pipeline (returned as is).
     output : numpy.ndarray
-        Uncalibrated probabilities (n, 2) of the selected pipeline on rows it did not see.
+        Uncalibrated probabilities (n, k) of the selected pipeline on rows it did not see.
 
     Returns
     -------
     numpy.ndarray
-        The delivered model's probabilities (n, 2) for those rows.
+        The delivered model's probabilities (n, k) for those rows.
     """
     if not isinstance(model, CalibratedModel):
         return output
-    q = model.calibrate(output[:, 1])
-    return np.column_stack([1.0 - q, q])
+    return model.calibrate_proba(output)
 
 
 def choose_calibration(
@@ -144,12 +145,13 @@ def choose_calibration(
     folds: int = 5,
     valid_proba: np.ndarray | None = None,
 ) -> tuple[CalibratedModel | None, dict[str, Any]]:
-    """Fit isotonic and sigmoid maps on validation rows; keep the best if it helps.
+    """Fit calibration maps on validation rows; keep the best if it helps.
 
-    Each map is scored by its out-of-fold log loss over the validation rows
-    (``folds``-fold cross-fitting); the uncalibrated model's log loss on the same rows is
-    the bar to beat, by at least ``MIN_GAIN`` (relative). The kept map is then refitted on
-    every validation row.
+    Binary targets compare isotonic, sigmoid and temperature maps; multiclass targets
+    temperature scaling (the others are binary maps). Each map is scored by its
+    out-of-fold log loss over the validation rows (``folds``-fold cross-fitting); the
+    uncalibrated model's log loss on the same rows is the bar to beat, by at least
+    ``MIN_GAIN`` (relative). The kept map is then refitted on every validation row.
 
     Parameters
     ----------
@@ -170,26 +172,26 @@ def choose_calibration(
     -------
     tuple
         ``(model or None, record)``: the :class:`CalibratedModel` (None when no map
-        helps or the target is not binary) and a JSON-ready record of the comparison.
+        helps) and a JSON-ready record of the comparison; when temperature scaling is
+        kept, ``record["temperature"]`` is the temperature fitted on every row.
     """
     proba = base.predict_proba(X_valid) if valid_proba is None else valid_proba
     raw = np.asarray(proba, dtype=np.float64)
     y = np.asarray(y_valid)
-    if raw.shape[1] != 2:
-        return None, {"kept": None, "reason": "multiclass: not calibrated (see CalibratedModel)"}
-    scores = {"none": float(log_loss(y, raw, labels=[0, 1]))}
-    n_splits = int(min(folds, np.bincount(y, minlength=2).min()))
-    if n_splits < 2:
-        return None, {"kept": None, "reason": "too few rows of one class in validation"}
-    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for method in METHODS:
-        oof = np.empty(len(y))
-        for fit_idx, eval_idx in cv.split(raw, y):
+    labels = list(range(raw.shape[1]))
+    methods = METHODS if raw.shape[1] == 2 else ("temperature",)
+    scores = {"none": float(log_loss(y, raw, labels=labels))}
+    splits = _splits(y, raw.shape[1], folds, seed)
+    if splits is None:
+        return None, {"kept": None, "reason": "too few validation rows to cross-fit a map"}
+    for method in methods:
+        oof = np.empty_like(raw)
+        for fit_idx, eval_idx in splits:
             m = CalibratedModel(base=_Fixed(raw[fit_idx]), method=method)
             m.fit(np.arange(len(fit_idx)), y[fit_idx])
-            oof[eval_idx] = m.calibrate(raw[eval_idx, 1])
+            oof[eval_idx] = m.calibrate_proba(raw[eval_idx])
         oof = np.clip(oof, CLIP, 1 - CLIP)
-        scores[method] = float(log_loss(y, np.c_[1 - oof, oof], labels=[0, 1]))
+        scores[method] = float(log_loss(y, oof / oof.sum(axis=1, keepdims=True), labels=labels))
     best = min(scores, key=lambda k: scores[k])
     if scores[best] > scores["none"] * (1 - MIN_GAIN):
         best = "none"
@@ -197,7 +199,30 @@ def choose_calibration(
     if best == "none":
         record["reason"] = "no map lowered the out-of-fold validation log loss"
         return None, record
-    return CalibratedModel(base=base, method=best).fit_proba(raw, y), record
+    model = CalibratedModel(base=base, method=best).fit_proba(raw, y)
+    if best == "temperature":
+        record["temperature"] = model.temperature_
+    return model, record
+
+
+def _splits(
+    y: np.ndarray, n_classes: int, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Cross-fitting folds over the validation rows, stratified while every class allows.
+
+    A class with fewer rows than folds (common with many classes) falls back to plain
+    shuffled folds; ``None`` when there are too few rows for two folds of a binary map.
+    """
+    counts = np.bincount(y, minlength=n_classes)
+    n_splits = int(min(folds, counts.min()))
+    splitter: Any
+    if n_splits >= 2:
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    elif n_classes > 2 and len(y) >= 2 * folds:
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        return None
+    return [(np.asarray(a), np.asarray(b)) for a, b in splitter.split(np.zeros(len(y)), y)]
 
 
 class _Fixed:

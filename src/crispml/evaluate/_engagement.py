@@ -17,8 +17,9 @@ detailed reports beside it each carry ``schema_version`` (1); an interval is alw
 ``{estimate, low, high, level, n}`` (95% percentile bootstrap, ``None`` where undefined):
 
 - ``calibration.json`` (classification): ``selection`` (``kept``, ``valid_log_loss`` per
-  map, ``reason``), ``uncalibrated`` / ``calibrated``: ``ece``, ``ece_ci``, ``brier``,
-  ``bins`` [{low, high, predicted, observed, count}] on test;
+  map, ``reason``, ``temperature`` when temperature scaling is kept), ``uncalibrated`` /
+  ``calibrated``: ``ece``, ``ece_ci``, ``brier``, ``bins`` [{low, high, predicted,
+  observed, count}] on test;
 - ``threshold.json`` (binary): ``objective``, ``threshold``, ``valid_value``,
   ``chosen_on``, ``test`` and ``test_at_0_5``: see :func:`decision_report`;
 - ``conformal.json``: see :func:`conformal_report`;
@@ -153,7 +154,8 @@ def evaluate_engagement(
     X_test, y_test = dataset.features(split.test), dataset.y[split.test]
     # 1. everything decided on validation
     held_out = _held_out_valid(result, len(y_valid))
-    model, cal_record = _calibrate(result, X_valid, y_valid, task, seed, held_out)
+    search_oof = _search_oof(result, dataset.y[np.concatenate([split.train, split.valid])])
+    model, cal_record = _calibrate(result, X_valid, y_valid, task, seed, held_out, search_oof)
     valid_out = _valid_output(model, X_valid, task, held_out)
     threshold_record = _threshold(spec, y_valid, valid_out) if task == "binary" else None
     threshold = threshold_record["threshold"] if threshold_record else None
@@ -209,6 +211,7 @@ def evaluate_engagement(
         selected_model=result.best.name,
         model=_describe(model),
         calibration=getattr(model, "method_", None),
+        temperature=getattr(model, "temperature_", None),
         threshold=threshold,
         threshold_objective=threshold_record["objective"] if threshold_record else None,
         n_test=len(y_test),
@@ -270,8 +273,8 @@ def refit_on_all_rows(
         carried.base, carried.base_ = refit, refit
         refit = carried
         how = (
-            f"{model.method_} map and decision threshold fitted on validation before the "
-            "refit, kept unchanged; only the base model was refitted"
+            f"{model.method_} map and decision threshold fitted on held-out predictions "
+            "before the refit, kept unchanged; only the base model was refitted"
         )
     replaced = (
         f"the {result.validation.get('n_folds')} bagged cross-validation fold models, each "
@@ -410,6 +413,22 @@ def _held_out_valid(result: SearchResult, n_valid: int) -> np.ndarray | None:
     return np.asarray(output, dtype=np.float64)
 
 
+def _search_oof(
+    result: SearchResult, y_search: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Out-of-fold predictions of the selected model over train + valid, with their target.
+
+    Cross-validation mode only: every search row then has a prediction from a model that
+    did not see it, four times the validation rows to fit and judge a calibration map on.
+    ``None`` in holdout mode (the array is NaN outside the validation rows).
+    """
+    oof = result.best.oof_output
+    if oof is None or len(oof) != len(y_search):
+        return None
+    proba = np.asarray(oof, dtype=np.float64)
+    return (proba, np.asarray(y_search)) if bool(np.isfinite(proba).all()) else None
+
+
 def _valid_output(model: Any, X_valid: Any, task: str, held_out: np.ndarray | None) -> np.ndarray:
     if held_out is None:
         return predict_output(model, X_valid, task)
@@ -423,9 +442,17 @@ def _calibrate(
     task: str,
     seed: int,
     held_out: np.ndarray | None,
+    search_oof: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     if task == "regression":
         return result.best.pipeline, {"kept": None, "reason": "regression"}
+    if search_oof is not None:  # cv mode: every search row was held out once
+        proba, y_oof = search_oof
+        calibrated, record = choose_calibration(
+            result.best.pipeline, None, y_oof, seed=seed, valid_proba=proba
+        )
+        record["fitted_on"] = "out-of-fold predictions over train + valid"
+        return (calibrated if calibrated is not None else result.best.pipeline), record
     calibrated, record = choose_calibration(
         result.best.pipeline, X_valid, y_valid, seed=seed, valid_proba=held_out
     )

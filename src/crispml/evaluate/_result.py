@@ -150,6 +150,11 @@ class EvaluationResult(PhaseResult):
         What was delivered, e.g. ``"selected pipeline + isotonic calibration"``.
     calibration : str or None
         The calibration map kept on validation.
+    temperature : float or None
+        The temperature of the kept map when it is temperature scaling (fitted on the
+        validation rows' held-out probabilities).
+
+        .. versionadded:: 0.3
     threshold : float or None
         The delivered decision threshold (binary), chosen on validation.
     threshold_objective : str or None
@@ -219,6 +224,7 @@ class EvaluationResult(PhaseResult):
     predictions: str = PREDICTIONS_FILE
     vs_baseline: BaselineComparison | None = None
     final_refit: FinalRefit | None = None
+    temperature: float | None = None
 
     def measured(self) -> dict[str, Estimate]:
         """Every figure a success criterion may name: test metrics, ``ece``, parity gaps.

@@ -10,6 +10,7 @@ from crispml.models import (  # noqa: F401  (register the built-in families)
     _hist_gradient_boosting,
     _lightgbm,
     _random_forest,
+    _ridge,
     _xgboost,
 )
 from crispml.models._anomaly import (
@@ -29,6 +30,7 @@ from crispml.models._deployable import (
     ExportSpec,
     IsotonicMap,
     SigmoidMap,
+    TemperatureMap,
     WeightedAverage,
     decision_threshold,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "RandomRanker",
     "Ranker",
     "SigmoidMap",
+    "TemperatureMap",
     "WeightedAverage",
     "WeightedEnsemble",
     "anomaly_scores",

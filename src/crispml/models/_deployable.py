@@ -19,6 +19,7 @@ __all__ = [
     "ExportSpec",
     "IsotonicMap",
     "SigmoidMap",
+    "TemperatureMap",
     "WeightedAverage",
     "decision_threshold",
 ]
@@ -58,21 +59,39 @@ class SigmoidMap:
 
 
 @dataclass(frozen=True)
+class TemperatureMap:
+    """``q = softmax(log(clip(p, clip, 1)) / temperature)`` over all classes of a row.
+
+    Temperature scaling of the base's class probabilities ``p`` (any number of classes):
+    a temperature above 1 softens over-confident probabilities, below 1 sharpens them;
+    the most probable class never changes.
+    """
+
+    temperature: float
+    clip: float
+
+
+@dataclass(frozen=True)
 class CalibrationMap:
-    """Binary scores ``[1 - q, q]`` where ``q = map(p)`` and ``p`` is the base's class-1 score.
+    """Calibrated scores from the base's scores.
+
+    Isotonic and sigmoid maps are binary: the scores are ``[1 - q, q]`` where
+    ``q = map(p)`` and ``p`` is the base's class-1 score. A temperature map rescales
+    every class (binary or multiclass).
 
     Attributes
     ----------
     base : object
         The fitted base model (a pipeline or another deployable model).
-    map : IsotonicMap or SigmoidMap
-        The map applied to the positive-class probability.
+    map : IsotonicMap, SigmoidMap or TemperatureMap
+        The map applied to the base's probabilities.
     threshold : float
-        Decision threshold on ``q``: the label is 1 when ``q >= threshold``.
+        Binary decision threshold on ``q``: the label is 1 when ``q >= threshold``
+        (multiclass: the most probable class, whatever the threshold).
     """
 
     base: Any
-    map: IsotonicMap | SigmoidMap
+    map: IsotonicMap | SigmoidMap | TemperatureMap
     threshold: float
 
 

@@ -125,6 +125,9 @@ def _calibration_block(record: RunRecord, show: Show) -> Block | None:
     block.facts.append(("map kept", str(sel.get("kept") or "none")))
     if sel.get("reason"):
         block.facts.append(("why", str(sel["reason"])))
+    if sel.get("temperature") is not None:
+        where = Source(art, "selection.temperature")
+        block.facts.append(("temperature", show(sel["temperature"], where, "temperature")))
     for name, value in (sel.get("valid_log_loss") or {}).items():
         block.facts.append(
             (
