@@ -67,6 +67,8 @@ def test_large_holdout_tunes_on_a_sample_and_delivers_a_model_fitted_on_every_ro
     )  # fmt: skip
     assert result.validation["fit_rows"] == 100
     assert result.best.info["refit_rows"] == 240  # the refit is never skipped
+    note = result.budget["stages"]["refit"]["note"]
+    assert "random sample of 100 of the 180 training rows" in note and "all 240" in note
     assert result.best.valid_output.shape == (60, 2)  # every validation row is scored
 
 

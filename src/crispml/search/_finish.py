@@ -168,6 +168,12 @@ def refit_best(
     )  # fmt: skip
     best.info["refit_rows"] = len(data.y)
     budget.notes["refit"] = f"estimated {estimate:.1f} s from the members' measured fit time"
+    fit_rows, n_train = len(data.plan.folds[0][0]), len(data.y) - len(data.plan.valid)
+    if fit_rows < n_train:
+        budget.notes["refit"] += (
+            f"; the trials fitted on a random sample of {fit_rows:,} of the {n_train:,} "
+            f"training rows, the delivered model on all {len(data.y):,} search rows"
+        )
 
 
 def fit_members(

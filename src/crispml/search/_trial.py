@@ -134,6 +134,13 @@ class FoldData:
             params, task=self.task, n_rows=n_rows, n_outputs=self.n_outputs, max_mb=share
         )
 
+    def release(self) -> None:
+        """Drop the preprocessed folds (the refit builds its own matrix of every row).
+
+        .. versionadded:: 0.4
+        """
+        self._cache.clear()
+
     def shape(self) -> tuple[int, int]:
         """Rows of one fit and columns of the tree-flavour matrix (for the cost model)."""
         _, Xf, _ = self.fold("tree", 0)
