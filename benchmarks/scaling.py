@@ -10,6 +10,9 @@ times each step and reads its peak resident memory: the kernel's high-water mark
 (``VmHWM``) is reset before each step (``/proc/self/clear_refs``, Linux), so a step's
 figure is its own peak, not the run's so far.
 
+With ``--parallel`` the sizes run at once (less wall time; each size's seconds then
+include waiting for the cores the others use; the peak memory figures are unaffected).
+
 Printed: one table of seconds and one of peak MB per step and size, with the growth
 from the smallest to the largest size next to the growth of the rows (linear growth:
 the same ratio), the table's in-memory size after crispml's loading, the test score and
@@ -29,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from make_large import make_table  # benchmarks/ is the script's folder
 
@@ -109,12 +113,42 @@ def _row(label: str, values: list[float], rows: list[int], fmt: str) -> str:
     return f"{label:<12}{cells}{growth:>10.1f}x  (rows {rows[-1] / rows[0]:.0f}x)"
 
 
+def _run_sizes(
+    sizes: list[int], trials: int, families: list[str], parallel: bool
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Run each size in a child process (one after the other, or all at once)."""
+    results, loads = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        children = []
+        for rows in sizes:
+            workdir = Path(tmp) / str(rows)
+            workdir.mkdir()
+            command = [
+                sys.executable, __file__, "--one", str(rows), "--trials", str(trials),
+                "--families", *families, "--workdir", str(workdir),
+            ]  # fmt: skip
+            loads.append(os.getloadavg()[0])
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            children.append((child, None if parallel else child.communicate()[0]))
+        for rows, (child, early) in zip(sizes, children, strict=True):
+            out = early if early is not None else child.communicate()[0]
+            if child.returncode:
+                raise SystemExit(f"{rows:,} rows: the run failed (exit {child.returncode})")
+            line = next(s for s in out.splitlines() if s.startswith("RESULT "))
+            results.append(json.loads(line.removeprefix("RESULT ")))
+            print(f"{rows:,} rows done in {results[-1]['wall_s']:.0f} s", file=sys.stderr)
+    return results, loads
+
+
 def main() -> None:
     """Run every size in its own process and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
+    parser.add_argument(
+        "--parallel", action="store_true", help="run the sizes at once (timings then share cores)"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -122,18 +156,7 @@ def main() -> None:
         figures = one(args.one, args.trials, tuple(args.families), args.workdir)
         print("RESULT " + json.dumps(figures))
         return
-    results, loads = [], []
-    for rows in args.rows:
-        loads.append(os.getloadavg()[0])
-        with tempfile.TemporaryDirectory() as tmp:
-            command = [
-                sys.executable, __file__, "--one", str(rows), "--trials", str(args.trials),
-                "--families", *args.families, "--workdir", tmp,
-            ]  # fmt: skip
-            done = subprocess.run(command, check=True, capture_output=True, text=True)
-        line = next(s for s in done.stdout.splitlines() if s.startswith("RESULT "))
-        results.append(json.loads(line.removeprefix("RESULT ")))
-        print(f"{rows:,} rows done in {results[-1]['wall_s']:.0f} s", file=sys.stderr)
+    results, loads = _run_sizes(args.rows, args.trials, args.families, args.parallel)
     rows = [r["rows"] for r in results]
     header = f"{'':<12}" + "".join(f"{n:>12,}" for n in rows) + "    growth"
     steps = [s for s in STEPS.values() if all(s in r["seconds"] for r in results)]
