@@ -13,7 +13,7 @@ figure is its own peak, not the run's so far.
 With ``--parallel`` the sizes run at once (less wall time; each size's seconds then
 include waiting for the cores the others use; the peak memory figures are unaffected).
 
-Printed: one table of seconds and one of peak MB per step and size, with the growth
+Printed: tables of wall seconds, CPU seconds and peak MB per step and size, with the growth
 from the smallest to the largest size next to the growth of the rows (linear growth:
 the same ratio), the table's in-memory size after crispml's loading, the test score and
 the 1-minute load average before each run.
@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,12 @@ def _peak_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system, every thread) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _reset_peak() -> None:
     with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
         refs.write("5")
@@ -80,16 +87,18 @@ def one(rows: int, trials: int, families: tuple[str, ...], workdir: Path) -> dic
     spec_path = workdir / "crispml.yaml"
     spec_path.write_text(text)
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     peaks: dict[str, float] = {}
 
     @contextlib.contextmanager
     def step(title: str) -> Iterator[None]:
         name = next((v for k, v in STEPS.items() if title.startswith(k)), None)
         _reset_peak()
-        start = time.monotonic()
+        start, start_cpu = time.monotonic(), _cpu_s()
         yield
         if name is not None:
             seconds[name] = seconds.get(name, 0.0) + time.monotonic() - start
+            cpu[name] = cpu.get(name, 0.0) + _cpu_s() - start_cpu
             peaks[name] = max(peaks.get(name, 0.0), _peak_mb())
 
     start = time.monotonic()
@@ -100,6 +109,7 @@ def one(rows: int, trials: int, families: tuple[str, ...], workdir: Path) -> dic
     return {
         "rows": rows,
         "seconds": seconds,
+        "cpu_s": cpu,
         "peak_mb": peaks,
         "wall_s": wall,
         "table_mb": float(loaded.memory_usage(deep=True).sum()) / 2**20,
@@ -165,6 +175,9 @@ def main() -> None:
     for s in steps:
         print(_row(s, [r["seconds"][s] for r in results], rows, ".1f"))
     print(_row("whole run", [r["wall_s"] for r in results], rows, ".1f"))
+    print("\nCPU seconds per step (user + system: less sensitive to a shared machine)\n" + header)
+    for s in steps:
+        print(_row(s, [r["cpu_s"][s] for r in results], rows, ".1f"))
     print("\npeak RSS per step, MB\n" + header)
     for s in steps:
         print(_row(s, [r["peak_mb"][s] for r in results], rows, ".0f"))

@@ -104,8 +104,8 @@ def test_spec_accepts_ray_addresses(address):
 def test_timed_ray_search_keeps_one_trial_per_cpu_in_flight(binary_data, local_ray, monkeypatch):
     from crispml.search._ray import RayRunner
 
-    flying, peak = set(), []
-    submit, next_done = RayRunner.submit, RayRunner.next_done
+    flying, peak, waited = set(), [], []
+    submit, collect, next_done = RayRunner.submit, RayRunner._collect, RayRunner.next_done
 
     def counting_submit(self, request):
         ticket = submit(self, request)
@@ -113,19 +113,24 @@ def test_timed_ray_search_keeps_one_trial_per_cpu_in_flight(binary_data, local_r
         peak.append(len(flying))
         return ticket
 
-    def counting_done(self, tickets):
-        ticket, outcome = next_done(self, tickets)
+    def counting_collect(self, ticket):  # every result, whether waited for or in order
         flying.discard(ticket)
-        return ticket, outcome
+        return collect(self, ticket)
+
+    def counting_done(self, tickets):
+        waited.append(len(tickets))
+        return next_done(self, tickets)
 
     monkeypatch.setattr(RayRunner, "submit", counting_submit)
+    monkeypatch.setattr(RayRunner, "_collect", counting_collect)
     monkeypatch.setattr(RayRunner, "next_done", counting_done)
     result = _search(
         binary_data, backend="ray", deterministic=False, max_trials=6, time_budget_s=600.0
     )
     trials = [c for c in result.candidates if not c.baseline]
     assert max(peak) == 2  # two CPUs: two tuning trials in flight at once, never more
-    assert not flying  # every trial sent was waited for
+    assert max(waited) == 2  # the tuning waited on two trials at a time (ray.wait)
+    assert not flying  # every trial sent came back
     assert len(trials) == 6
     assert all(c.status in ("ok", "pruned") for c in trials)
     assert result.best.valid_score is not None
