@@ -69,3 +69,28 @@ def test_excluded_columns_are_not_features():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "g": ["m", "f", "m"], "y": [0, 1, 0]})
     schema = infer_schema(frame, target="y", exclude=("g",))
     assert list(conform(frame, schema).columns) == ["a"]
+
+
+def test_string_and_categorical_columns_conform_like_object_columns():
+    import numpy as np
+    import pandas as pd
+
+    from crispml.data import conform, infer_schema
+
+    rng = np.random.default_rng(0)
+    levels = np.array(["north", "south", "1", "1.0", "east"], dtype=object)
+    raw = pd.Series(levels[rng.integers(0, 5, 400)], dtype=object)
+    raw[rng.random(400) < 0.1] = None
+    frames = {
+        "object": pd.DataFrame({"city": raw, "y": rng.integers(0, 2, 400)}),
+        "str": pd.DataFrame({"city": raw.astype("str"), "y": rng.integers(0, 2, 400)}),
+        "category": pd.DataFrame({"city": raw.astype("category"), "y": rng.integers(0, 2, 400)}),
+    }
+    frames["str"].loc[raw.isna(), "city"] = None
+    out = {k: conform(f, infer_schema(f, target="y"))["city"] for k, f in frames.items()}
+    schemas = {k: infer_schema(f, target="y")["city"] for k, f in frames.items()}
+    assert out["str"].tolist() == out["object"].tolist() == out["category"].tolist()
+    assert out["str"].dtype == object and "__missing__" in set(out["str"])
+    assert (
+        schemas["str"].categories == schemas["object"].categories == schemas["category"].categories
+    )

@@ -108,3 +108,19 @@ def test_rare_levels_beyond_the_cap_are_pooled_not_dropped():
     assert len(segments) == 31
     assert segments[-1]["slice"].startswith("other (10 rarer")
     assert sum(s["size"] for s in segments) == 800
+
+
+def test_large_segment_error_rate_interval_matches_the_weight_bootstrap(monkeypatch):
+    from crispml.evaluate import _slices
+
+    rng = np.random.default_rng(3)
+    err = (rng.random(30_000) < 0.2).astype(float)
+    every = np.ones(len(err), dtype=bool)
+    binomial = _slices._segment("all", every, err, 2000, 0)
+    monkeypatch.setattr(_slices, "BINOMIAL_ROWS", 10**9)  # force the row-weight bootstrap
+    weights = _slices._segment("all", every, err, 2000, 0)
+    assert binomial["estimate"] == weights["estimate"] == err.mean()
+    assert binomial["low"] < err.mean() < binomial["high"]
+    # the same distribution: both ends agree within the resampling noise of 2,000 draws
+    assert abs(binomial["low"] - weights["low"]) < 1e-3
+    assert abs(binomial["high"] - weights["high"]) < 1e-3

@@ -101,22 +101,100 @@ def test_spec_accepts_ray_addresses(address):
     assert (spec.backend, spec.ray_address) == ("ray", address)
 
 
-def test_timed_ray_search_fits_one_trial_per_cpu_at_once(binary_data, local_ray, monkeypatch):
+def test_timed_ray_search_keeps_one_trial_per_cpu_in_flight(binary_data, local_ray, monkeypatch):
     from crispml.search._ray import RayRunner
 
-    sent = []
-    run_many = RayRunner.run_many
+    flying, peak, waited = set(), [], []
+    submit, collect, next_done = RayRunner.submit, RayRunner._collect, RayRunner.next_done
 
-    def counting(self, requests):
-        sent.append(len(requests))
-        return run_many(self, requests)
+    def counting_submit(self, request):
+        ticket = submit(self, request)
+        flying.add(ticket)
+        peak.append(len(flying))
+        return ticket
 
-    monkeypatch.setattr(RayRunner, "run_many", counting)
+    def counting_collect(self, ticket):  # every result, whether waited for or in order
+        flying.discard(ticket)
+        return collect(self, ticket)
+
+    def counting_done(self, tickets):
+        waited.append(len(tickets))
+        return next_done(self, tickets)
+
+    monkeypatch.setattr(RayRunner, "submit", counting_submit)
+    monkeypatch.setattr(RayRunner, "_collect", counting_collect)
+    monkeypatch.setattr(RayRunner, "next_done", counting_done)
     result = _search(
         binary_data, backend="ray", deterministic=False, max_trials=6, time_budget_s=600.0
     )
     trials = [c for c in result.candidates if not c.baseline]
-    assert max(sent) == 2  # two CPUs: tuning proposals go out in pairs
-    assert sum(sent) <= len(trials) == 6  # repeats are told, not fitted
+    assert max(peak) == 2  # two CPUs: two tuning trials in flight at once, never more
+    assert max(waited) == 2  # the tuning waited on two trials at a time (ray.wait)
+    assert not flying  # every trial sent came back
+    assert len(trials) == 6
     assert all(c.status in ("ok", "pruned") for c in trials)
     assert result.best.valid_score is not None
+
+
+class _SlowFirstRunner:
+    """A two-worker runner whose first queued trial finishes only after all the others."""
+
+    width = 2
+
+    def __init__(self, data):
+        self.data, self.outcomes, self.queued, self.log = data, {}, [], []
+
+    def submit(self, request, *, queued=True):
+        from crispml.search._runner import fit_request
+
+        ticket = len(self.outcomes)
+        self.outcomes[ticket] = fit_request(request, self.data)
+        if queued:
+            self.queued.append(ticket)
+            self.log.append(("sent", ticket))
+        return ticket
+
+    def next_done(self, tickets):
+        slow = self.queued[0]
+        ticket = next((t for t in reversed(tickets) if t != slow), slow)
+        self.log.append(("done", ticket))
+        return ticket, self.outcomes.pop(ticket)
+
+    def run_many(self, requests):  # the portfolio's trials, one at a time
+        return [self.outcomes.pop(self.submit(r, queued=False)) for r in requests]
+
+    def close(self):
+        pass
+
+
+def test_a_slow_trial_holds_one_worker_while_the_other_goes_on(binary_data, monkeypatch):
+    from crispml.search._ray import RayRunner
+
+    made = []
+
+    def fake_connect(cls, address, data):
+        made.append(_SlowFirstRunner(data))
+        return made[-1]
+
+    monkeypatch.setattr(RayRunner, "connect", classmethod(fake_connect))
+    result = _search(
+        binary_data, backend="ray", deterministic=False, max_trials=8, time_budget_s=600.0
+    )
+    runner = made[0]
+    slow = runner.queued[0]
+    log = runner.log
+    while_slow = log[log.index(("sent", slow)) + 1 : log.index(("done", slow))]
+    # batches of two would wait for the slow trial; the queue refills the free worker
+    assert sum(kind == "sent" for kind, _ in while_slow) >= 3
+    assert log[-1] == ("done", slow) and not runner.outcomes
+    assert max(_in_flight(log)) == 2
+    trials = [c for c in result.candidates if not c.baseline]
+    assert len(trials) == 8 and all(c.status in ("ok", "pruned") for c in trials)
+
+
+def _in_flight(log):
+    count, counts = 0, []
+    for kind, _ in log:
+        count += 1 if kind == "sent" else -1
+        counts.append(count)
+    return counts

@@ -55,6 +55,37 @@ def test_holdout_mode_refits_the_selected_model_on_train_and_valid(binary_data):
     assert result.budget["stages"]["refit"]["planned_s"] > 0
 
 
+def test_large_holdout_tunes_on_a_sample_and_delivers_a_model_fitted_on_every_row(
+    binary_data, monkeypatch
+):
+    import crispml.search._validation as validation
+
+    monkeypatch.setattr(validation, "TUNE_MAX_ROWS", 100)  # 180 training rows: a sample
+    result = _search(
+        binary_data, families=("lightgbm",), deterministic=True, max_trials=1,
+        validation="holdout", baselines=False, ensemble=False,
+    )  # fmt: skip
+    assert result.validation["fit_rows"] == 100
+    assert result.best.info["refit_rows"] == 240  # the refit is never skipped
+    note = result.budget["stages"]["refit"]["note"]
+    assert "random sample of 100 of the 180 training rows" in note and "all 240" in note
+    assert result.best.valid_output.shape == (60, 2)  # every validation row is scored
+
+
+def test_holdout_fit_sample_is_seeded_and_drawn_from_training_rows():
+    y = np.array([0, 1] * 20_000)
+    first = plan_validation(y, 30_000, task="binary", mode="holdout", max_fit_rows=5_000)
+    again = plan_validation(y, 30_000, task="binary", mode="holdout", max_fit_rows=5_000)
+    other = plan_validation(y, 30_000, task="binary", mode="holdout", max_fit_rows=5_000, seed=1)
+    fit, held = first.folds[0]
+    assert len(fit) == 5_000 and len(np.unique(fit)) == 5_000 and fit.max() < 30_000
+    np.testing.assert_array_equal(fit, again.folds[0][0])
+    assert not np.array_equal(fit, other.folds[0][0])
+    np.testing.assert_array_equal(held, np.arange(30_000, 40_000))
+    small = plan_validation(y[:20_000], 15_000, task="binary", mode="holdout")
+    np.testing.assert_array_equal(small.folds[0][0], np.arange(15_000))
+
+
 @pytest.mark.slow
 def test_expired_deadline_skips_every_family_but_keeps_the_baselines(binary_data):
     now = [0.0]

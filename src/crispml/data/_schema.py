@@ -242,7 +242,7 @@ def _describe(series: pd.Series, role: Role, note: str) -> ColumnInfo:
     cats: tuple[str, ...] = ()
     lo = hi = None
     if role in ("categorical", "boolean"):
-        cats = tuple(sorted({_canonical_text(v) for v in values}))[:1000]
+        cats = tuple(sorted({_canonical_text(v) for v in _distinct(values)}))[:1000]
     if role in ("numeric", "datetime"):
         nums = _cast(values, role).dropna()
         if len(nums):
@@ -338,9 +338,27 @@ def _cast(values: pd.Series, role: Role) -> pd.Series:
         return nums.replace([np.inf, -np.inf], np.nan)
     missing = values.isna()
     canonical = normalise_text if role == "text" else _canonical_text
-    text = values.map(canonical, na_action="ignore").astype(object)
+    if isinstance(values.dtype, pd.StringDtype | pd.CategoricalDtype):
+        # Each distinct value is rendered once: a million rows of a thousand levels
+        # cost a thousand calls, not a million.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        levels = np.array([canonical(v) for v in uniques] + [""], dtype=object)
+        text = pd.Series(levels[codes], index=values.index, dtype=object)
+    else:
+        text = values.map(canonical, na_action="ignore").astype(object)
     text[missing] = "" if role == "text" else MISSING_LEVEL
     return text
+
+
+def _distinct(values: pd.Series) -> Any:
+    """Distinct values of a string or categorical column (every value of other dtypes).
+
+    Only where equal values cannot render differently: in an object column ``True`` and
+    ``1`` are equal yet :func:`_canonical_text` renders them ``true`` and ``1``.
+    """
+    if isinstance(values.dtype, pd.StringDtype | pd.CategoricalDtype):
+        return values.unique()
+    return values
 
 
 def normalise_text(value: Any) -> str:

@@ -46,6 +46,11 @@ EMPTY_NODE_WEIGHT = 1e-6
 """Cover given to nodes no training row reached (CatBoost's oblivious trees have them):
 shap's own fix for path-dependent TreeSHAP, which divides by a node's cover share.
 Additivity is unaffected; values move by a negligible amount."""
+MEAN_BLOCK_ROWS = 50_000
+"""Background rows transformed at once for a linear member's reference mean.
+
+.. versionadded:: 0.4
+"""
 
 
 class NotExplainable(Exception):
@@ -172,7 +177,7 @@ def _member(weight: float, pipeline: Any, background: pd.DataFrame) -> Member:
     sources = output_sources(last)
     if hasattr(estimator, "coef_"):
         coef = np.asarray(estimator.coef_, dtype=np.float64).reshape(-1)
-        mean = np.asarray(features.transform(background), dtype=np.float64).mean(axis=0)
+        mean = _transformed_mean(features, background)
         intercept = float(np.asarray(getattr(estimator, "intercept_", 0.0)).reshape(-1)[0])
         output = "log_odds" if hasattr(estimator, "predict_proba") else "raw_value"
         return Member(
@@ -195,6 +200,22 @@ def _member(weight: float, pipeline: Any, background: pd.DataFrame) -> Member:
         tree_info=info,
         output=str(info["tree_output"]),
     )
+
+
+def _transformed_mean(features: Any, background: pd.DataFrame) -> np.ndarray:
+    """Mean of the transformed background, block by block (exact; memory of one block).
+
+    A million training rows one-hot encoded at once would take gigabytes for one vector.
+    """
+    total: np.ndarray | None = None
+    for start in range(0, len(background), MEAN_BLOCK_ROWS):
+        block = features.transform(background.iloc[start : start + MEAN_BLOCK_ROWS])
+        part = np.asarray(block, dtype=np.float64).sum(axis=0)
+        total = part if total is None else total + part
+    if total is None:
+        raise NotExplainable("no background rows to take the linear terms' reference from")
+    mean: np.ndarray = total / len(background)
+    return mean
 
 
 def _dummy_margin(estimator: Any) -> float:

@@ -168,6 +168,12 @@ def refit_best(
     )  # fmt: skip
     best.info["refit_rows"] = len(data.y)
     budget.notes["refit"] = f"estimated {estimate:.1f} s from the members' measured fit time"
+    fit_rows, n_train = len(data.plan.folds[0][0]), len(data.y) - len(data.plan.valid)
+    if fit_rows < n_train:
+        budget.notes["refit"] += (
+            f"; the trials fitted on a random sample of {fit_rows:,} of the {n_train:,} "
+            f"training rows, the delivered model on all {len(data.y):,} search rows"
+        )
 
 
 def fit_members(
@@ -199,28 +205,46 @@ def fit_members(
         else {best.name: 1.0}
     )
     members = [c for c in candidates if c.name in weights and c.family != "ensemble"]
-    pres: dict[str, Any] = {}
-    refitted = []
-    for cand in members:
-        family = get_family(cand.family)
-        if family.preprocessing not in pres:
-            pre = build_preprocessor(schema, flavour=family.preprocessing)  # type: ignore[arg-type]
-            pres[family.preprocessing] = (pre, pre.fit_transform(X))
-        pre, Xt = pres[family.preprocessing]
-        known = {*family.defaults(task), *family.search_space(Xt.shape[0], Xt.shape[1], task)}
-        pinned = {k: v for k, v in cand.info.items() if k in known}
-        estimator = family.build({**cand.params, **pinned}, task=task, seed=seed, n_jobs=n_jobs)
-        if monotone:
-            estimator = family.constrain(estimator, monotone_signs(pre, monotone))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # e.g. no early stopping on a refit
-            estimator = family.fit(estimator, Xt, y, Xt, y, time_left_s=None)
-        refitted.append(Pipeline([("features", pre), ("model", estimator)]))
+    fitted: dict[str, Pipeline] = {}
+    # One flavour's matrix at a time: on a million rows each is gigabytes, so the tree
+    # matrix is dropped before the linear one is made.
+    for flavour in dict.fromkeys(get_family(c.family).preprocessing for c in members):
+        pre = build_preprocessor(schema, flavour=flavour)  # type: ignore[arg-type]
+        Xt = pre.fit_transform(X)
+        for cand in (c for c in members if get_family(c.family).preprocessing == flavour):
+            estimator = _refit_one(cand, pre, Xt, y, task=task, seed=seed, n_jobs=n_jobs,
+                                   monotone=monotone)  # fmt: skip
+            fitted[cand.name] = Pipeline([("features", pre), ("model", estimator)])
+        del Xt
+    refitted = [fitted[c.name] for c in members]
     if len(refitted) > 1:
         return WeightedEnsemble(
             members=refitted, weights=[weights[c.name] for c in members], task=task
         ).fit()
     return refitted[0]
+
+
+def _refit_one(
+    cand: Candidate,
+    pre: Any,
+    Xt: Any,
+    y: np.ndarray,
+    *,
+    task: str,
+    seed: int,
+    n_jobs: int | None,
+    monotone: Mapping[str, int],
+) -> Any:
+    """Rebuild one candidate's estimator (early stopping's choices pinned) and fit it."""
+    family = get_family(cand.family)
+    known = {*family.defaults(task), *family.search_space(Xt.shape[0], Xt.shape[1], task)}
+    pinned = {k: v for k, v in cand.info.items() if k in known}
+    estimator = family.build({**cand.params, **pinned}, task=task, seed=seed, n_jobs=n_jobs)
+    if monotone:
+        estimator = family.constrain(estimator, monotone_signs(pre, monotone))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # e.g. no early stopping on a refit
+        return family.fit(estimator, Xt, y, Xt, y, time_left_s=None)
 
 
 def refit_scale(data: FoldData) -> float:

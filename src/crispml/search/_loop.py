@@ -179,26 +179,56 @@ class TrialLoop:
     def run_tuning(self) -> None:
         """Tune the best families with TPE until the time or the trial count runs out.
 
-        With a parallel runner (the Ray backend, outside deterministic mode) the next
-        few proposals are asked together and fitted at once, one per worker.
+        With a parallel runner (the Ray backend, outside deterministic mode) one trial
+        per worker is kept in flight: as each finishes it is told, and the next is asked.
+
+        .. versionchanged:: 0.4
+           A rolling queue instead of batches of one trial per worker.
         """
+        if self._width() > 1:
+            self._run_rolling()
+            return
         step = 0
         while not self._out_of_budget():
             picked = self._next_tuning(step)
             if picked is None:
                 return
-            width = self._width()
-            if width <= 1:
-                self._optuna_trial(*picked)
+            self._optuna_trial(*picked)
+            step += 1
+
+    def _run_rolling(self) -> None:
+        """Keep every worker busy: tell each trial as it finishes, then ask the next one.
+
+        A slow trial holds one worker only; the others go on with new proposals, each
+        asked after the study has been told every result finished so far.
+        """
+        runner = self.runner
+        if runner is None:  # pragma: no cover - guarded by run_tuning
+            return
+        flying: dict[Any, tuple[str, Any, Any, str]] = {}
+        step = 0
+        while True:
+            while self._room(len(flying), runner.width):
+                picked = self._next_tuning(step)
+                if picked is None:
+                    break
                 step += 1
-                continue
-            batch = [picked]
-            for k in range(1, width):
-                more = self._next_tuning(step + k)
-                if more is not None:
-                    batch.append(more)
-            self._optuna_batch(batch)
-            step += len(batch)
+                asked = self._ask(*picked)
+                if asked is not None:  # a repeat is told at once, never fitted
+                    ticket = runner.submit(self._request(picked[0], asked[1]))
+                    flying[ticket] = (picked[0], *asked)
+            if not flying:
+                return
+            ticket, outcome = runner.next_done(list(flying))
+            name, study, trial, key = flying.pop(ticket)
+            self._tell(name, study, trial, key, _replay_pruning(trial, outcome))
+
+    def _room(self, in_flight: int, width: int) -> bool:
+        """Tell whether one more trial may be sent while ``in_flight`` are running."""
+        left = self.time_left()
+        if left is not None and left <= 0.0:
+            return False
+        return in_flight < width and self.trials_done() + in_flight < self.max_trials
 
     def _next_tuning(self, step: int) -> tuple[str, dict[str, Any]] | None:
         """Return the family (and its space) the next tuning trial goes to, if any fits."""
@@ -242,15 +272,6 @@ class TrialLoop:
             (outcome,) = self.runner.run_many([self._request(name, trial)])
             outcome = _replay_pruning(trial, outcome)
         self._tell(name, study, trial, key, outcome)
-
-    def _optuna_batch(self, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """Ask one trial per pick, fit them together on the runner, tell in ask order."""
-        asked = [(name, a) for name, space in batch if (a := self._ask(name, space)) is not None]
-        if not asked or self.runner is None:
-            return
-        outcomes = self.runner.run_many([self._request(name, a[1]) for name, a in asked])
-        for (name, (study, trial, key)), outcome in zip(asked, outcomes, strict=True):
-            self._tell(name, study, trial, key, _replay_pruning(trial, outcome))
 
     def _ask(self, name: str, space: dict[str, Any]) -> tuple[Any, Any, str] | None:
         """Ask the family's study for a trial; ``None`` if it repeats a fitted one."""

@@ -38,6 +38,8 @@ class RayRunner:
     """Fits trials as Ray tasks of one CPU each on a Ray cluster.
 
     Use :meth:`connect`; :meth:`close` disconnects if this runner made the connection.
+    Trials go out one by one (:meth:`submit`) and come back in the order they finish
+    (:meth:`next_done`, on ``ray.wait``), so the search keeps every worker busy.
 
     Parameters
     ----------
@@ -54,6 +56,7 @@ class RayRunner:
     def __init__(self, *, ray: Any, data_ref: Any, width: int, owned: bool) -> None:
         self.ray, self.data_ref, self.width, self.owned = ray, data_ref, width, owned
         self._task = ray.remote(num_cpus=1, max_retries=0)(fit_request)
+        self._sent: dict[Any, TrialRequest] = {}
 
     @classmethod
     def connect(cls, address: str | None, data: FoldData) -> RayRunner:
@@ -119,16 +122,56 @@ class RayRunner:
         -------
         list of TrialOutcome
         """
-        refs = [self._task.remote(request, self.data_ref) for request in requests]
-        outcomes: list[TrialOutcome] = []
-        for request, ref in zip(requests, refs, strict=True):
-            try:
-                outcomes.append(self.ray.get(ref))
-            except Exception as exc:  # a lost worker fails the trial, never the search
-                logger.warning("%s: Ray task failed: %s", request.family, exc)
-                error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                outcomes.append(TrialOutcome("failed", info={"error": error}))
-        return outcomes
+        tickets = [self.submit(request) for request in requests]
+        return [self._collect(ticket) for ticket in tickets]
+
+    def submit(self, request: TrialRequest) -> Any:
+        """Start one Ray task fitting ``request``.
+
+        .. versionadded:: 0.4
+
+        Parameters
+        ----------
+        request : TrialRequest
+            The trial to fit.
+
+        Returns
+        -------
+        ray.ObjectRef
+            The ticket :meth:`next_done` hands back when the trial has finished.
+        """
+        ticket = self._task.remote(request, self.data_ref)
+        self._sent[ticket] = request
+        return ticket
+
+    def next_done(self, tickets: Sequence[Any]) -> tuple[Any, TrialOutcome]:
+        """Wait (``ray.wait``) for the first of ``tickets`` to finish.
+
+        .. versionadded:: 0.4
+
+        Parameters
+        ----------
+        tickets : sequence of ray.ObjectRef
+            Tickets from :meth:`submit` not yet handed back.
+
+        Returns
+        -------
+        tuple of (ray.ObjectRef, TrialOutcome)
+            The finished ticket and its outcome (``failed`` if the task was lost).
+        """
+        (ready, *_), _ = self.ray.wait(list(tickets), num_returns=1)
+        return ready, self._collect(ready)
+
+    def _collect(self, ticket: Any) -> TrialOutcome:
+        """Return a submitted trial's outcome; a lost worker fails the trial, not the search."""
+        request = self._sent.pop(ticket)
+        try:
+            outcome: TrialOutcome = self.ray.get(ticket)
+        except Exception as exc:
+            logger.warning("%s: Ray task failed: %s", request.family, exc)
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            return TrialOutcome("failed", info={"error": error})
+        return outcome
 
     def close(self) -> None:
         """Drop the shipped folds; disconnect if this runner opened the connection."""

@@ -46,6 +46,14 @@ class TrialRunner(Protocol):
         """Fit every request; return their outcomes in the same order."""
         ...  # pragma: no cover
 
+    def submit(self, request: TrialRequest) -> Any:
+        """Start fitting ``request``; return a ticket that :meth:`next_done` hands back."""
+        ...  # pragma: no cover
+
+    def next_done(self, tickets: Sequence[Any]) -> tuple[Any, TrialOutcome]:
+        """Wait for the first of ``tickets`` to finish; return it with its outcome."""
+        ...  # pragma: no cover
+
 
 def fit_request(request: TrialRequest, data: FoldData) -> TrialOutcome:
     """Fit one request on a worker, keeping the fold scores for the driver's pruner.

@@ -226,6 +226,7 @@ def search_models(
                 candidates.append(built)
                 best = built if built.status == "ok" else best
     materialise(best, data, metric=metric, seed=seed)
+    data.release()  # the trials' matrices are done with; the refit makes its own
     with budget.stage("refit"):
         refit_best(best, candidates, data, seed=seed, budget=budget)
     best.info["delivered_mb"] = round(serialized_mb(best.pipeline), 3)

@@ -128,10 +128,18 @@ class FoldData:
         if self.max_model_mb is None:
             return {}
         share = self.max_model_mb * MEMBER_SHARE / len(self.plan.folds)
-        n_rows = len(self.plan.folds[0][0])
+        # holdout: the delivered model is refitted on every search row, not the fit sample
+        n_rows = len(self.y) if self.plan.mode == "holdout" else len(self.plan.folds[0][0])
         return family.size_bound(
             params, task=self.task, n_rows=n_rows, n_outputs=self.n_outputs, max_mb=share
         )
+
+    def release(self) -> None:
+        """Drop the preprocessed folds (the refit builds its own matrix of every row).
+
+        .. versionadded:: 0.4
+        """
+        self._cache.clear()
 
     def shape(self) -> tuple[int, int]:
         """Rows of one fit and columns of the tree-flavour matrix (for the cost model)."""

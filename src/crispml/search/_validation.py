@@ -11,6 +11,10 @@ from sklearn.model_selection import KFold, StratifiedKFold
 CV_MAX_ROWS = 12_000
 """Above this many search rows, one holdout gives a stable enough score and saves time."""
 CV_FOLDS = 5
+TUNE_MAX_ROWS = 100_000
+"""Holdout mode: trials fit on at most this many training rows (a seeded random sample);
+the selected model is then refitted on every search row. Above it, a trial's ranking
+changes little while its cost keeps growing with the rows."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,12 @@ class ValidationPlan:
         fold_of = np.full(int(max(self.scored.max(), self.valid.max())) + 1, -1)
         for i, (_, held) in enumerate(self.folds):
             fold_of[held] = i
-        return {"mode": self.mode, "n_folds": len(self.folds), "fold_of_row": fold_of.tolist()}
+        return {
+            "mode": self.mode,
+            "n_folds": len(self.folds),
+            "fit_rows": len(self.folds[0][0]),
+            "fold_of_row": fold_of.tolist(),
+        }
 
 
 def plan_validation(
@@ -51,6 +60,7 @@ def plan_validation(
     mode: str = "auto",
     n_folds: int = CV_FOLDS,
     seed: int = 0,
+    max_fit_rows: int | None = None,
 ) -> ValidationPlan:
     """Choose cross-validation or holdout and build the folds.
 
@@ -67,7 +77,12 @@ def plan_validation(
     n_folds : int, default=5
         Folds in cv mode (fewer when a class is too small).
     seed : int, default=0
-        Shuffling seed of the folds.
+        Shuffling seed of the folds (and of the holdout's fit sample).
+    max_fit_rows : int, optional
+        Holdout mode: the trials fit on a random sample of this many training rows when
+        there are more (default :data:`TUNE_MAX_ROWS`); every validation row is scored.
+
+        .. versionadded:: 0.4
 
     Returns
     -------
@@ -87,7 +102,12 @@ def plan_validation(
     if mode == "cv" and task != "regression":
         n_folds = min(n_folds, int(np.bincount(y.astype(int)).min()))
     if mode == "holdout" or n_folds < 2:
-        return ValidationPlan("holdout", [(np.arange(n_train), valid)], valid, valid)
+        return ValidationPlan(
+            "holdout",
+            [(_fit_rows(n_train, max_fit_rows or TUNE_MAX_ROWS, seed), valid)],
+            valid,
+            valid,
+        )
     splitter: Any
     if task == "regression":
         splitter = KFold(n_folds, shuffle=True, random_state=seed)
@@ -95,3 +115,11 @@ def plan_validation(
         splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     folds = [(np.asarray(a), np.asarray(b)) for a, b in splitter.split(np.zeros(n), y)]
     return ValidationPlan("cv", folds, np.arange(n), valid)
+
+
+def _fit_rows(n_train: int, cap: int, seed: int) -> np.ndarray:
+    """Positions a holdout trial fits on: every training row, or a sorted sample of ``cap``."""
+    if n_train <= cap:
+        return np.arange(n_train)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_train, size=cap, replace=False))
