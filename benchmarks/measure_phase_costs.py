@@ -52,7 +52,9 @@ RUNS: tuple[tuple[int, str, int, tuple[str, ...], bool], ...] = (
 )
 """Rows, task, ``evaluation.bootstrap``, ``report.formats``, and whether a protected
 column is given (binary: the evaluation then re-scores fairness alternatives)."""
-MAX_TRIALS = 3
+MAX_TRIALS = 2
+FAMILIES = ("lightgbm", "elastic_net")
+"""A short search: the phases after it are measured, not the search."""
 TERMS: dict[str, tuple[str, ...]] = {
     "setup": (),
     "load": ("mcells",),
@@ -115,7 +117,12 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
             "name": f"costs-{task}-{n}",
             "problem": {"task": task, "target": "price"},
             "data": {"source": "inline"},
-            "search": {"time_budget_s": 30.0, "deterministic": True, "max_trials": MAX_TRIALS},
+            "search": {
+                "time_budget_s": 30.0,
+                "deterministic": True,
+                "max_trials": MAX_TRIALS,
+                "families": list(FAMILIES),
+            },
             "evaluation": {"bootstrap": bootstrap},
             "fairness": {"protected": ["group"] if protected else []},
             "report": {"formats": list(formats)},

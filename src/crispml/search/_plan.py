@@ -280,15 +280,17 @@ class EngagementBudget:
     Examples
     --------
     >>> now = [0.0]
-    >>> plan = EngagementBudget(60.0, clock=lambda: now[0])
-    >>> with plan.phase("load"):
-    ...     now[0] = 1.5
+    >>> plan = EngagementBudget(600.0, clock=lambda: now[0])
     >>> plan.set_table(40_000, 10)
-    >>> rest = plan.predicted_after_search() + sum(
-    ...     plan.predicted(p) for p in ("setup", "split", "audit")
-    ... )
-    >>> round(plan.search_s() + plan.pace() * rest, 6)  # the budget less the 1.5 s used
-    58.5
+    >>> plan.pace()  # nothing measured yet
+    1.0
+    >>> with plan.phase("setup"):
+    ...     now[0] = 2 * plan.predicted("setup")
+    >>> plan.pace()  # the setup ran twice as slow as the cost model
+    2.0
+    >>> to_come = ("load", "split", "audit", *AFTER_SEARCH)  # each predicted x the pace
+    >>> round(plan.search_s() + sum(2 * plan.predicted(p) for p in to_come) + now[0], 6)
+    600.0
     """
 
     budget_s: float
