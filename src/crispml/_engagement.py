@@ -206,7 +206,8 @@ class Project:
             _write_search(folder, dataset, result)
         plan.model_mb = folder.path("model/pipeline.skops").stat().st_size / 1e6
         work = plan.evaluation_work()  # bounded by the time left (budget.json says if reduced)
-        with step("Evaluating on the test set"), plan.phase("evaluation"):
+        reduced = "" if work.effort == 1.0 else f" ({plan.reductions['evaluation']})"
+        with step(f"Evaluating on the test set{reduced}"), plan.phase("evaluation"):
             evaluation = evaluate_engagement(
                 folder, dataset=dataset, split=split, result=result, spec=spec, work=work
             )
@@ -221,7 +222,8 @@ class Project:
             folder.write_text(Verdict.FILE, decision.to_json())
             folder.write_json("metrics.json", _metrics_record(spec, result, evaluation, decision))
         left_out = plan.report_formats()  # documents the time left does not cover
-        with step("Writing the model card and report"), plan.phase("report"):
+        reduced = f" ({plan.reductions['report']})" if left_out else ""
+        with step(f"Writing the model card and report{reduced}"), plan.phase("report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
             write_report(
