@@ -106,6 +106,7 @@ class Project:
         on_candidate: Callable[[Candidate], None] | None = None,
         on_progress: Callable[[SearchProgress], None] | None = None,
         resume: bool = False,
+        spent_s: float = 0.0,
     ) -> Run:
         """Run the engagement and return the finished :class:`Run`.
 
@@ -124,6 +125,11 @@ class Project:
         resume : bool, default=False
             Continue an interrupted search: keep the finished trials of its Optuna study
             (``.crispml/optuna.db``) when the data and search settings are the same.
+        spent_s : float, default=0.0
+            Seconds of ``search.time_budget_s`` already spent before this call (the
+            command line passes its process's start-up).
+
+            .. versionadded:: 0.1
 
         Returns
         -------
@@ -139,6 +145,7 @@ class Project:
             bootstrap=spec.evaluation.bootstrap,
             formats=tuple(spec.report.formats),
             alternatives=spec.problem.task == "binary" and bool(spec.fairness.protected),
+            spent_s=spent_s,
         )
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume

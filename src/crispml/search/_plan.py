@@ -207,7 +207,8 @@ class RunBudget(PhaseResult):
     trials : dict of str to int
         Search trials by outcome.
     elapsed_s : float
-        Seconds from loading to the moment this file was written (before sealing).
+        Seconds from the start (of the process, for the command line) to the moment this
+        file was written (before sealing).
     overrun_s, overrun_pct : float
         Seconds (and percent of the budget) beyond the budget, 0 within it.
     cost_model : str
@@ -220,6 +221,8 @@ class RunBudget(PhaseResult):
     reductions : dict of str to str
         Per phase, the optional work the plan reduced to stay within the budget, and why
         (empty when everything asked for was done).
+    spent_before_s : float
+        Seconds spent before the plan was made (process start-up); part of ``elapsed_s``.
     """
 
     FILE = "budget.json"
@@ -238,6 +241,7 @@ class RunBudget(PhaseResult):
     study: str | None = None
     pace: float = 1.0
     reductions: dict[str, str] = Field(default_factory=dict)
+    spent_before_s: float = 0.0
 
 
 COST_MODEL_NOTE = (
@@ -276,6 +280,9 @@ class EngagementBudget:
         ``report.formats``: the documents asked for.
     alternatives : bool, default=False
         Whether the evaluation re-scores fairness alternatives (binary, protected columns).
+    spent_s : float, default=0.0
+        Seconds of the budget spent before the plan was made (the command line's process
+        start-up: interpreter, imports, reading the spec).
 
     Examples
     --------
@@ -299,6 +306,7 @@ class EngagementBudget:
     bootstrap: int = 1000
     formats: tuple[str, ...] = ("html", "md", "docx", "pdf")
     alternatives: bool = False
+    spent_s: float = 0.0
     rows: int = 0
     columns: int = 0
     test_rows: int | None = None
@@ -310,7 +318,7 @@ class EngagementBudget:
     work: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._start = self.clock()
+        self._start = self.clock() - self.spent_s
         self.effort = 1.0
         self.kept_formats = tuple(self.formats)
 
@@ -507,6 +515,7 @@ class EngagementBudget:
             study=study,
             pace=round(self.pace(), 3),
             reductions=dict(self.reductions),
+            spent_before_s=round(self.spent_s, 3),
         )
 
 
