@@ -312,3 +312,26 @@ def test_a_configuration_is_never_fitted_twice(binary_data):
     trials = [c for c in result.candidates if c.family == "one_point"]
     assert len(trials) == 1  # the default; every later proposal repeated it
     assert len(fits) == 2  # its fit and the refit on train + valid
+
+
+def test_the_start_up_before_the_plan_counts_against_the_budget():
+    now = [100.0]
+    plan = EngagementBudget(60.0, clock=lambda: now[0], spent_s=7.5)
+    assert plan.elapsed() == pytest.approx(7.5)
+    plan.set_table(1_000, 5)
+    now[0] += 2.5
+    record = plan.result({}, {}, study=None)
+    assert record.spent_before_s == 7.5 and record.elapsed_s == pytest.approx(10.0)
+
+
+def test_the_process_age_is_read_from_the_system():
+    from pathlib import Path
+
+    from crispml._utils._process import process_age_s
+
+    age = process_age_s()
+    if Path("/proc/self/stat").is_file():
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        assert 0.0 < age < uptime  # this test runs inside a process that started before
+    else:
+        assert age == 0.0
