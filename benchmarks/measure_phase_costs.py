@@ -1,27 +1,34 @@
 """Measure the engagement's per-phase costs on this machine and refit the cost model.
 
 Runs whole engagements (``Project.run``, as ``crispml run`` does) on generated tables of
-a few sizes and tasks, reads each run's ``budget.json`` (seconds used per phase) and the
-delivered model's size, and fits, per phase, non-negative least squares::
+a few sizes and tasks, each with other settings of the work the late phases do
+(bootstrap resamples, fairness alternatives, Word and PDF documents), reads each run's
+``budget.json`` (seconds used per phase, and the features each phase ran with), and
+fits, per phase, non-negative least squares of the seconds on the features that phase
+depends on (:data:`TERMS`)::
 
-    seconds = fixed_s + per_mcell_s * rows * columns / 1e6 + per_model_mb_s * model_mb
+    seconds = fixed_s + sum of coefficient x feature
 
-The coefficients are written to ``src/crispml/search/phase_costs.json``, which the
-engagement's plan reads (``crispml.search.phase_costs``). Usage::
+The runs are deterministic (trials counted, not seconds), so the plan never reduces the
+work being measured. The coefficients are written to
+``src/crispml/search/phase_costs.json``, which the engagement's plan reads
+(``crispml.search.phase_costs``). Usage::
 
     python benchmarks/measure_phase_costs.py            # measure and write
     python benchmarks/measure_phase_costs.py --dry-run  # measure and print only
 
-The machine is shared with other work while this runs, so the seconds are upper
-figures; re-measure when the machine or the library versions change.
+The machine is shared with other work while this runs: the load average is recorded
+with each run, and the plan rescales the predictions by the pace it observes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,18 +39,42 @@ from scipy.optimize import nnls
 from crispml import Project
 from crispml.exceptions import CrispError
 from crispml.search import RunBudget
-from crispml.search._plan import PHASES
 from crispml.spec import spec_from_dict
 
 OUT = Path(__file__).resolve().parents[1] / "src/crispml/search/phase_costs.json"
-SIZES = ((2_000, "regression"), (8_000, "binary"), (20_000, "binary"), (40_000, "binary"))
-"""Larger tables are binary: regression runs of 20k+ rows of this table stop on an ONNX
-parity failure (relative difference ~1e-3 > 1e-4), which no phase cost can be read from."""
-BUDGET_S = 30.0
+RUNS: tuple[tuple[int, str, int, tuple[str, ...], bool], ...] = (
+    (2_000, "regression", 200, ("md", "html"), False),
+    (8_000, "binary", 1000, ("md", "html", "docx", "pdf"), True),
+    (20_000, "binary", 500, ("md", "html", "docx"), True),
+    (40_000, "regression", 1000, ("md", "html", "docx", "pdf"), False),
+    (40_000, "binary", 200, ("md", "html", "pdf"), False),
+    (8_000, "regression", 500, ("md", "html", "pdf"), False),
+    (20_000, "regression", 1000, ("md", "html", "docx"), False),
+)
+"""Rows, task, ``evaluation.bootstrap``, ``report.formats``, and whether a protected
+column is given (binary: the evaluation then re-scores fairness alternatives)."""
+MAX_TRIALS = 2
+FAMILIES = ("lightgbm", "elastic_net")
+"""A short search: the phases after it are measured, not the search."""
+TERMS: dict[str, tuple[str, ...]] = {
+    "setup": (),
+    "load": ("mcells",),
+    "split": ("mcells",),
+    "audit": ("mcells",),
+    "evaluation": ("model_mb", "boot_mdraws", "attr_mb_krows", "alt_mrows"),
+    "deployment": ("mcells", "model_mb"),
+    "verdict": ("mcells",),
+    "report": ("mcells", "docx", "pdf"),
+    "seal": ("model_mb",),
+}
+"""The features each phase's cost is fitted on (see ``crispml.search._plan.FEATURES``)."""
 
 
-def diamonds_like(n: int, task: str, seed: int = 0) -> pd.DataFrame:
-    """A table shaped like ggplot2's diamonds: 6 numeric and 3 ordered categorical columns."""
+def diamonds_like(n: int, task: str, seed: int = 0, *, group: bool = False) -> pd.DataFrame:
+    """A table shaped like ggplot2's diamonds: 6 numeric and 3 ordered categorical columns.
+
+    With ``group``, one more column: a random two-level group to protect.
+    """
     rng = np.random.default_rng(seed)
     carat = rng.gamma(2.0, 0.4, n)
     cut = rng.choice(["Fair", "Good", "Very Good", "Premium", "Ideal"], n)
@@ -67,6 +98,8 @@ def diamonds_like(n: int, task: str, seed: int = 0) -> pd.DataFrame:
             "z": (0.62 * x + rng.normal(0, 0.03, n)).round(2),
         }
     )
+    if group:
+        frame["group"] = rng.choice(["a", "b"], n)
     if task == "regression":
         frame["price"] = price.round(0)
     else:  # a noisy class: no single column may predict it (the audit would block the run)
@@ -75,51 +108,53 @@ def diamonds_like(n: int, task: str, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def measure(n: int, task: str, workdir: Path) -> dict[str, float]:
-    """Run one engagement; return seconds used per phase, the table size and model MB."""
-    frame = diamonds_like(n, task)
+def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> dict[str, object]:
+    """Run one engagement; return, per phase, the seconds used and the features it ran with."""
+    n, task, bootstrap, formats, protected = run
+    frame = diamonds_like(n, task, group=protected)
     spec = spec_from_dict(
         {
             "name": f"costs-{task}-{n}",
             "problem": {"task": task, "target": "price"},
             "data": {"source": "inline"},
-            "search": {"time_budget_s": BUDGET_S},
+            "search": {
+                "time_budget_s": 30.0,
+                "deterministic": True,
+                "max_trials": MAX_TRIALS,
+                "families": list(FAMILIES),
+            },
+            "evaluation": {"bootstrap": bootstrap},
+            "fairness": {"protected": ["group"] if protected else []},
+            "report": {"formats": list(formats)},
             "tracking": {"enabled": True},  # the default: its start is the setup phase
         },
         source="measure_phase_costs",
     )
-    run = Project(spec, base_dir=workdir / f"{task}-{n}", data=frame).run()
-    budget = RunBudget.read(run.path)
-    model_mb = (run.path / "model/pipeline.skops").stat().st_size / 1e6
-    used = {p: t.used_s for p, t in budget.phases.items() if t.used_s is not None}
-    return {**used, "mcells": n * frame.shape[1] / 1e6, "model_mb": model_mb}
+    load = os.getloadavg()[0]
+    start = time.monotonic()
+    result = Project(spec, base_dir=workdir / f"{task}-{n}-{bootstrap}", data=frame).run()
+    wall_s = time.monotonic() - start
+    budget = RunBudget.read(result.path)
+    phases = {
+        p: {"used_s": t.used_s, **(t.work or {})}
+        for p, t in budget.phases.items()
+        if t.used_s is not None
+    }
+    # the seal runs after budget.json is written: the rest of the run's wall time
+    phases["seal"] = {**phases["report"], "used_s": round(wall_s - budget.elapsed_s, 3)}
+    return {"rows": n, "task": task, "load_1min": round(load, 2), "phases": phases}
 
 
-MODEL_PHASES = ("evaluation", "deployment", "report")
-"""Phases that handle the fitted model: their cost may grow with its size."""
-
-
-def fit(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Non-negative least squares per phase on (1, million cells[, model MB])."""
-    out = {}
-    for phase in PHASES:
-        if phase == "search":
-            continue
-        seen = [r.get(phase) for r in rows]
-        if phase == "seal" or any(v is None for v in seen):
-            # The seal hashes budget.json, so it cannot be in it: a share of the report's.
-            out[phase] = {"fixed_s": 0.3, "per_mcell_s": 0.5, "per_model_mb_s": 0.01}
-            continue
-        with_model = phase in MODEL_PHASES
-        design = np.array(
-            [[1.0, r["mcells"], *([r["model_mb"]] if with_model else [])] for r in rows]
-        )
-        coef, _ = nnls(design, np.array(seen, dtype=np.float64))
-        coef = np.append(coef, 0.0) if not with_model else coef
+def fit(runs: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Non-negative least squares per phase on (1, its features of :data:`TERMS`)."""
+    out: dict[str, dict[str, object]] = {}
+    for phase, terms in TERMS.items():
+        seen = [r["phases"][phase] for r in runs if phase in r["phases"]]
+        design = np.array([[1.0, *(row.get(t, 0.0) for t in terms)] for row in seen])
+        coef, _ = nnls(design, np.array([row["used_s"] for row in seen], dtype=np.float64))
         out[phase] = {
             "fixed_s": round(float(coef[0]), 4),
-            "per_mcell_s": round(float(coef[1]), 4),
-            "per_model_mb_s": round(float(coef[2]), 4),
+            "terms": {t: round(float(c), 4) for t, c in zip(terms, coef[1:], strict=True)},
         }
     return out
 
@@ -129,23 +164,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print, do not write")
     args = parser.parse_args()
-    rows = []
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n, task in SIZES:
+        for run in RUNS:
             try:
-                rows.append(measure(n, task, Path(tmp)))
+                runs.append(measure(run, Path(tmp)))
             except CrispError as exc:  # e.g. a parity failure: that run measures nothing
-                print(json.dumps({"rows": n, "task": task, "failed": str(exc)[:200]}))
+                print(json.dumps({"run": run, "failed": str(exc)[:200]}))
                 continue
-            print(json.dumps({"rows": n, "task": task, **rows[-1]}))
+            print(json.dumps(runs[-1]), flush=True)
+    loads = [float(r["load_1min"]) for r in runs]
     payload = {
-        "about": "Linear cost model per engagement phase (seconds): fixed_s + per_mcell_s * "
-        "rows*columns/1e6 + per_model_mb_s * model MB. Regenerate with: python "
-        "benchmarks/measure_phase_costs.py",
-        "machine": f"{platform.node()} {platform.machine()}, measured "
-        f"{datetime.now(UTC):%Y-%m-%d} on {len(rows)} runs of {BUDGET_S:g} s (shared machine)",
-        "measurements": rows,
-        "phases": fit(rows),
+        "about": "Linear cost model per engagement phase (seconds): fixed_s + sum of "
+        "terms[feature] * feature (features: crispml.search._plan.FEATURES). Regenerate "
+        "with: python benchmarks/measure_phase_costs.py",
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, measured "
+        f"{datetime.now(UTC):%Y-%m-%d} on {len(runs)} deterministic runs (shared machine: "
+        f"1-minute load average {min(loads):.1f} to {max(loads):.1f})",
+        "measurements": runs,
+        "phases": fit(runs),
     }
     text = json.dumps(payload, indent=2) + "\n"
     if args.dry_run:

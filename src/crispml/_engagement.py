@@ -107,6 +107,7 @@ class Project:
         on_candidate: Callable[[Candidate], None] | None = None,
         on_progress: Callable[[SearchProgress], None] | None = None,
         resume: bool = False,
+        spent_s: float = 0.0,
     ) -> Run:
         """Run the engagement and return the finished :class:`Run`.
 
@@ -125,6 +126,11 @@ class Project:
         resume : bool, default=False
             Continue an interrupted search: keep the finished trials of its Optuna study
             (``.crispml/optuna.db``) when the data and search settings are the same.
+        spent_s : float, default=0.0
+            Seconds of ``search.time_budget_s`` already spent before this call (the
+            command line passes its process's start-up).
+
+            .. versionadded:: 0.1
 
         Returns
         -------
@@ -134,7 +140,14 @@ class Project:
         spec = self.spec
         self._template = check_template(self._template_path())  # refuse before any work
         check_backend(spec.search.backend, spec.search.ray_address)
-        plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
+        plan = EngagementBudget(
+            spec.search.time_budget_s,
+            deterministic=spec.search.deterministic,
+            bootstrap=spec.evaluation.bootstrap,
+            formats=tuple(spec.report.formats),
+            alternatives=spec.problem.task == "binary" and bool(spec.fairness.protected),
+            spent_s=spent_s,
+        )
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume
         with plan.phase("setup"):
@@ -191,6 +204,7 @@ class Project:
                 id_column=spec.data.id_column,
             )
             folder.write_json("data/split.json", split.to_dict())
+        plan.set_split(len(split.test))
         with step("Auditing the data"), plan.phase("audit"):
             audit_data(dataset, split, spec, folder=folder, enforce=True)
         search_s = plan.search_s()
@@ -198,9 +212,12 @@ class Project:
             result = self._search(dataset, split, on_candidate, search_s)
             record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
-        with step("Evaluating on the test set"), plan.phase("evaluation"):
+        plan.model_mb = folder.path("model/pipeline.skops").stat().st_size / 1e6
+        work = plan.evaluation_work()  # bounded by the time left (budget.json says if reduced)
+        reduced = "" if work.effort == 1.0 else f" ({plan.reductions['evaluation']})"
+        with step(f"Evaluating on the test set{reduced}"), plan.phase("evaluation"):
             evaluation = evaluate_engagement(
-                folder, dataset=dataset, split=split, result=result, spec=spec
+                folder, dataset=dataset, split=split, result=result, spec=spec, work=work
             )
             _write_leaderboard(folder, evaluation.holdout)
             _write_final_model(folder, dataset, result, evaluation)
@@ -212,10 +229,14 @@ class Project:
             decision = decide_verdict(spec, evaluation.result, deployed)
             folder.write_text(Verdict.FILE, decision.to_json())
             folder.write_json("metrics.json", _metrics_record(spec, result, evaluation, decision))
-        with step("Writing the model card and report"), plan.phase("report"):
+        left_out = plan.report_formats()  # documents the time left does not cover
+        reduced = f" ({plan.reductions['report']})" if left_out else ""
+        with step(f"Writing the model card and report{reduced}"), plan.phase("report"):
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
-            write_report(folder.staging, manifest=manifest, template=self._template)
+            write_report(
+                folder.staging, manifest=manifest, template=self._template, leave_out=left_out
+            )
         with step("Sealing the run folder"):
             budget = plan.result(
                 result.budget["stages"], result.budget["trials"], study=result.study

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crispml._utils._process import process_age_s
 from crispml.exceptions import CrispError
 
 if TYPE_CHECKING:
@@ -286,6 +287,7 @@ def run(
         command=["crispml", *sys.argv[1:]],
         on_progress=_search_progress,
         resume=resume,
+        spent_s=process_age_s(),  # the start-up counts against time_budget_s
     )
     _summary(result)
     if strict and result.verdict is not None and result.verdict.overall == "no-go":
@@ -316,7 +318,10 @@ def demo(
     )
     project = Project(spec, base_dir=directory)
     result = project.run(
-        progress=_step, command=["crispml", *sys.argv[1:]], on_progress=_search_progress
+        progress=_step,
+        command=["crispml", *sys.argv[1:]],
+        on_progress=_search_progress,
+        spent_s=process_age_s(),
     )
     _summary(result)
 

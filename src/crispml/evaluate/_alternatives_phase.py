@@ -80,6 +80,8 @@ def alternatives_phase(
     model: Any,
     threshold: float | None,
     test_out: np.ndarray,
+    *,
+    top: int = TOP_CANDIDATES,
 ) -> tuple[AlternativesResult, pd.DataFrame] | None:
     """Compare the delivered model with the search's other candidates, then check on test.
 
@@ -97,6 +99,8 @@ def alternatives_phase(
         The delivered threshold.
     test_out : numpy.ndarray
         The delivered model's test probabilities (already computed by the evaluation).
+    top : int, default=TOP_CANDIDATES
+        Other candidates compared at most (the engagement's plan may lower it).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def alternatives_phase(
     groups = {c: group_labels(dataset.frame[c].iloc[rows]) for c in spec.fairness.protected}
     y = dataset.y[rows]
     valid_pos = np.flatnonzero(np.isin(rows, split.valid))
-    scored = _scored(spec, result, model, threshold, y, valid_pos, pick)
+    scored = _scored(spec, result, model, threshold, y, valid_pos, pick, top)
     mitigated, mitigation_note = _mitigated(spec, scored[0], y, groups, setting)
     points = [measure(s, y, groups, setting) for s in (*scored, *mitigated)]
     lead = setting.measures[0]
@@ -191,8 +195,8 @@ def _setting(spec: ProjectSpec, dataset: Dataset) -> Setting:
     )
 
 
-def _top(result: SearchResult, pick: str, n_rows: int) -> list[Candidate]:
-    """Return the selected candidate, then up to ``TOP_CANDIDATES`` distinct others, best first."""
+def _top(result: SearchResult, pick: str, n_rows: int, top: int) -> list[Candidate]:
+    """Return the selected candidate, then up to ``top`` distinct others, best first."""
     sign = 1.0 if METRICS[result.metric].greater_is_better else -1.0
     ranked = sorted(
         (
@@ -213,7 +217,7 @@ def _top(result: SearchResult, pick: str, n_rows: int) -> list[Candidate]:
         out = np.asarray(getattr(cand, pick), dtype=np.float64)
         if all(np.max(np.abs(out - np.asarray(getattr(k, pick)))) > _SAME_OUTPUT for k in kept):
             kept.append(cand)
-        if len(kept) > TOP_CANDIDATES:
+        if len(kept) > top:
             break
     return kept
 
@@ -226,10 +230,11 @@ def _scored(
     y: np.ndarray,
     valid_pos: np.ndarray,
     pick: str,
+    top: int,
 ) -> list[Scored]:
     """Score each candidate as it would be delivered: its probabilities and threshold."""
     out = []
-    for cand in _top(result, pick, len(y)):
+    for cand in _top(result, pick, len(y), top):
         proba = np.asarray(getattr(cand, pick), dtype=np.float64)
         if cand is result.best:  # the delivered model: calibration map and threshold
             proba = calibrate_output(model, proba)

@@ -85,7 +85,7 @@ from crispml.evaluate._result import (
 from crispml.evaluate._slices import slice_report
 from crispml.evaluate._threshold import choose_threshold, decision_intervals, decision_report
 from crispml.models import predict_output
-from crispml.search import refit_all_rows
+from crispml.search import EvaluationWork, refit_all_rows
 
 if TYPE_CHECKING:
     from crispml._runfolder import RunFolder
@@ -127,6 +127,7 @@ def evaluate_engagement(
     split: Split,
     result: SearchResult,
     spec: ProjectSpec,
+    work: EvaluationWork | None = None,
 ) -> EngagementEvaluation:
     """Run the whole held-out evaluation and write ``evaluation/*`` into ``folder``.
 
@@ -143,11 +144,21 @@ def evaluate_engagement(
     spec : ProjectSpec
         The resolved spec (problem costs and threshold objective, evaluation settings,
         fairness).
+    work : EvaluationWork, optional
+        The optional work the engagement's plan allows (bootstrap resamples, attribution
+        rows, alternatives re-scored); default: the full work, ``evaluation.bootstrap``
+        resamples.
+
+        .. versionadded:: 0.1
 
     Returns
     -------
     EngagementEvaluation
     """
+    work = work or EvaluationWork(n_resamples=spec.evaluation.bootstrap)
+    if work.n_resamples != spec.evaluation.bootstrap:  # every interval below reads it here
+        bounded = spec.evaluation.model_copy(update={"bootstrap": work.n_resamples})
+        spec = spec.model_copy(update={"evaluation": bounded})
     task = spec.problem.task
     cfg, seed = spec.evaluation, spec.split.seed
     X_valid, y_valid = dataset.features(split.valid), dataset.y[split.valid]
@@ -172,7 +183,7 @@ def evaluate_engagement(
     )
     holdout = evaluate_holdout(result, X_test, y_test, task=task)
     details = _details(
-        spec, dataset, split, result, model, (held_out, valid_out, test_out), threshold
+        spec, dataset, split, result, model, (held_out, valid_out, test_out), threshold, work
     )
     ece = None
     if task != "regression":
@@ -198,7 +209,9 @@ def evaluate_engagement(
         folder.write_json("evaluation/threshold.json", {"schema_version": 1, **threshold_record})
     for name, content in details.items():
         folder.write_json(f"evaluation/{name}.json", content)
-    alternatives = alternatives_phase(spec, dataset, split, result, model, threshold, test_out)
+    alternatives = alternatives_phase(
+        spec, dataset, split, result, model, threshold, test_out, top=work.alternatives
+    )
     if alternatives is not None:  # the table first: the result names it
         folder.write_bytes(alternatives[0].outputs, _parquet(alternatives[1]))
         folder.write_text(AlternativesResult.FILE, alternatives[0].to_json())
@@ -295,6 +308,7 @@ def _details(
     model: Any,
     outputs: tuple[np.ndarray | None, np.ndarray, np.ndarray],
     threshold: float | None,
+    work: EvaluationWork,
 ) -> dict[str, dict[str, Any]]:
     """Compute the detailed reports: conformal, fairness, slices, importance, interpretability."""
     task, metric = spec.problem.task, result.metric
@@ -339,6 +353,7 @@ def _details(
         seed=seed,
         background=dataset.features(split.train),
         policy=reason_policy(spec, dataset, split, threshold),
+        max_rows=work.attribution_rows,
     )
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed

@@ -160,6 +160,7 @@ def explain_model(
     seed: int = 0,
     background: pd.DataFrame | None = None,
     policy: ReasonPolicy | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> dict[str, Any]:
     """Global importance per raw column, and adverse-action reasons for adverse decisions.
 
@@ -184,6 +185,11 @@ def explain_model(
         Conformed training rows: the reference of linear terms (default: ``X``).
     policy : ReasonPolicy, optional
         Decision threshold, favourable class, labels and plain statements.
+    max_rows : int, default=MAX_ROWS
+        Rows explained at most: a seeded sample of ``X`` beyond that (the engagement's
+        plan lowers it when the time left is short).
+
+        .. versionadded:: 0.1
 
     Returns
     -------
@@ -194,7 +200,7 @@ def explain_model(
     """
     policy = policy or ReasonPolicy(top_k=top_k)
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(X), MAX_ROWS, replace=False)) if len(X) > MAX_ROWS else None
+    rows = np.sort(rng.choice(len(X), max_rows, replace=False)) if len(X) > max_rows else None
     Xs = X.iloc[rows] if rows is not None else X
     ys = np.asarray(y)[rows] if rows is not None else np.asarray(y)
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from crispml.report._docx import check_template
 from crispml.report._features import feature_documentation
 from crispml.report._formats import (
     DOCUMENTS_FILE,
+    FORMAT_FILES,
     OPTIONAL_FILES,
     REPORT_PDF,
     documents_record,
@@ -76,6 +78,7 @@ def write_report(
     *,
     manifest: dict[str, Any] | None = None,
     template: str | Path | None = None,
+    leave_out: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the model card, the HTML report, the claims ledger, the compliance map, reproduce.sh.
 
@@ -93,6 +96,12 @@ def write_report(
     template : str or Path, optional
         The Word template; default: ``report.template`` of the run's spec (relative to
         the project folder, two levels above the run folder), else crispml's own.
+
+        .. versionadded:: 0.1
+    leave_out : mapping of str to str, optional
+        Formats of ``report.formats`` not to write this time, each with the reason that
+        ``report/documents.json`` records (the engagement's plan leaves out the PDF, then
+        the Word documents, when the time left does not cover them).
 
         .. versionadded:: 0.1
 
@@ -119,6 +128,9 @@ def write_report(
     features = feature_documentation(record)
     record = dataclasses.replace(record, features=features)
     formats = record.spec.report.formats
+    skipped = {
+        rel: why for fmt, why in (leave_out or {}).items() for rel in FORMAT_FILES.get(fmt, ())
+    }
     word_template = check_template(template if template is not None else _template(record))
     card = build_model_card(record)
     sealed_later = () if finished else (MANIFEST, RunBudget.FILE)  # written after the documents
@@ -136,7 +148,7 @@ def write_report(
     if features is not None:
         texts[FeatureDocumentation.FILE] = features.to_json()
     binaries: dict[str, bytes] = {}
-    if "docx" in formats:
+    if "docx" in formats and "docx" not in (leave_out or {}):
         binaries = word_documents(
             record,
             card_md=texts["report/model_card.md"],
@@ -148,7 +160,9 @@ def write_report(
     written = [atomic_write_text(root / rel, text) for rel, text in texts.items()]
     os.chmod(root / "reproduce.sh", 0o755)
     sealed = dict(record.manifest.get("artifacts") or {}) if finished else {}
-    written += _write_formats(root, formats, binaries, template=word_template, sealed=sealed)
+    written += _write_formats(
+        root, formats, binaries, template=word_template, sealed=sealed, skipped=skipped
+    )
     if key is not None:
         _reseal(root, key)
     return written
@@ -161,14 +175,16 @@ def _write_formats(
     *,
     template: Path,
     sealed: dict[str, str],
+    skipped: dict[str, str],
 ) -> list[Path]:
     """Write the Word documents, print the PDF, record them in ``report/documents.json``."""
     written = [atomic_write_bytes(root / rel, data) for rel, data in binaries.items()]
-    problems = {}
-    if "pdf" in formats and (problem := print_report(root, sealed)):
-        problems[REPORT_PDF] = problem
-    elif "pdf" in formats:
-        written.append(root / REPORT_PDF)
+    problems = dict(skipped)
+    if "pdf" in formats and REPORT_PDF not in skipped:
+        if problem := print_report(root, sealed):
+            problems[REPORT_PDF] = problem
+        else:
+            written.append(root / REPORT_PDF)
     for rel in OPTIONAL_FILES:  # a rebuild must not leave documents of an older one
         if root / rel not in written:
             (root / rel).unlink(missing_ok=True)

@@ -14,7 +14,14 @@ from crispml.search._deadline import Deadline
 from crispml.search._ensemble import WeightedEnsemble, greedy_selection
 from crispml.search._finish import refit_all_rows
 from crispml.search._loop import SearchProgress
-from crispml.search._plan import EngagementBudget, PhaseCost, PhaseTime, RunBudget, phase_costs
+from crispml.search._plan import (
+    EngagementBudget,
+    EvaluationWork,
+    PhaseCost,
+    PhaseTime,
+    RunBudget,
+    phase_costs,
+)
 from crispml.search._ranking import RankingSearch, ranking_pipeline, search_rankers
 from crispml.search._report import record_search, trials_table
 from crispml.search._search import PORTFOLIO, direction, search_models
@@ -28,6 +35,7 @@ __all__ = [
     "Candidate",
     "Deadline",
     "EngagementBudget",
+    "EvaluationWork",
     "PhaseCost",
     "PhaseTime",
     "RankingSearch",

@@ -5,12 +5,21 @@ other than the search has a linear cost model, fitted on runs of this machine by
 ``benchmarks/measure_phase_costs.py`` and stored next to this module
 (``phase_costs.json``)::
 
-    seconds = fixed_s + per_mcell_s * (rows * columns / 1e6) + per_model_mb_s * model_mb
+    seconds = fixed_s + sum of coefficient x feature
+
+over the features of :data:`FEATURES`: the table's cells, the model's size, and the
+work the late phases do (bootstrap draws, attribution rows x model size, rows re-scored
+for the fairness alternatives, the Word and PDF documents).
 
 Before each phase the plan is made again from what is left of the budget: phases already
-run count with their measured time, phases to come with their predicted time, and the
-search (trials, ensemble and refit) gets the rest. ``budget.json`` at the run's root
-records, per phase, the seconds planned when the run started and the seconds used.
+run count with their measured time, phases to come with their predicted time multiplied
+by the *pace* -- the measured / predicted ratio of the phases run so far, clamped to
+:data:`PACE_RANGE` -- so a slower (contended) machine is seen from the first phases on.
+The search (trials, ensemble and refit) gets the rest. The late phases' optional work is
+bounded by the plan: the evaluation's bootstrap resamples, attribution rows and
+alternatives re-scored (:class:`EvaluationWork`), and the report's Word and PDF
+documents. When the time left does not cover them in full they are reduced, and
+``budget.json`` at the run's root says what was reduced and why.
 """
 
 from __future__ import annotations
@@ -18,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from crispml._utils._result import PhaseResult
 
@@ -44,11 +53,41 @@ PHASES: tuple[str, ...] = (
 """The engagement's phases, in the order they run (``setup``: the run folder and the
 MLflow run, whose first start on a new store takes seconds)."""
 AFTER_SEARCH: tuple[str, ...] = ("evaluation", "deployment", "verdict", "report", "seal")
+FEATURES: tuple[str, ...] = (
+    "mcells",
+    "model_mb",
+    "boot_mdraws",
+    "attr_mb_krows",
+    "alt_mrows",
+    "docx",
+    "pdf",
+)
+"""What a phase's cost may grow with: million cells (rows x columns), model MB, million
+bootstrap draws (resamples x test rows), attribution rows x model MB / 1000, million
+rows re-scored for the fairness alternatives (candidates x rows), and 1 when the Word
+documents (``docx``) or the PDF (``pdf``) are written."""
 MIN_SEARCH_S = 2.0
 """The search always gets at least this much, even when the other phases' predictions
 exceed the budget (the run then overruns, and ``budget.json`` says by how much)."""
 ASSUMED_MODEL_MB = 10.0
 """Model size the plan assumes for export and parity before the search has chosen one."""
+PACE_RANGE = (0.5, 4.0)
+"""Bounds of the pace (measured / predicted seconds of the phases run so far)."""
+LATE_SHARE = 0.4
+"""Share of the time left at the search's start that the late phases may be planned to take
+before their optional work is reduced (the search keeps the rest)."""
+EFFORTS: tuple[float, ...] = (1.0, 0.5, 0.25, 0.1)
+"""Levels of the evaluation's optional work, full first (fractions of the full work)."""
+FULL_ATTRIBUTION_ROWS = 2000
+"""Test rows attributed at full work (``crispml.evaluate._explain.MAX_ROWS``)."""
+FULL_ALTERNATIVES = 12
+"""Candidates re-scored as fairness alternatives at full work
+(``crispml.evaluate._alternatives_phase.TOP_CANDIDATES``)."""
+MIN_RESAMPLES, MIN_ATTRIBUTION_ROWS, MIN_ALTERNATIVES = 100, 200, 2
+"""The least work any level asks for (fewer bootstrap resamples make unstable 95% bounds)."""
+OPTIONAL_FORMATS: tuple[str, ...] = ("pdf", "docx")
+"""Report formats the plan may leave out, the first one first (``crispml report`` writes
+them later from the sealed run)."""
 
 
 @dataclass(frozen=True)
@@ -59,26 +98,22 @@ class PhaseCost:
     ----------
     fixed_s : float
         Seconds whatever the size (imports, process start-up of the server...).
-    per_mcell_s : float
-        Seconds per million cells (rows x columns) of the table.
-    per_model_mb_s : float
-        Seconds per megabyte of the delivered model (export, parity, latency).
+    terms : mapping of str to float
+        Seconds per unit of each feature of :data:`FEATURES` it depends on.
     """
 
     fixed_s: float
-    per_mcell_s: float = 0.0
-    per_model_mb_s: float = 0.0
+    terms: Mapping[str, float] = field(default_factory=dict)
 
-    def predict(self, n_rows: int, n_cols: int, model_mb: float) -> float:
-        """Predicted seconds for a table of ``n_rows`` x ``n_cols`` and a model of ``model_mb``.
+    def predict(self, features: Mapping[str, float]) -> float:
+        """Predicted seconds for these features (a missing feature counts as 0).
 
         Examples
         --------
-        >>> PhaseCost(1.0, 2.0, 0.5).predict(500_000, 2, 4.0)
+        >>> PhaseCost(1.0, {"mcells": 2.0, "model_mb": 0.5}).predict({"mcells": 1.0, "model_mb": 4.0})
         5.0
-        """
-        cells = n_rows * n_cols / 1e6
-        return self.fixed_s + self.per_mcell_s * cells + self.per_model_mb_s * model_mb
+        """  # noqa: E501
+        return self.fixed_s + sum(c * features.get(name, 0.0) for name, c in self.terms.items())
 
 
 @lru_cache(maxsize=1)
@@ -92,17 +127,65 @@ def phase_costs() -> dict[str, PhaseCost]:
     """
     text = resources.files("crispml.search").joinpath(COSTS_FILE).read_text(encoding="utf-8")
     raw = json.loads(text)["phases"]
-    return {name: PhaseCost(**raw[name]) for name in PHASES if name != "search"}
+    return {
+        name: PhaseCost(raw[name]["fixed_s"], dict(raw[name].get("terms", {})))
+        for name in PHASES
+        if name != "search"
+    }
+
+
+@dataclass(frozen=True)
+class EvaluationWork:
+    """The evaluation's optional work, bounded by the plan.
+
+    Attributes
+    ----------
+    n_resamples : int
+        Bootstrap resamples of every interval (``evaluation.bootstrap`` at full work).
+    attribution_rows : int
+        Test rows given exact per-row attributions (a seeded sample beyond that).
+    alternatives : int
+        Other candidates re-scored as fairness alternatives.
+    effort : float
+        The level (a fraction of the full work; 1.0 is the full work).
+    """
+
+    n_resamples: int
+    attribution_rows: int = FULL_ATTRIBUTION_ROWS
+    alternatives: int = FULL_ALTERNATIVES
+    effort: float = 1.0
+
+
+def evaluation_work(bootstrap: int, effort: float) -> EvaluationWork:
+    """Return the evaluation's work at ``effort`` (a fraction of the full work).
+
+    Examples
+    --------
+    >>> evaluation_work(1000, 0.25)
+    EvaluationWork(n_resamples=250, attribution_rows=500, alternatives=3, effort=0.25)
+    """
+    resamples = min(bootstrap, max(MIN_RESAMPLES, round(bootstrap * effort)))
+    return EvaluationWork(
+        n_resamples=resamples,
+        attribution_rows=max(MIN_ATTRIBUTION_ROWS, round(FULL_ATTRIBUTION_ROWS * effort)),
+        alternatives=max(MIN_ALTERNATIVES, round(FULL_ALTERNATIVES * effort)),
+        effort=effort,
+    )
 
 
 class PhaseTime(BaseModel):
-    """Seconds planned for a phase when the run started, and the seconds it used."""
+    """Seconds planned for a phase when the run started, and the seconds it used.
+
+    ``work`` holds the cost model's features the phase ran with (what
+    ``benchmarks/measure_phase_costs.py`` fits the coefficients on).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     planned_s: float
     used_s: float | None = None
     note: str | None = None
+    work: dict[str, float] | None = None
 
 
 class RunBudget(PhaseResult):
@@ -124,13 +207,22 @@ class RunBudget(PhaseResult):
     trials : dict of str to int
         Search trials by outcome.
     elapsed_s : float
-        Seconds from loading to the moment this file was written (before sealing).
+        Seconds from the start (of the process, for the command line) to the moment this
+        file was written (before sealing).
     overrun_s, overrun_pct : float
         Seconds (and percent of the budget) beyond the budget, 0 within it.
     cost_model : str
         How the planned seconds were predicted.
     study : str or None
         Where the Optuna studies live (for ``--resume``).
+    pace : float
+        Measured / predicted seconds of the phases run before the report (clamped to
+        :data:`PACE_RANGE`): how much slower than the cost model this machine ran.
+    reductions : dict of str to str
+        Per phase, the optional work the plan reduced to stay within the budget, and why
+        (empty when everything asked for was done).
+    spent_before_s : float
+        Seconds spent before the plan was made (process start-up); part of ``elapsed_s``.
     """
 
     FILE = "budget.json"
@@ -147,12 +239,25 @@ class RunBudget(PhaseResult):
     overrun_pct: float
     cost_model: str
     study: str | None = None
+    pace: float = 1.0
+    reductions: dict[str, str] = Field(default_factory=dict)
+    spent_before_s: float = 0.0
 
 
 COST_MODEL_NOTE = (
-    "per phase: fixed_s + per_mcell_s x rows x columns / 1e6 + per_model_mb_s x model MB "
-    "(coefficients measured on this machine by benchmarks/measure_phase_costs.py); the "
-    "search gets what the other phases leave; phases already run count as measured"
+    "per phase: fixed_s + coefficients x (million cells, model MB, million bootstrap draws, "
+    "attribution rows x model MB / 1000, million rows re-scored as alternatives, Word, PDF), "
+    "measured on this machine by benchmarks/measure_phase_costs.py; phases to come are "
+    "scaled by the pace (measured / predicted of the phases run so far); the search gets "
+    "what the other phases leave; phases already run count as measured"
+)
+_MSG_EVALUATION = (
+    "{work} ({why}: {need:.1f} s predicted at full work, {left:.1f} s left for the "
+    "evaluation at pace {pace:.2f})"
+)
+_MSG_REPORT = (
+    "{formats} left out ({need:.1f} s predicted with them, {left:.1f} s left at pace "
+    "{pace:.2f}); write them later with: crispml report <run folder>"
 )
 
 
@@ -165,36 +270,57 @@ class EngagementBudget:
     budget_s : float
         Seconds for the whole engagement.
     deterministic : bool, default=False
-        The search counts trials instead of seconds (the plan is still recorded).
+        The search counts trials instead of seconds (the plan is still recorded, and the
+        late phases' work is never reduced: their figures must not depend on the clock).
     clock : callable, default=time.monotonic
         Returns the current time in seconds (tests pass a fake).
+    bootstrap : int, default=1000
+        ``evaluation.bootstrap``: the resamples at full work.
+    formats : tuple of str, default=("html", "md", "docx", "pdf")
+        ``report.formats``: the documents asked for.
+    alternatives : bool, default=False
+        Whether the evaluation re-scores fairness alternatives (binary, protected columns).
+    spent_s : float, default=0.0
+        Seconds of the budget spent before the plan was made (the command line's process
+        start-up: interpreter, imports, reading the spec).
 
     Examples
     --------
     >>> now = [0.0]
-    >>> plan = EngagementBudget(60.0, clock=lambda: now[0])
-    >>> with plan.phase("load"):
-    ...     now[0] = 1.5
+    >>> plan = EngagementBudget(600.0, clock=lambda: now[0])
     >>> plan.set_table(40_000, 10)
-    >>> rest = plan.predicted_after_search() + sum(
-    ...     plan.predicted(p) for p in ("setup", "split", "audit")
-    ... )
-    >>> round(plan.search_s() + rest, 6)  # the budget less the 1.5 s the load used
-    58.5
+    >>> plan.pace()  # nothing measured yet
+    1.0
+    >>> with plan.phase("setup"):
+    ...     now[0] = 2 * plan.predicted("setup")
+    >>> plan.pace()  # the setup ran twice as slow as the cost model
+    2.0
+    >>> to_come = ("load", "split", "audit", *AFTER_SEARCH)  # each predicted x the pace
+    >>> round(plan.search_s() + sum(2 * plan.predicted(p) for p in to_come) + now[0], 6)
+    600.0
     """
 
     budget_s: float
     deterministic: bool = False
     clock: Callable[[], float] = time.monotonic
+    bootstrap: int = 1000
+    formats: tuple[str, ...] = ("html", "md", "docx", "pdf")
+    alternatives: bool = False
+    spent_s: float = 0.0
     rows: int = 0
     columns: int = 0
+    test_rows: int | None = None
     model_mb: float = ASSUMED_MODEL_MB
     planned: dict[str, float] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    reductions: dict[str, str] = field(default_factory=dict)
+    work: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._start = self.clock()
+        self._start = self.clock() - self.spent_s
+        self.effort = 1.0
+        self.kept_formats = tuple(self.formats)
 
     def elapsed(self) -> float:
         """Seconds since the engagement started."""
@@ -203,31 +329,131 @@ class EngagementBudget:
     def set_table(self, n_rows: int, n_cols: int) -> None:
         """Record the table's size and make the first plan (what ``budget.json`` calls planned)."""
         self.rows, self.columns = int(n_rows), int(n_cols)
+        if "load" in self.work:  # it ran before the table's size was known
+            self.work["load"] = self.features()
+        search = self.search_s()  # chooses the late phases' planned work first
         for name in PHASES:
-            self.planned[name] = self._planned(name)
-        self.planned["search"] = self.search_s()
+            self.planned[name] = search if name == "search" else self.predicted(name)
 
-    def predicted(self, name: str) -> float:
-        """Predicted seconds of phase ``name`` (not the search) for this table and model."""
-        return phase_costs()[name].predict(self.rows, self.columns, self.model_mb)
+    def set_split(self, n_test: int) -> None:
+        """Record the test rows (the evaluation's bootstrap and attributions run on them)."""
+        self.test_rows = int(n_test)
 
-    def _planned(self, name: str) -> float:
-        return 0.0 if name == "search" else self.predicted(name)
+    def features(
+        self, effort: float | None = None, formats: tuple[str, ...] | None = None
+    ) -> dict[str, float]:
+        """Return the cost model's features for this table, model, work level and formats."""
+        work = evaluation_work(self.bootstrap, self.effort if effort is None else effort)
+        kept = self.kept_formats if formats is None else formats
+        test = self.test_rows if self.test_rows is not None else round(0.2 * self.rows)
+        fitted = self.rows - test if self.alternatives else 0
+        return {
+            "mcells": self.rows * self.columns / 1e6,
+            "model_mb": self.model_mb,
+            "boot_mdraws": work.n_resamples * test / 1e6,
+            "attr_mb_krows": min(work.attribution_rows, test) * self.model_mb / 1e3,
+            "alt_mrows": work.alternatives * fitted / 1e6,
+            "docx": float("docx" in kept),
+            "pdf": float("pdf" in kept),
+        }
 
-    def predicted_after_search(self) -> float:
-        """Predicted seconds of the phases that follow the search."""
-        return sum(self.predicted(p) for p in AFTER_SEARCH)
+    def predicted(
+        self, name: str, *, effort: float | None = None, formats: tuple[str, ...] | None = None
+    ) -> float:
+        """Predicted seconds of phase ``name`` (not the search) on the cost model's machine."""
+        return phase_costs()[name].predict(self.features(effort, formats))
+
+    def predicted_after_search(self, effort: float | None = None) -> float:
+        """Predicted seconds of the phases that follow the search (not scaled by the pace)."""
+        return sum(self.predicted(p, effort=effort) for p in AFTER_SEARCH)
+
+    def pace(self) -> float:
+        """Measured / predicted seconds of the phases run so far, clamped to :data:`PACE_RANGE`.
+
+        The search is left out: it takes what it is given, not what it is predicted.
+        """
+        done = [p for p in PHASES if p in self.used and p != "search"]
+        predicted = sum(self.predicted(p) for p in done)
+        if predicted <= 0.0:
+            return 1.0
+        low, high = PACE_RANGE
+        return min(high, max(low, sum(self.used[p] for p in done) / predicted))
 
     def search_s(self) -> float:
-        """Seconds the search may take now: the budget less the time used and the rest."""
+        """Seconds the search may take now: the budget less the time used and the rest.
+
+        Chooses the evaluation's planned work first: the highest level whose paced
+        prediction of the late phases fits in :data:`LATE_SHARE` of the time left.
+        """
+        pace = self.pace()
         before = [p for p in PHASES[: PHASES.index("search")] if p not in self.used]
-        still = sum(self.predicted(p) for p in before) + self.predicted_after_search()
-        return max(MIN_SEARCH_S, self.budget_s - self.elapsed() - still)
+        left = self.budget_s - self.elapsed() - pace * sum(self.predicted(p) for p in before)
+        if not self.deterministic:
+            fits = [
+                e for e in EFFORTS if pace * self.predicted_after_search(e) <= LATE_SHARE * left
+            ]
+            self.effort = fits[0] if fits else EFFORTS[-1]
+        return max(MIN_SEARCH_S, left - pace * self.predicted_after_search())
+
+    def evaluation_work(self) -> EvaluationWork:
+        """Choose the evaluation's work for the time left; record a reduction (before it runs).
+
+        The later phases are counted at their paced prediction without the optional
+        documents: the evaluation's figures come before a PDF.
+        """
+        if self.deterministic:
+            return evaluation_work(self.bootstrap, 1.0)
+        pace = self.pace()
+        minimal = tuple(f for f in self.formats if f not in OPTIONAL_FORMATS)
+        rest = sum(self.predicted(p, formats=minimal) for p in AFTER_SEARCH[1:])
+        left = self.budget_s - self.elapsed() - pace * rest
+        fits = [e for e in EFFORTS if pace * self.predicted("evaluation", effort=e) <= left]
+        self.effort = fits[0] if fits else EFFORTS[-1]
+        chosen = evaluation_work(self.bootstrap, self.effort)
+        if self.effort < 1.0:
+            full = evaluation_work(self.bootstrap, 1.0)
+            self.reductions["evaluation"] = _MSG_EVALUATION.format(
+                work=_reduced(full, chosen),
+                why="reduced to stay within the budget",
+                need=pace * self.predicted("evaluation", effort=1.0),
+                left=left,
+                pace=pace,
+            )
+        return chosen
+
+    def report_formats(self) -> dict[str, str]:
+        """Choose the documents to write for the time left; return those left out, with why.
+
+        ``md`` and ``html`` are always written; the PDF goes first, then the Word documents.
+        """
+        if self.deterministic:
+            return {}
+        pace = self.pace()
+        left = self.budget_s - self.elapsed() - pace * self.predicted("seal")
+        kept = tuple(self.formats)
+        for optional in (None, *OPTIONAL_FORMATS):
+            kept = tuple(f for f in kept if f != optional)
+            if pace * self.predicted("report", formats=kept) <= left:
+                break
+        dropped = [f for f in self.formats if f not in kept]
+        self.kept_formats = kept
+        if not dropped:
+            return {}
+        why = _MSG_REPORT.format(
+            formats=" and ".join(dropped),
+            need=pace * self.predicted("report", formats=tuple(self.formats)),
+            left=left,
+            pace=pace,
+        )
+        self.reductions["report"] = why
+        return dict.fromkeys(dropped, why)
 
     def plan_line(self) -> str:
         """Return the plan in one line, shown when the run starts."""
         parts = ", ".join(f"{p} {self.planned[p]:.1f}" for p in PHASES if p in self.planned)
         line = f"Budget {self.budget_s:g} s for the whole run; plan (s): {parts}"
+        if self.effort < 1.0:
+            line += f"; evaluation planned at {self.effort:g} of its full work"
         total = sum(self.planned.values())
         if total > self.budget_s:
             line += (
@@ -244,6 +470,8 @@ class EngagementBudget:
             yield
         finally:
             self.used[name] = self.used.get(name, 0.0) + self.clock() - start
+            if name != "search":
+                self.work[name] = {k: round(v, 6) for k, v in self.features().items()}
 
     def result(
         self,
@@ -259,7 +487,8 @@ class EngagementBudget:
             name: PhaseTime(
                 planned_s=round(self.planned.get(name, 0.0), 3),
                 used_s=round(self.used[name], 3) if name in self.used else None,
-                note=self.notes.get(name),
+                note=self.notes.get(name) or self.reductions.get(name),
+                work=self.work.get(name),
             )
             for name in PHASES
         }
@@ -284,4 +513,17 @@ class EngagementBudget:
             overrun_pct=round(100.0 * over / self.budget_s, 2),
             cost_model=COST_MODEL_NOTE,
             study=study,
+            pace=round(self.pace(), 3),
+            reductions=dict(self.reductions),
+            spent_before_s=round(self.spent_s, 3),
         )
+
+
+def _reduced(full: EvaluationWork, chosen: EvaluationWork) -> str:
+    """Say which of the evaluation's optional work went down, from what to what."""
+    pairs = (
+        ("bootstrap resamples", full.n_resamples, chosen.n_resamples),
+        ("attribution rows", full.attribution_rows, chosen.attribution_rows),
+        ("alternatives re-scored", full.alternatives, chosen.alternatives),
+    )
+    return ", ".join(f"{what} {a} -> {b}" for what, a, b in pairs if b < a)
