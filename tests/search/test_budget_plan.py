@@ -335,3 +335,12 @@ def test_the_process_age_is_read_from_the_system():
         assert 0.0 < age < uptime  # this test runs inside a process that started before
     else:
         assert age == 0.0
+
+
+def test_only_the_crispml_command_counts_its_start_up(monkeypatch):
+    from crispml._utils import _process
+
+    monkeypatch.setattr(_process, "_COMMAND_START", [])
+    assert _process.startup_spent_s() == 0.0  # in-process (tests, notebooks): nothing spent
+    _process.mark_command_start()
+    assert _process.startup_spent_s() >= _process.process_age_s() - 1.0 > 0.0

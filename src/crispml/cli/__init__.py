@@ -12,7 +12,10 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Entry point of the ``crispml`` script: set up threads, then run the command."""
+    from crispml._utils._process import mark_command_start
     from crispml._utils._threads import configure_threads
+
+    mark_command_start()  # the start-up counts against time_budget_s
 
     configure_threads()  # before any OpenMP library loads (see crispml._utils._threads)
     from crispml.cli._app import main as run_command

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crispml._utils._process import process_age_s
+from crispml._utils._process import startup_spent_s
 from crispml.exceptions import CrispError
 
 if TYPE_CHECKING:
@@ -287,7 +287,7 @@ def run(
         command=["crispml", *sys.argv[1:]],
         on_progress=_search_progress,
         resume=resume,
-        spent_s=process_age_s(),  # the start-up counts against time_budget_s
+        spent_s=startup_spent_s(),  # the start-up counts against time_budget_s
     )
     _summary(result)
     if strict and result.verdict is not None and result.verdict.overall == "no-go":
@@ -321,7 +321,7 @@ def demo(
         progress=_step,
         command=["crispml", *sys.argv[1:]],
         on_progress=_search_progress,
-        spent_s=process_age_s(),
+        spent_s=startup_spent_s(),
     )
     _summary(result)
 
