@@ -5,7 +5,8 @@
 - :func:`threshold_tradeoff`: the adverse impact ratio and each group's error rates
   across decision thresholds, so a reader sees what the delivered threshold costs.
 
-Group rates come from fairlearn (:func:`group_rates`); the bins from the calibration module.
+Rates along the thresholds come from scikit-learn's ROC curve (one per group); the bins from
+the calibration module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from crispml.evaluate._calibration import reliability_bins
-from crispml.evaluate._fairness import group_rates
 
 TRADEOFF_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 """The grid of :func:`threshold_tradeoff` (the delivered threshold is added to it)."""
@@ -97,25 +97,58 @@ def threshold_tradeoff(
         One row per threshold: ``threshold``, ``delivered``, ``adverse_impact_ratio``,
         ``accuracy`` and, per group, ``selection_rate``, ``fpr``, ``fnr``.
     """
-    grid = sorted({*TRADEOFF_THRESHOLDS, round(float(delivered), 4)})
+    grid = np.array(sorted({*TRADEOFF_THRESHOLDS, round(float(delivered), 4)}))
+    names = sorted(set(groups.tolist()), key=str)
+    rates = {str(g): _rates_at(y[groups == g], p1[groups == g], grid) for g in names}
+    correct = _rates_at(y, p1, grid)["accuracy"]
     rows = []
-    for threshold in grid:
-        pred = (p1 >= threshold).astype(int)
-        by_group = group_rates(y, pred, groups, "selection_rate", "fpr", "fnr")
-        favoured = (
-            by_group["selection_rate"] if favourable == 1 else 1 - by_group["selection_rate"]
-        )
-        favoured = favoured[[g for g in favoured.index if g in keep]]
-        top = float(favoured.max()) if len(favoured) else float("nan")
-        ratio = float(favoured.min()) / top if top > 0 else float("nan")
+    for i, threshold in enumerate(grid):
+        selection = {g: r["selection_rate"][i] for g, r in rates.items()}
+        favoured = [selection[g] if favourable == 1 else 1 - selection[g] for g in keep]
+        top = max(favoured) if favoured else float("nan")
         row: dict[str, Any] = {
             "threshold": float(threshold),
             "delivered": bool(np.isclose(threshold, delivered, atol=5e-5)),
-            "adverse_impact_ratio": ratio,
-            "accuracy": float((pred == y).mean()),
+            "adverse_impact_ratio": min(favoured) / top if top > 0 else float("nan"),
+            "accuracy": float(correct[i]),
         }
-        for group in by_group.index:
+        for group, r in rates.items():
             for name in ("selection_rate", "fpr", "fnr"):
-                row[f"{group}: {name}"] = float(by_group.loc[group, name])
+                row[f"{group}: {name}"] = float(r[name][i])
         rows.append(row)
     return rows
+
+
+def _rates_at(y: np.ndarray, p1: np.ndarray, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Decision rates of ``p1 >= t`` at every threshold ``t`` of ``grid``, from one ROC curve.
+
+    scikit-learn's :func:`~sklearn.metrics.roc_curve` gives the false and true positive
+    rates at every distinct score; each grid threshold reads the curve's point of the
+    lowest score at or above it. A rate whose denominator is empty is 0, as fairlearn's
+    group metrics give it.
+
+    Examples
+    --------
+    >>> out = _rates_at(np.array([0, 0, 1, 1]), np.array([.1, .6, .4, .9]), np.array([.5]))
+    >>> [float(out[k][0]) for k in ("selection_rate", "fpr", "fnr", "accuracy")]
+    [0.5, 0.5, 0.5, 0.5]
+    """
+    from sklearn.metrics import roc_curve
+
+    positives = int((y == 1).sum())
+    negatives = len(y) - positives
+    if positives and negatives:
+        fpr, tpr, cuts = roc_curve(y == 1, p1, drop_intermediate=False)
+        at = np.searchsorted(-cuts, -grid, side="right") - 1  # cuts descend: last cut >= t
+        fpr, tpr = fpr[at], tpr[at]
+    else:  # one class: no curve; the share at or above t is that class's rate
+        above = (p1[:, None] >= grid).mean(axis=0) if len(y) else np.zeros(len(grid))
+        fpr, tpr = (above, np.zeros(len(grid))) if negatives else (np.zeros(len(grid)), above)
+    fp, tp = fpr * negatives, tpr * positives
+    n = max(len(y), 1)
+    return {
+        "selection_rate": (fp + tp) / n,
+        "fpr": fpr,
+        "fnr": 1.0 - tpr if positives else np.zeros(len(grid)),
+        "accuracy": (tp + negatives - fp) / n,
+    }
