@@ -354,6 +354,12 @@ class SearchSpec(CrispModel):
 
     .. versionadded:: 0.3
        ``backend`` and ``ray_address``.
+
+    ``portfolio`` starts the search with the configurations learned offline on a corpus
+    of public tables (``crispml/search/portfolio.json``), before the family defaults.
+
+    .. versionadded:: 0.3
+       ``portfolio``.
     """
 
     time_budget_s: PositiveFloat = 60.0
@@ -368,6 +374,7 @@ class SearchSpec(CrispModel):
     n_jobs: int | None = Field(default=None, ge=1)
     backend: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    portfolio: bool = True
 
     @model_validator(mode="after")
     def _ray_address_needs_ray(self) -> SearchSpec:
