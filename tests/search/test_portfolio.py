@@ -39,7 +39,7 @@ def test_the_stored_portfolio_is_valid_for_every_task():
         assert len(corpus) >= 5
         assert not [t for t in corpus if any(bad in t.lower() for bad in EXCLUDED)]
         figures = portfolio.provenance.leave_one_out[task]
-        assert len(figures.k) == len(figures.portfolio) == len(figures.defaults)
+        assert len(figures.k) == len(figures.portfolio) == len(figures.search) == len(figures.defaults)
 
 
 def test_a_config_outside_its_family_space_or_an_unknown_family_is_a_problem():

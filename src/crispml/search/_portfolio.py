@@ -37,14 +37,17 @@ class LeaveOneOut(BaseModel):
     """Held-out figures of one task: mean normalised regret on a table left out.
 
     Each table is left out in turn, the portfolio is learned on the others, and the
-    regret on the left-out table of the best of its first ``k`` configurations is
-    averaged over the tables; the same for the family defaults in the search's order.
+    regret on the left-out table of the best of the first ``k`` configurations is
+    averaged over the tables: of the learned list alone (``portfolio``), of the list
+    followed by the defaults of the families it left out, as the search fits them
+    (``search``), and of the family defaults in the search's order (``defaults``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     k: list[int]
     portfolio: list[float]
+    search: list[float]
     defaults: list[float]
 
 
