@@ -62,7 +62,9 @@ def one_run(table: Table, *, portfolio: bool, budget: float, seed: int) -> dict[
     )  # fmt: skip
     elapsed = time.monotonic() - start
     output = predict_output(result.best.pipeline, X.iloc[test], table.task)
-    trials = [c for c in result.candidates if not c.baseline and c.family != "ensemble"]
+    fitted = ("ok", "excluded", "pruned")
+    trials = [c for c in result.candidates if not c.baseline and c.status in fitted]
+    trials = [c for c in trials if c.family != "ensemble"]
     return {
         "table": table.name, "task": table.task, "metric": metric, "portfolio": portfolio,
         "seed": seed, "test": float(score(metric, y[test], output)), "best": result.best.name,
