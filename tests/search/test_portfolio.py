@@ -16,7 +16,7 @@ def _search(data, **kwargs):
     schema, Xt, yt, Xv, yv = data
     options = {
         "task": "binary", "metric": "roc_auc", "seed": 0, "deterministic": True,
-        "baselines": False, "ensemble": False, **kwargs,
+        "baselines": False, "ensemble": False, "portfolio": True, **kwargs,
     }  # fmt: skip
     return search_models(Xt, yt, Xv, yv, schema=schema, **options)
 
@@ -99,9 +99,13 @@ def test_a_portfolio_entry_equal_to_a_fitted_configuration_is_not_fitted_again(
     assert len(set(keys)) == len(keys)
 
 
-def test_without_the_portfolio_the_search_starts_from_the_family_defaults(binary_data):
+def test_by_default_the_search_starts_from_the_family_defaults(binary_data):
     families = ("lightgbm", "elastic_net")
-    result = _search(binary_data, families=families, max_trials=2, portfolio=False)
+    schema, Xt, yt, Xv, yv = binary_data
+    result = search_models(
+        Xt, yt, Xv, yv, schema=schema, task="binary", metric="roc_auc", families=families,
+        deterministic=True, max_trials=2, baselines=False, ensemble=False,
+    )  # fmt: skip
     assert [(c.family, c.params) for c in _trials(result)] == [
         (name, _tuned_defaults(name)) for name in families
     ]

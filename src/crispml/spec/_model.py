@@ -355,8 +355,9 @@ class SearchSpec(CrispModel):
     .. versionadded:: 0.3
        ``backend`` and ``ray_address``.
 
-    ``portfolio`` starts the search with the configurations learned offline on a corpus
-    of public tables (``crispml/search/portfolio.json``), before the family defaults.
+    ``portfolio: true`` starts the search with the configurations learned offline on a
+    corpus of public tables (``crispml/search/portfolio.json``), before the family
+    defaults (off by default until it beats them on held-out tables).
 
     .. versionadded:: 0.3
        ``portfolio``.
@@ -374,7 +375,7 @@ class SearchSpec(CrispModel):
     n_jobs: int | None = Field(default=None, ge=1)
     backend: Literal["local", "ray"] = "local"
     ray_address: str | None = None
-    portfolio: bool = True
+    portfolio: bool = False
 
     @model_validator(mode="after")
     def _ray_address_needs_ray(self) -> SearchSpec:
