@@ -326,6 +326,7 @@ class Project:
             max_trials=spec.search.max_trials,
             n_jobs=spec.search.n_jobs,
             ensemble=spec.search.ensemble,
+            portfolio=spec.search.portfolio,
             study_dir=self.store,
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),

@@ -1,4 +1,4 @@
-"""The trial loop: baselines, the default portfolio, then Optuna tuning of the winners."""
+"""The trial loop: baselines, the learned portfolio and defaults, then Optuna tuning."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 from crispml._metrics import METRICS
 from crispml.models import family_names, get_family
 from crispml.search._candidate import Candidate
+from crispml.search._portfolio import PortfolioEntry
 from crispml.search._runner import TrialRequest, TrialRunner
 from crispml.search._study import SIZE_EXCESS, StudyStore
 from crispml.search._trial import FoldData, TrialOutcome, run_trial
@@ -159,8 +160,26 @@ class TrialLoop:
                 self._fitted[self._config_key(name, cand.params)] = cand
                 self._note_cost(name, cand.fit_s)
 
-    def run_portfolio(self) -> None:
-        """Each family's default configuration, strongest first, if it fits in the time."""
+    def run_portfolio(self, learned: Sequence[PortfolioEntry] = ()) -> None:
+        """Fit the learned starting configurations, then each untried family's default.
+
+        ``learned`` is the task's list from the stored portfolio (best first); entries of
+        families outside this search, or already fitted (a resume), are passed over.
+
+        .. versionchanged:: 0.3
+           The learned portfolio comes before the defaults.
+        """
+        for entry in learned:
+            if self._out_of_budget():
+                return
+            if entry.family not in self.families or not self._fits(entry.family):
+                continue
+            space = get_family(entry.family).search_space(*self.data.shape(), self.data.task)
+            params = {k: v for k, v in entry.params.items() if k in space}
+            if self._config_key(entry.family, params) in self._fitted:
+                continue
+            self.store.study(entry.family).enqueue_trial(params, skip_if_exists=True)
+            self._optuna_trial(entry.family, {k: space[k] for k in params})
         for name in self.families:
             if self._out_of_budget():
                 return

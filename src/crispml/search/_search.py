@@ -1,4 +1,4 @@
-"""The model search: baselines, default portfolio, Optuna tuning, ensemble, refit."""
+"""The model search: baselines, learned portfolio and defaults, Optuna tuning, ensemble, refit."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from crispml.search._finish import (
 )
 from crispml.search._latency import predicted_latency_ms
 from crispml.search._loop import SearchProgress, TrialLoop
+from crispml.search._portfolio import load_portfolio
 from crispml.search._size import serialized_mb
 from crispml.search._study import StudyStore, study_key
 from crispml.search._trial import FoldData
@@ -85,11 +86,13 @@ def search_models(
     latency_sla_ms: float | None = None,
     backend: str = "local",
     ray_address: str | None = None,
+    portfolio: bool = False,
 ) -> SearchResult:
     """Search model families under a time budget and select the best on validation.
 
-    Baselines run first; then each family's default configuration (strongest first);
-    then Optuna's TPE tunes the leading families, pruning weak trials fold by fold;
+    Baselines run first; then (with ``portfolio``) the learned portfolio's configurations
+    for the task (see :mod:`crispml.search._portfolio`), and each untried family's
+    default; then Optuna's TPE tunes the leading families, pruning weak trials fold by fold;
     then a greedy ensemble is kept if it beats the best single model; in holdout mode
     the selected model is refitted on train + valid. ``time_budget_s`` covers all of it.
     The test split is not an argument: the search cannot touch it.
@@ -163,6 +166,13 @@ def search_models(
         Ray connection or starts a local Ray.
 
         .. versionadded:: 0.3
+    portfolio : bool, default=False
+        Start with the configurations learned offline on a corpus of public tables
+        (``search.portfolio`` in the spec), restricted to ``families``, before the
+        family defaults. Off by default: on held-out tables it has not yet beaten the
+        defaults (``benchmarks/portfolio_ab.py``).
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -209,7 +219,7 @@ def search_models(
                 loop.run_baselines()
             if resume:
                 loop.restore()
-            loop.run_portfolio()
+            loop.run_portfolio(load_portfolio().for_task(task, families) if portfolio else ())
             loop.run_tuning()
     finally:
         optuna.logging.set_verbosity(verbosity)

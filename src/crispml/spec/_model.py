@@ -383,6 +383,13 @@ class SearchSpec(CrispModel):
 
     .. versionadded:: 0.3
        ``backend`` and ``ray_address``.
+
+    ``portfolio: true`` starts the search with the configurations learned offline on a
+    corpus of public tables (``crispml/search/portfolio.json``), before the family
+    defaults (off by default until it beats them on held-out tables).
+
+    .. versionadded:: 0.3
+       ``portfolio``.
     """
 
     time_budget_s: PositiveFloat = 60.0
@@ -397,6 +404,7 @@ class SearchSpec(CrispModel):
     n_jobs: int | None = Field(default=None, ge=1)
     backend: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    portfolio: bool = False
 
     @model_validator(mode="after")
     def _ray_address_needs_ray(self) -> SearchSpec:
