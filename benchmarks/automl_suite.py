@@ -274,6 +274,7 @@ def run_crispml(data_dir: Path, dataset: str, budget: float, work: Path) -> dict
     record = _record(run, budget, folder_mb(folder / "model"), scored.wall_s)
     record["metric"] = _crispml_metric(meta, data_dir / dataset, folder, work / "predictions.csv")
     record["init_s"] = init.wall_s
+    record["commit"] = _commit()
     record["budget_json"] = {
         "budget_s": plan.get("budget_s"),
         "elapsed_s": plan.get("elapsed_s"),
@@ -284,6 +285,14 @@ def run_crispml(data_dir: Path, dataset: str, budget: float, work: Path) -> dict
         for p in sorted((folder / "model").iterdir())
     }
     return record
+
+
+def _commit() -> str:
+    """The checkout crispml ran from (``-dirty`` when it has uncommitted changes)."""
+    described = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    )
+    return described.stdout.strip() or "unknown"
 
 
 def _crispml_metric(meta: dict[str, Any], table: Path, folder: Path, predictions: Path) -> float:
@@ -421,37 +430,46 @@ def _cell(value: Any, fmt: str) -> str:
 
 def render(doc: dict[str, Any]) -> str:
     """The Markdown tables of a results document: every run, then the mean ranks."""
-    budget = doc["budget_s"]
+    return "\n".join([*_run_lines(doc), "", *_summary_lines(doc)])
+
+
+def _run_lines(doc: dict[str, Any]) -> list[str]:
     lines = [
-        f"### Budget {budget:g} s (wall = the fitting process, whole; RSS = process tree)",
+        f"### Budget {doc['budget_s']:g} s",
         "",
-        "| table | system | metric | wall s | wall / budget | peak RSS MB | model MB | rank |",
-        "|---|---|---|---|---|---|---|---|",
+        "wall: the fitting process from start to exit (crispml: `crispml run`); own: the "
+        "engagement's elapsed_s in budget.json; RSS: peak of the process tree, summed.",
+        "",
+        "| table | system | metric | wall s | wall / budget | own s | peak RSS MB | model MB "
+        "| rank |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    systems: list[str] = []
     for dataset, rows in doc["results"].items():
         task = doc["tasks"][dataset]
         rank = ranks(rows, task)
         for system, r in rows.items():
-            systems += [] if system in systems else [system]
             if "metric" not in r:
                 error = str(r.get("error", "no result")).replace("|", "/")[:80]
-                cells = f"failed: {error} | | | | "
+                cells = f"failed: {error} | | | | | "
                 lines.append(f"| {dataset} | {system} | {cells} | {rank[system]:g} |")
                 continue
-            metric = f"{METRIC_NAMES[task]} {r['metric']:.4f}"
+            own = r.get("budget_json", {}).get("elapsed_s")
             lines.append(
-                f"| {dataset} | {system} | {metric} | {r['wall_s']:.1f} | "
-                f"{r['wall_over_budget']:.2f} | {_cell(r.get('peak_rss_mb'), '.0f')} | "
-                f"{_cell(r.get('model_mb'), '.2f')} | {rank[system]:g} |"
+                f"| {dataset} | {system} | {METRIC_NAMES[task]} {r['metric']:.4f} | "
+                f"{r['wall_s']:.1f} | {r['wall_over_budget']:.2f} | {_cell(own, '.1f')} | "
+                f"{_cell(r.get('peak_rss_mb'), '.0f')} | {_cell(r.get('model_mb'), '.2f')} | "
+                f"{rank[system]:g} |"
             )
+    return lines
+
+
+def _summary_lines(doc: dict[str, Any]) -> list[str]:
     means = mean_ranks(doc)
-    lines += [
-        "",
+    lines = [
         "| system | mean rank | wins | max wall / budget | max peak RSS MB | max model MB |",
         "|---|---|---|---|---|---|",
     ]
-    for system in sorted(systems, key=lambda s: means[s]):
+    for system in sorted(means, key=lambda s: means[s]):
         done = [r[system] for r in doc["results"].values() if "metric" in r.get(system, {})]
         wins = sum(
             1
@@ -467,7 +485,7 @@ def render(doc: dict[str, Any]) -> str:
             f"{_cell(worst['wall_over_budget'], '.2f')} | {_cell(worst['peak_rss_mb'], '.0f')} | "
             f"{_cell(worst['model_mb'], '.2f')} |"
         )
-    return "\n".join(lines)
+    return lines
 
 
 # ------------------------------------------------------------ command line ---------------

@@ -95,10 +95,12 @@ def test_merge_refuses_another_budget(suite: Any) -> None:
 
 
 def test_render_shows_every_run_and_the_mean_ranks(suite: Any) -> None:
-    text = suite.render(_doc())
+    doc = _doc()
+    doc["results"]["german"]["crispml"]["budget_json"] = {"elapsed_s": 28.49}
+    text = suite.render(doc)
     lines = text.splitlines()
-    assert "| german | crispml | roc_auc 0.8000 | 30.0 | 1.00 | 500 | 2.50 | 2 |" in lines
-    assert "| diamonds | flaml | rmse 530.0000 | 30.0 | 1.00 | 500 | 2.50 | 1 |" in lines
+    assert "| german | crispml | roc_auc 0.8000 | 30.0 | 1.00 | 28.5 | 500 | 2.50 | 2 |" in lines
+    assert "| diamonds | flaml | rmse 530.0000 | 30.0 | 1.00 | - | 500 | 2.50 | 1 |" in lines
     failed = next(line for line in lines if line.startswith("| diamonds | lightgbm_default"))
     assert "failed: fit exit 1: MemoryError" in failed
     summary = lines[
@@ -121,3 +123,27 @@ def test_from_json_prints_a_saved_file(suite: Any, tmp_path: Path, capsys: Any) 
     finally:
         sys.argv = sys_argv
     assert "| crispml | 2.00 | 0 |" in capsys.readouterr().out
+
+
+def test_measure_counts_the_children_and_keeps_the_log(suite: Any, tmp_path: Path) -> None:
+    # the child holds 150 MB and exits; its parent waits for it: the OS's peak counts it
+    child = "b = bytearray(150 * 2**20); b[::4096] = b'x' * len(b[::4096])"
+    parent = (
+        "import subprocess, sys; "
+        f"subprocess.run([sys.executable, '-c', {child!r}], check=True); "
+        "print('parent done'); sys.exit(3)"
+    )
+    run = suite.measure(
+        [sys.executable, "-c", parent], cwd=tmp_path, log=tmp_path / "log", timeout_s=120
+    )
+    assert run.returncode == 3
+    assert run.peak_process_mb >= 150
+    assert run.peak_rss_mb >= run.peak_process_mb
+    assert run.log_tail == "parent done"
+
+
+def test_folder_mb_sums_nested_files(suite: Any, tmp_path: Path) -> None:
+    (tmp_path / "ag" / "models").mkdir(parents=True)
+    (tmp_path / "ag" / "models" / "m.pkl").write_bytes(b"0" * 1_500_000)
+    (tmp_path / "model.onnx").write_bytes(b"0" * 500_000)
+    assert suite.folder_mb(tmp_path) == 2.0
