@@ -365,18 +365,27 @@ def primary_metric(task: str, y: Any, pred: Any) -> float:
     return float(root_mean_squared_error(np.asarray(y, float), np.asarray(pred, float)))
 
 
-def run_one(system: str, data_dir: Path, dataset: str, budget: float) -> dict[str, Any]:
-    """One system on one table, in a fresh temporary folder; the row of the results file."""
+def run_one(
+    system: str, data_dir: Path, dataset: str, budget: float, keep: Path | None = None
+) -> dict[str, Any]:
+    """One system on one table, in a fresh folder; the row of the results file.
+
+    The folder (run folder, saved model, logs) is removed afterwards unless ``keep`` is
+    given: it is then made under ``keep`` and left there.
+    """
     before = os.getloadavg()
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    work = Path(tempfile.mkdtemp(prefix=f"suite-{system}-{dataset}-"))
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"suite-{system}-{dataset}-{budget:g}s-", dir=keep))
     try:
         if system == "crispml":
             record = run_crispml(data_dir, dataset, budget, work)
         else:
             record = run_peer(system, data_dir, dataset, budget, work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     record["started_utc"] = started
     record["load_avg_before"] = [round(x, 2) for x in before]
     record["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -515,11 +524,14 @@ def run_suite(args: argparse.Namespace, budget: float, datasets: list[str]) -> d
         "tasks": {},
         "results": {},
     }
+    absent = [d for d in datasets if not (data_dir / d / "meta.json").exists()]
+    if absent:
+        raise SystemExit(f"no {', '.join(absent)} under {data_dir} (with meta.json): see --data")
     for dataset in datasets:
         meta = json.loads((data_dir / dataset / "meta.json").read_text())
         doc["tasks"][dataset] = meta["task"]
         for system in _systems(args.systems):
-            record = run_one(system, data_dir, dataset, budget)
+            record = run_one(system, data_dir, dataset, budget, args.keep)
             doc["results"].setdefault(dataset, {})[system] = record
             print(f"{dataset:9s} {system:17s} {json.dumps(record, default=str)[:240]}", flush=True)
             if args.merge_into is None:
@@ -532,7 +544,11 @@ def main() -> None:
     """Parse the command line: run the suite, merge into a results file, or print one."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, help="seconds per system and table (default 60)")
-    parser.add_argument("--systems", default="all", help=f"comma-separated: {', '.join(SYSTEMS)}")
+    parser.add_argument(
+        "--systems",
+        default="all",
+        help=f"comma-separated: all, autogluon (both presets), {', '.join(SYSTEMS)}",
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/datasets")
     parser.add_argument("--datasets", help=f"comma-separated (default {','.join(DATASETS)})")
     parser.add_argument("--json", type=Path, help="write the results here (after every run)")
@@ -540,6 +556,9 @@ def main() -> None:
         "--merge-into", type=Path, help="replace these systems' rows in this results file"
     )
     parser.add_argument("--from-json", type=Path, help="print the tables of a results file")
+    parser.add_argument(
+        "--keep", type=Path, help="leave each run's folder (run folder, model, log) under this"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
