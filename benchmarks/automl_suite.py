@@ -62,8 +62,9 @@ HIGHER_IS_BETTER = {"binary": True, "regression": False}
 METRIC_NAMES = {"binary": "roc_auc", "regression": "rmse"}
 POLL_S = 0.2
 RSS_METHOD = (
-    f"psutil poll every {POLL_S} s, RSS summed over the process and all descendants; "
-    "peak_process_mb: the OS's ru_maxrss (largest single process waited for)"
+    f"psutil poll every {POLL_S} s (MiB): peak_rss_mb = largest sum of RSS over the process "
+    "and all its descendants; peak_process_mb = largest single process. Not the OS's "
+    "ru_maxrss: a child forked from this driver inherits the driver's RSS as its floor."
 )
 
 
@@ -175,20 +176,19 @@ class Measured:
     log_tail: str
 
 
-def _tree_rss(root: Any) -> int:
+def tree_rss(root: Any) -> tuple[int, int]:
+    """RSS bytes of ``root`` and all its descendants: their sum and the largest one."""
     import psutil
 
-    total = 0
+    sizes = [0]
     try:
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
     for proc in procs:
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
+        with contextlib.suppress(psutil.Error):  # it may end between the two calls
+            sizes.append(proc.memory_info().rss)
+    return sum(sizes), max(sizes)
 
 
 def measure(cmd: list[str], *, cwd: Path, log: Path, timeout_s: float) -> Measured:
@@ -209,14 +209,15 @@ def measure(cmd: list[str], *, cwd: Path, log: Path, timeout_s: float) -> Measur
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         root = psutil.Process(proc.pid)
-        peak = 0
+        peak_tree = peak_one = 0
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() - start > timeout_s:
                 os.killpg(proc.pid, signal.SIGKILL)
-            peak = max(peak, _tree_rss(root))
+            total, largest = tree_rss(root)
+            peak_tree, peak_one = max(peak_tree, total), max(peak_one, largest)
             time.sleep(POLL_S)
         wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -226,8 +227,8 @@ def measure(cmd: list[str], *, cwd: Path, log: Path, timeout_s: float) -> Measur
     return Measured(
         returncode=proc.returncode,
         wall_s=round(wall, 2),
-        peak_rss_mb=round(max(peak, usage.ru_maxrss * 1024) / 2**20, 1),
-        peak_process_mb=round(usage.ru_maxrss / 1024, 1),
+        peak_rss_mb=round(peak_tree / 2**20, 1),
+        peak_process_mb=round(peak_one / 2**20, 1),
         log_tail=" | ".join(tail)[-400:],
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,21 +126,39 @@ def test_from_json_prints_a_saved_file(suite: Any, tmp_path: Path, capsys: Any) 
     assert "| crispml | 2.00 | 0 |" in capsys.readouterr().out
 
 
-def test_measure_counts_the_children_and_keeps_the_log(suite: Any, tmp_path: Path) -> None:
-    # the child holds 150 MB and exits; its parent waits for it: the OS's peak counts it
-    child = "b = bytearray(150 * 2**20); b[::4096] = b'x' * len(b[::4096])"
-    parent = (
-        "import subprocess, sys; "
-        f"subprocess.run([sys.executable, '-c', {child!r}], check=True); "
-        "print('parent done'); sys.exit(3)"
+def test_tree_rss_sums_the_descendants(suite: Any) -> None:
+    import psutil
+
+    # a parent whose child holds 150 MB until the test closes the child's input
+    child = (
+        "import sys; b = bytearray(150 * 2**20); b[::4096] = b'x' * len(b[::4096]); "
+        "print('ready', flush=True); sys.stdin.read()"
     )
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", parent], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        total, largest = suite.tree_rss(psutil.Process(proc.pid))
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert largest >= 150 * 2**20
+    assert total > largest  # the parent's own RSS is added
+
+
+def test_measure_returns_the_exit_code_and_the_log(suite: Any, tmp_path: Path) -> None:
     run = suite.measure(
-        [sys.executable, "-c", parent], cwd=tmp_path, log=tmp_path / "log", timeout_s=120
+        [sys.executable, "-c", "import sys; print('parent done'); sys.exit(3)"],
+        cwd=tmp_path,
+        log=tmp_path / "log",
+        timeout_s=120,
     )
     assert run.returncode == 3
-    assert run.peak_process_mb >= 150
-    assert run.peak_rss_mb >= run.peak_process_mb
     assert run.log_tail == "parent done"
+    assert run.wall_s > 0
 
 
 def test_folder_mb_sums_nested_files(suite: Any, tmp_path: Path) -> None:
