@@ -289,11 +289,14 @@ def run_crispml(data_dir: Path, dataset: str, budget: float, work: Path) -> dict
 
 
 def _commit() -> str:
-    """The checkout crispml ran from (``-dirty`` when it has uncommitted changes)."""
-    described = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
-    )
-    return described.stdout.strip() or "unknown"
+    """The commit crispml ran from, marked when ``src/`` had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "src", "pyproject.toml")
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+changes" if changed else "")
 
 
 def _crispml_metric(meta: dict[str, Any], table: Path, folder: Path, predictions: Path) -> float:
