@@ -462,8 +462,10 @@ def _run_lines(doc: dict[str, Any]) -> list[str]:
         rank = ranks(rows, task)
         for system, r in rows.items():
             if "metric" not in r:
-                error = str(r.get("error", "no result")).replace("|", "/")[:80]
-                cells = f"failed: {error} | | | | | "
+                error = str(r.get("error", "no result"))
+                step, last = error.split(":")[0], error.split(" | ")[-1]  # step, exception
+                reason = (last if last.startswith(step) else f"{step}: {last}")[:90]
+                cells = f"failed: {reason.replace('|', '/')} | | | | |"
                 lines.append(f"| {dataset} | {system} | {cells} | {rank[system]:g} |")
                 continue
             own = r.get("budget_json", {}).get("elapsed_s")

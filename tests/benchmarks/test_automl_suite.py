@@ -46,7 +46,7 @@ def _doc(budget: float = 30.0) -> dict[str, Any]:
             "diamonds": {
                 "crispml": _row(540.0),
                 "flaml": _row(530.0),
-                "lightgbm_default": {"error": "fit exit 1: MemoryError"},
+                "lightgbm_default": {"error": "fit exit 1: Traceback | File x | MemoryError: y"},
             },
         },
     }
@@ -84,7 +84,7 @@ def test_merge_replaces_only_the_new_rows_and_recomputes_ranks(suite: Any) -> No
     assert merged["results"]["german"]["crispml"]["metric"] == 0.85
     assert merged["results"]["german"]["flaml"] == base["results"]["german"]["flaml"]
     failed = merged["results"]["diamonds"]["lightgbm_default"]
-    assert failed == {"error": "fit exit 1: MemoryError"}
+    assert failed == {"error": "fit exit 1: Traceback | File x | MemoryError: y"}
     assert list(merged["results"]["german"]) == ["crispml", "flaml", "lightgbm_default"]
     assert merged["mean_rank"] == {"crispml": 1.0, "flaml": 2.0, "lightgbm_default": 3.0}
     assert base["results"]["german"]["crispml"]["metric"] == 0.80  # the base is not modified
@@ -103,7 +103,11 @@ def test_render_shows_every_run_and_the_mean_ranks(suite: Any) -> None:
     assert "| german | crispml | roc_auc 0.8000 | 30.0 | 1.00 | 28.5 | 500 | 2.50 | 2 |" in lines
     assert "| diamonds | flaml | rmse 530.0000 | 30.0 | 1.00 | - | 500 | 2.50 | 1 |" in lines
     failed = next(line for line in lines if line.startswith("| diamonds | lightgbm_default"))
-    assert "failed: fit exit 1: MemoryError" in failed
+    assert (
+        failed
+        == "| diamonds | lightgbm_default | failed: fit exit 1: MemoryError: y | | | | | | 3 |"
+    )
+    assert {line.count("|") for line in lines if line.startswith("| ")} == {10, 7}
     summary = lines[
         lines.index(
             "| system | mean rank | wins | max wall / budget | max peak RSS MB | max model MB |"
