@@ -38,7 +38,6 @@ _MSG_MISSING = (
     'Run: pip install "crispml[embeddings]"'
 )
 _cache: dict[str, np.ndarray] = {}
-_registered = False
 
 
 def check_embeddings() -> None:
@@ -121,7 +120,7 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
 
 def register_embedding_converter() -> None:
-    """Register the ONNX converter of :class:`SentenceEmbedding` (idempotent).
+    """Register the ONNX converter of :class:`SentenceEmbedding` (again is harmless).
 
     The graph's input for an embedded column is its embedding (float, 384 values),
     computed by the serving runtime; the converter passes it on as the step's output.
@@ -130,13 +129,9 @@ def register_embedding_converter() -> None:
     --------
     >>> register_embedding_converter()
     """
-    global _registered
-    if _registered:
-        return
     from skl2onnx import update_registered_converter
 
     update_registered_converter(SentenceEmbedding, "CrispmlSentenceEmbedding", _shape, _convert)
-    _registered = True
 
 
 def _shape(operator: Any) -> None:
