@@ -21,14 +21,21 @@ from crispml import data as cdata
 from crispml._anomaly_engagement import anomaly_phases
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
+from crispml._steps import (
+    StepReporter,
+    latency_figures,
+    load_split_audit,
+    model_contract,
+    seal,
+    tracked_params,
+    write_leaderboard,
+)
 from crispml._utils._io import sha256_bytes
 from crispml._utils._threads import configure_threads
-from crispml.audit import audit_data
 from crispml.deploy import DeploymentResult, package_deployment
 from crispml.evaluate import (
     EngagementEvaluation,
     EvaluationResult,
-    HoldoutEvaluation,
     Verdict,
     evaluate_engagement,
     verdict,
@@ -41,7 +48,6 @@ from crispml.report import check_template, write_report
 from crispml.search import (
     Candidate,
     EngagementBudget,
-    RunBudget,
     SearchProgress,
     SearchResult,
     record_search,
@@ -49,10 +55,7 @@ from crispml.search import (
 )
 from crispml.search._ray import check_backend
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
-from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
-
-StepReporter = Callable[[str], contextlib.AbstractContextManager[Any]]
-"""Called with a step's title; the returned context wraps the step (CLI progress)."""
+from crispml.tracking import EngagementTracker, default_tracking_uri
 
 
 @contextlib.contextmanager
@@ -174,27 +177,23 @@ class Project:
         phases' predicted costs leave, and ``budget.json`` records planned vs used.
         """
         spec = self.spec
+        source = self.data if self.data is not None else spec.data.source
+        dataset, split = load_split_audit(
+            spec, source, folder, base_dir=self.base_dir, store=self.store, step=step, plan=plan
+        )
         if spec.problem.task == "anomaly":
-            return self._anomaly_phases(folder, tracker, step, command)
-        with step("Loading and checking the data"), plan.phase("load"):
-            source = self.data if self.data is not None else spec.data.source
-            table = cdata.load_table(source, base_dir=self.base_dir)
-            dataset = cdata.prepare_dataset(table, spec, store=self.store)
-            folder.write_text("spec.yaml", spec_to_yaml(spec))
-            folder.write_json("data/schema.json", dataset.schema.to_dict())
-        plan.set_table(*dataset.frame.shape)
-        with step(plan.plan_line()):
-            pass
-        with step("Splitting (locked test set)"), plan.phase("split"):
-            split = cdata.make_split(
-                dataset.frame,
-                spec.split,
-                target=spec.problem.target or "",
-                id_column=spec.data.id_column,
+            return anomaly_phases(
+                spec,
+                dataset,
+                split,
+                folder,
+                plan=plan,
+                base_dir=self.base_dir,
+                store=self.store,
+                tracker=tracker,
+                step=step,
+                manifest=lambda run_id: self._manifest(run_id, dataset, split, tracker, command),
             )
-            folder.write_json("data/split.json", split.to_dict())
-        with step("Auditing the data"), plan.phase("audit"):
-            audit_data(dataset, split, spec, folder=folder, enforce=True)
         search_s = plan.search_s()
         with step(f"Searching models ({search_s:.0f} s of the budget)"), plan.phase("search"):
             result = self._search(dataset, split, on_candidate, search_s)
@@ -204,7 +203,7 @@ class Project:
             evaluation = evaluate_engagement(
                 folder, dataset=dataset, split=split, result=result, spec=spec
             )
-            _write_leaderboard(folder, evaluation.holdout)
+            write_leaderboard(folder, evaluation.holdout.leaderboard)
             _write_final_model(folder, dataset, result, evaluation)
         deployed = None
         if spec.deployment.format == "onnx":
@@ -222,35 +221,16 @@ class Project:
             budget = plan.result(
                 result.budget["stages"], result.budget["trials"], study=result.study
             )
-            folder.write_text(RunBudget.FILE, budget.to_json())
-            if tracker is not None:
-                tracker.log(_params(spec, result), _tracked_metrics(result, evaluation.result))
-                tracker.log_artifacts(folder.staging)
-            path = folder.finish(manifest)
-            cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
-        return path
-
-    def _anomaly_phases(
-        self,
-        folder: RunFolder,
-        tracker: EngagementTracker | None,
-        step: StepReporter,
-        command: list[str] | None,
-    ) -> Path:
-        """Run the anomaly variant of every phase (:mod:`crispml._anomaly_engagement`)."""
-        with step("Loading and checking the data"):
-            source = self.data if self.data is not None else self.spec.data.source
-            table = cdata.load_table(source, base_dir=self.base_dir)
-        return anomaly_phases(
-            self.spec,
-            table,
-            folder,
-            store=self.store,
-            base_dir=self.base_dir,
-            tracker=tracker,
-            step=step,
-            manifest=lambda run_id, ds, split: self._manifest(run_id, ds, split, tracker, command),
-        )
+            params = tracked_params(spec, family=result.best.family, params=result.best.params)
+            return seal(
+                folder,
+                manifest,
+                budget,
+                dataset=dataset,
+                store=self.store,
+                tracker=tracker,
+                tracked=(params, _tracked_metrics(result, evaluation.result)),
+            )
 
     def _deploy(
         self,
@@ -404,22 +384,11 @@ def decide_verdict(
         sources[f"{comparison.metric}_vs_baseline"] = (
             f"{EvaluationResult.FILE}: vs_baseline.improvement"
         )
-    measured_on = None
-    if deployed is not None:
-        where = "http" if deployed.latency.http is not None else "in_process"
-        measured_on = f"{where} single_row"
-        for name, value in deployed.latency.criteria_figures().items():
-            measured[name] = {"estimate": value, "low": None, "high": None}
-            key = name.removeprefix("latency_")
-            sources[name] = f"{DeploymentResult.FILE}: latency.{where}.single_row.{key}"
+    latency, latency_sources, measured_on = latency_figures(deployed)
+    measured.update(latency)
+    sources.update(latency_sources)
     criteria = {**spec.problem.success_criteria, **spec.fairness.criteria}
     return verdict(criteria, measured, sources=sources, latency_measured_on=measured_on)
-
-
-def _write_leaderboard(folder: RunFolder, holdout: HoldoutEvaluation) -> None:
-    board = holdout.leaderboard.to_csv(index=False)
-    folder.write_text("search/leaderboard.csv", board)
-    folder.write_text("leaderboard.csv", board)
 
 
 def _write_final_model(
@@ -497,16 +466,7 @@ def _metrics_record(
 
 
 def _model_contract(dataset: cdata.Dataset, best: Candidate) -> dict[str, Any]:
-    """Describe what a caller needs to use the saved pipeline: columns, types, classes."""
-    return {
-        "format": "skops",
-        "file": "pipeline.skops",
-        "family": best.family,
-        "params": best.params,
-        "features": [c for c in dataset.schema.features if c not in dataset.schema.dropped],
-        "target": dataset.target.to_dict(),
-        "schema": dataset.schema.to_dict(),
-    }
+    return model_contract(dataset, family=best.family, params=best.params)
 
 
 def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
@@ -527,13 +487,6 @@ def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
         "intended_use": spec.problem.intended_use,
         "out_of_scope": spec.problem.out_of_scope,
     }
-
-
-def _params(spec: ProjectSpec, result: SearchResult) -> dict[str, Any]:
-    params = flatten(json.loads(spec.model_dump_json()), "spec.")
-    params.update(flatten(result.best.params, "model."))
-    params["model.family"] = result.best.family
-    return params
 
 
 def _tracked_metrics(
