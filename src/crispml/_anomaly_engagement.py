@@ -141,7 +141,7 @@ def _deploy(
 def _search_budget(
     search: AnomalySearch, planned_s: float
 ) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
-    """The detector search as ``budget.json``'s search stages and trial outcomes."""
+    """Return the detector search as ``budget.json``'s search stages and trial outcomes."""
     stages = {
         "trials": {
             "planned_s": round(planned_s, 3),
