@@ -56,6 +56,15 @@ def _spec(labelled: bool, **search):
     )
 
 
+def _file_run(base):
+    """A labelled run from a CSV file in ``base`` (replayable), without deployment."""
+    planted().to_csv(base / "planted.csv", index=False)
+    raw = _spec(True).model_dump(mode="json", exclude_none=True)
+    raw["data"]["source"] = "planted.csv"
+    raw["deployment"] = {"format": "none"}
+    return Project(spec_from_dict(raw), base_dir=base).run()
+
+
 @pytest.fixture(scope="module")
 def labelled_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("labelled")
@@ -182,11 +191,7 @@ def test_unlabelled_run_reports_distribution_stability_and_top_rows(unlabelled_r
 def test_a_deterministic_anomaly_run_replays_identically(tmp_path):
     from crispml._replay import replay_run
 
-    planted().to_csv(tmp_path / "planted.csv", index=False)
-    raw = _spec(True).model_dump(mode="json", exclude_none=True)
-    raw["data"]["source"] = "planted.csv"
-    raw["deployment"] = {"format": "none"}
-    run = Project(spec_from_dict(raw), base_dir=tmp_path).run()
+    run = _file_run(tmp_path)
     replay = replay_run(run.path, workdir=tmp_path / "replay")
     assert replay.identical and replay.data_matches and replay.n_rows == 160
 
@@ -251,11 +256,7 @@ def test_anomaly_reproduce_script_reruns_the_engagement(tmp_path):
     import sys
     from pathlib import Path
 
-    planted().to_csv(tmp_path / "planted.csv", index=False)
-    raw = _spec(True).model_dump(mode="json", exclude_none=True)
-    raw["data"]["source"] = "planted.csv"
-    raw["deployment"] = {"format": "none"}
-    run = Project(spec_from_dict(raw), base_dir=tmp_path).run()
+    run = _file_run(tmp_path)
     script = run.path / "reproduce.sh"
     assert os.access(script, os.X_OK) and "data/snapshot/planted.csv" in script.read_text()
     crispml = Path(sys.executable).parent / "crispml"

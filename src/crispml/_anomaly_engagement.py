@@ -22,7 +22,14 @@ import pandas as pd
 from crispml import data as cdata
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder
-from crispml._steps import latency_figures, model_contract, seal, tracked_params, write_leaderboard
+from crispml._steps import (
+    deployment_inputs,
+    latency_figures,
+    model_contract,
+    seal,
+    tracked_params,
+    write_leaderboard,
+)
 from crispml.deploy import DeploymentResult, package_anomaly_deployment
 from crispml.evaluate import AnomalyEvaluation, Verdict, evaluate_anomaly, verdict
 from crispml.models import save_pipeline
@@ -123,18 +130,8 @@ def _deploy(
     return package_anomaly_deployment(
         folder,
         search.best.pipeline,
-        schema=dataset.schema,
-        target=dataset.target,
-        X_train=dataset.features(split.train),
-        test_frame=dataset.frame.iloc[split.test],
-        sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-        run_id=folder.run_id,
         card=_card(spec, result),
-        policies={
-            "on_missing": spec.deployment.on_missing,
-            "on_unknown": spec.deployment.on_unknown,
-            "protected": spec.fairness.protected,
-        },
+        **deployment_inputs(spec, dataset, split, folder),
     )
 
 

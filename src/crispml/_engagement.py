@@ -23,6 +23,7 @@ from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
 from crispml._steps import (
     StepReporter,
+    deployment_inputs,
     latency_figures,
     load_split_audit,
     model_contract,
@@ -243,20 +244,10 @@ class Project:
         return package_deployment(
             folder,
             evaluation.model,
-            schema=dataset.schema,
-            target=dataset.target,
-            X_train=dataset.features(split.train),
-            test_frame=dataset.frame.iloc[split.test],
-            sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-            run_id=folder.run_id,
             card=_card(spec, evaluation.result),
             threshold=evaluation.threshold,
-            policies={
-                "on_missing": spec.deployment.on_missing,
-                "on_unknown": spec.deployment.on_unknown,
-                "protected": spec.fairness.protected,
-            },
             explain=reason_policy(spec, dataset, split, None).document(),
+            **deployment_inputs(spec, dataset, split, folder),
         )
 
     def _search(

@@ -84,6 +84,25 @@ def latency_figures(
     return measured, sources, f"{where} single_row"
 
 
+def deployment_inputs(
+    spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split, folder: RunFolder
+) -> dict[str, Any]:
+    """Keyword arguments every deployment takes: data, contract policies, SLA, run id."""
+    return {
+        "schema": dataset.schema,
+        "target": dataset.target,
+        "X_train": dataset.features(split.train),
+        "test_frame": dataset.frame.iloc[split.test],
+        "sla_ms": spec.deployment.latency_sla_ms.model_dump(),
+        "run_id": folder.run_id,
+        "policies": {
+            "on_missing": spec.deployment.on_missing,
+            "on_unknown": spec.deployment.on_unknown,
+            "protected": spec.fairness.protected,
+        },
+    }
+
+
 def model_contract(
     dataset: cdata.Dataset, *, family: str, params: Mapping[str, Any]
 ) -> dict[str, Any]:
