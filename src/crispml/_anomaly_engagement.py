@@ -1,11 +1,13 @@
 """The engagement of an anomaly-detection project (``problem.task: anomaly``).
 
-The same phases and run folder as the other tasks, with the anomaly variant of each:
-the audit runs its label-free checks (and the target checks when labels exist), the
-search chooses a detector on the validation rows, the evaluation scores the locked
-test rows once, the detector is exported to ONNX with a parity check and served like
-any model (score + flag), and the card reads the typed anomaly result.
-This module orchestrates; the logic lives in the phase packages.
+The same phases, budget plan and run folder as the other tasks, with the anomaly variant
+of each: loading, splitting and the audit are the shared steps (:mod:`crispml._steps`;
+the audit runs its label-free checks, and the target checks when labels exist), the
+search chooses a detector on the validation rows within what the plan leaves it, the
+evaluation scores the locked test rows once, the detector is exported to ONNX with a
+parity check and served like any model (score + flag), the card and the HTML report read
+the typed anomaly result, and ``budget.json``, ``env/`` and ``reproduce.sh`` are written
+as for the other tasks. This module orchestrates; the logic lives in the phase packages.
 """
 
 from __future__ import annotations
