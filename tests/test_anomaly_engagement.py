@@ -56,6 +56,15 @@ def _spec(labelled: bool, **search):
     )
 
 
+def _file_run(base):
+    """A labelled run from a CSV file in ``base`` (replayable), without deployment."""
+    planted().to_csv(base / "planted.csv", index=False)
+    raw = _spec(True).model_dump(mode="json", exclude_none=True)
+    raw["data"]["source"] = "planted.csv"
+    raw["deployment"] = {"format": "none"}
+    return Project(spec_from_dict(raw), base_dir=base).run()
+
+
 @pytest.fixture(scope="module")
 def labelled_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("labelled")
@@ -182,10 +191,80 @@ def test_unlabelled_run_reports_distribution_stability_and_top_rows(unlabelled_r
 def test_a_deterministic_anomaly_run_replays_identically(tmp_path):
     from crispml._replay import replay_run
 
-    planted().to_csv(tmp_path / "planted.csv", index=False)
-    raw = _spec(True).model_dump(mode="json", exclude_none=True)
-    raw["data"]["source"] = "planted.csv"
-    raw["deployment"] = {"format": "none"}
-    run = Project(spec_from_dict(raw), base_dir=tmp_path).run()
+    run = _file_run(tmp_path)
     replay = replay_run(run.path, workdir=tmp_path / "replay")
     assert replay.identical and replay.data_matches and replay.n_rows == 160
+
+
+@pytest.mark.slow
+def test_labelled_run_writes_the_html_report_through_the_ledger(labelled_run):
+    from crispml.report._claims import fmt
+
+    path = labelled_run.path
+    html = (path / "report/report.html").read_text()
+    assert "default-src 'none'" in html and "<svg" in html  # self-contained, with the histogram
+    assert "Detectors compared" in html and "Most anomalous test rows" in html
+    result = AnomalyEvaluation.read(path)
+    for name in ("roc_auc", "average_precision", "precision_at_k"):
+        est = result.test[name]
+        assert f"{fmt(est.low)} to {fmt(est.high)}" in html
+    assert result.top_rows[0].row_id in html
+    ledger = json.loads((path / "report/claims.json").read_text())
+    report_claims = [c for c in ledger["claims"] if c["document"] == "report"]
+    assert {c["field"] for c in report_claims} >= {"test.roc_auc.low", "stability.spearman_min"}
+    assert any(c["artifact"] == "leaderboard.csv" for c in report_claims)
+    assert set(json.loads((path / "manifest.json").read_text())["artifacts"]) >= {
+        "report/report.html",
+        "reproduce.sh",
+        "budget.json",
+    }
+
+
+@pytest.mark.slow
+def test_a_figure_edited_in_the_report_is_caught(labelled_run, tmp_path):
+    import shutil
+
+    from crispml.report._claims import fmt
+
+    copy = tmp_path / labelled_run.path.name
+    shutil.copytree(labelled_run.path, copy)
+    auc = fmt(AnomalyEvaluation.read(copy).test["roc_auc"].estimate)
+    html = copy / "report/report.html"
+    html.write_text(html.read_text().replace(f"<td>{auc}</td>", "<td>0.9999</td>"))
+    _, bad = check_claims(copy)
+    assert [(b.document, b.label) for b in bad] == [("report", "roc_auc estimate")]
+
+
+@pytest.mark.slow
+def test_anomaly_runs_record_every_phase_in_the_budget(labelled_run, unlabelled_run):
+    from crispml.search import RunBudget
+
+    for run in (labelled_run, unlabelled_run):
+        budget = RunBudget.read(run.path)
+        ran = ("setup", "load", "split", "audit", "search", "evaluation", "deployment", "verdict")
+        assert all(budget.phases[p].used_s is not None for p in (*ran, "report")), budget.phases
+        assert budget.phases["search"].planned_s > 0 and budget.rows == N_ROWS
+        assert budget.search_stages["trials"].used_s > 0
+        assert sum(budget.trials.values()) == len(run.leaderboard)
+        assert budget.elapsed_s >= sum(budget.phases[p].used_s for p in ran) - 1e-6
+
+
+@pytest.mark.slow
+def test_anomaly_reproduce_script_reruns_the_engagement(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = _file_run(tmp_path)
+    script = run.path / "reproduce.sh"
+    assert os.access(script, os.X_OK) and "data/snapshot/planted.csv" in script.read_text()
+    crispml = Path(sys.executable).parent / "crispml"
+    env = {**os.environ, "CRISPML_SKIP_INSTALL": "1", "CRISPML": str(crispml),
+           "CRISPML_REPRODUCE_DIR": str(tmp_path / "work")}  # fmt: skip
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (rerun,) = (tmp_path / "work" / "runs").iterdir()
+    first, again = AnomalyEvaluation.read(run.path), AnomalyEvaluation.read(rerun)
+    assert again.detector == first.detector and again.test == first.test
+    assert verify_run(rerun).ok

@@ -1,11 +1,13 @@
 """The engagement of an anomaly-detection project (``problem.task: anomaly``).
 
-The same phases and run folder as the other tasks, with the anomaly variant of each:
-the audit runs its label-free checks (and the target checks when labels exist), the
-search chooses a detector on the validation rows, the evaluation scores the locked
-test rows once, the detector is exported to ONNX with a parity check and served like
-any model (score + flag), and the card reads the typed anomaly result.
-This module orchestrates; the logic lives in the phase packages.
+The same phases, budget plan and run folder as the other tasks, with the anomaly variant
+of each: loading, splitting and the audit are the shared steps (:mod:`crispml._steps`;
+the audit runs its label-free checks, and the target checks when labels exist), the
+search chooses a detector on the validation rows within what the plan leaves it, the
+evaluation scores the locked test rows once, the detector is exported to ONNX with a
+parity check and served like any model (score + flag), the card and the HTML report read
+the typed anomaly result, and ``budget.json``, ``env/`` and ``reproduce.sh`` are written
+as for the other tasks. This module orchestrates; the logic lives in the phase packages.
 """
 
 from __future__ import annotations
@@ -19,99 +21,127 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
-from crispml._phase_steps import (
-    deployment_policies,
-    latency_figures,
-    prepare_split_audit,
-    seal_run,
-    write_candidates,
-)
+from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder
+from crispml._steps import (
+    deployment_inputs,
+    latency_figures,
+    model_contract,
+    seal,
+    search_stages,
+    tracked_params,
+    write_candidates,
+    write_leaderboard,
+)
 from crispml.deploy import DeploymentResult, package_anomaly_deployment
 from crispml.evaluate import AnomalyEvaluation, Verdict, evaluate_anomaly, verdict
 from crispml.models import save_pipeline
 from crispml.report import write_anomaly_report
-from crispml.search import AnomalySearch, search_detectors
+from crispml.search import AnomalySearch, EngagementBudget, search_detectors
 from crispml.spec import ProjectSpec
 from crispml.tracking import EngagementTracker
 
 if TYPE_CHECKING:
-    import contextlib
+    from crispml._steps import StepReporter
 
-    Step = Callable[[str], contextlib.AbstractContextManager[Any]]
-    Manifest = Callable[[str, cdata.Dataset, cdata.Split], dict[str, Any]]
+    Manifest = Callable[[str], dict[str, Any]]
 
 
 def anomaly_phases(
     spec: ProjectSpec,
-    table: cdata.LoadedTable,
+    dataset: cdata.Dataset,
+    split: cdata.Split,
     folder: RunFolder,
     *,
-    store: Path,
+    plan: EngagementBudget,
     base_dir: Path,
+    store: Path,
     tracker: EngagementTracker | None,
-    step: Step,
+    step: StepReporter,
     manifest: Manifest,
 ) -> Path:
-    """Run every phase of an anomaly engagement into ``folder`` and seal it.
+    """Run the anomaly variant of the phases after the audit into ``folder`` and seal it.
 
     Parameters
     ----------
     spec : ProjectSpec
         The resolved spec (``problem.task`` is ``anomaly``).
-    table : LoadedTable
-        The loaded data.
+    dataset : Dataset
+        The loaded, checked and audited data.
+    split : Split
+        Its split (locked test set).
     folder : RunFolder
         The run folder being staged.
-    store, base_dir : Path
-        The project's ``.crispml`` folder and the project folder.
+    plan : EngagementBudget
+        The engagement's budget: the detector search gets what the other phases'
+        predicted costs leave; ``budget.json`` records planned vs used per phase.
+    base_dir, store : Path
+        The project folder and its ``.crispml`` folder.
     tracker : EngagementTracker or None
         MLflow tracking, when enabled.
     step : callable
         Step reporter (CLI progress).
     manifest : callable
-        ``manifest(run_id, dataset, split)`` builds the run's manifest.
+        ``manifest(run_id)`` builds the run's manifest.
 
     Returns
     -------
     Path
         The sealed run folder.
     """
-    dataset, split = prepare_split_audit(spec, table, folder, store=store, step=step)
-    with step(f"Choosing a detector (budget {spec.search.time_budget_s:g} s)"):
-        search = _search(spec, dataset, split)
+    search_s = plan.search_s()
+    with step(f"Choosing a detector ({search_s:.0f} s of the budget)"), plan.phase("search"):
+        search = _search(spec, dataset, split, search_s)
         _write_search(folder, dataset, search)
-    with step("Evaluating on the test set"):
+    with step("Evaluating on the test set"), plan.phase("evaluation"):
         result = _evaluate(spec, dataset, split, search, folder)
     deployed = None
     if spec.deployment.format == "onnx":
-        with step("Exporting to ONNX and checking parity"):
-            deployed = package_anomaly_deployment(
-                folder,
-                search.best.pipeline,
-                schema=dataset.schema,
-                target=dataset.target,
-                X_train=dataset.features(split.train),
-                test_frame=dataset.frame.iloc[split.test],
-                sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-                run_id=folder.run_id,
-                card=_card(spec, result),
-                policies=deployment_policies(spec),
-            )
-    with step("Deciding the verdict"):
+        with step("Exporting to ONNX and checking parity"), plan.phase("deployment"):
+            deployed = _deploy(spec, dataset, split, search, result, folder)
+    with step("Deciding the verdict"), plan.phase("verdict"):
         decision = decide_anomaly_verdict(spec, result, deployed)
         folder.write_text(Verdict.FILE, decision.to_json())
         folder.write_json("metrics.json", _metrics_record(spec, search, result, decision))
-    return seal_run(
-        folder, spec, dataset, split, store=store, base_dir=base_dir, tracker=tracker,
-        step=step, manifest=manifest,
-        write_card=lambda staging, run_id: write_anomaly_report(staging, run_id=run_id),
-        model=(search.best.family, search.best.params),
-        test_metrics={k: v.estimate for k, v in result.test.items()},
-    )  # fmt: skip
+    with step("Writing the model card and report"), plan.phase("report"):
+        record = manifest(folder.run_id)
+        record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
+        write_anomaly_report(folder.staging, manifest=record)
+    with step("Sealing the run folder"):
+        note = "detector configurations fitted and scored on the validation rows"
+        budget = plan.result(*search_stages(search, search_s, note), study=None)
+        params = tracked_params(spec, family=search.best.family, params=search.best.params)
+        metrics = {f"test_{k}": v.estimate for k, v in result.test.items()}
+        return seal(
+            folder,
+            record,
+            budget,
+            dataset=dataset,
+            store=store,
+            tracker=tracker,
+            tracked=(params, metrics),
+        )
 
 
-def _search(spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split) -> AnomalySearch:
+def _deploy(
+    spec: ProjectSpec,
+    dataset: cdata.Dataset,
+    split: cdata.Split,
+    search: AnomalySearch,
+    result: AnomalyEvaluation,
+    folder: RunFolder,
+) -> DeploymentResult:
+    return package_anomaly_deployment(
+        folder,
+        search.best.pipeline,
+        card=_card(spec, result),
+        **deployment_inputs(spec, dataset, split, folder),
+    )
+
+
+def _search(
+    spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split, time_budget_s: float
+) -> AnomalySearch:
     return search_detectors(
         dataset.features(split.train),
         dataset.features(split.valid),
@@ -121,7 +151,7 @@ def _search(spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split) -> An
         contamination=spec.problem.anomaly_share,
         metric=spec.problem.primary_metric,
         seed=spec.split.seed,
-        time_budget_s=spec.search.time_budget_s,
+        time_budget_s=time_budget_s,
         max_trials=spec.search.max_trials,
         deterministic=spec.search.deterministic,
     )
@@ -152,9 +182,7 @@ def _evaluate(
     frame.to_parquet(buffer, index=False)
     folder.write_bytes(result.predictions, buffer.getvalue())
     folder.write_text(AnomalyEvaluation.FILE, result.to_json())
-    board = _leaderboard(search, result)
-    folder.write_text("search/leaderboard.csv", board.to_csv(index=False))
-    folder.write_text("leaderboard.csv", board.to_csv(index=False))
+    write_leaderboard(folder, _leaderboard(search, result))
     return result
 
 
@@ -185,9 +213,9 @@ def decide_anomaly_verdict(
             "flagged_share": f"{AnomalyEvaluation.FILE}: distribution.flagged_share",
         }
     )
-    extra, extra_sources, measured_on = latency_figures(deployed)
-    measured.update(extra)
-    sources.update(extra_sources)
+    latency, latency_sources, measured_on = latency_figures(deployed)
+    measured.update(latency)
+    sources.update(latency_sources)
     return verdict(
         spec.problem.success_criteria, measured, sources=sources, latency_measured_on=measured_on
     )
@@ -217,20 +245,9 @@ def _write_search(folder: RunFolder, dataset: cdata.Dataset, search: AnomalySear
     best = search.best
     write_candidates(folder, search.candidates)
     save_pipeline(best.pipeline, folder.path("model/pipeline.skops"))
-    folder.write_json(
-        "model/schema.json",
-        {
-            "format": "skops",
-            "file": "pipeline.skops",
-            "family": best.family,
-            "params": best.params,
-            "features": [c for c in dataset.schema.features if c not in dataset.schema.dropped],
-            "target": dataset.target.to_dict(),
-            "schema": dataset.schema.to_dict(),
-            "contamination": search.contamination,
-            "decision_threshold": 0.0,
-        },
-    )
+    contract = model_contract(dataset, family=best.family, params=best.params)
+    contract.update(contamination=search.contamination, decision_threshold=0.0)
+    folder.write_json("model/schema.json", contract)
 
 
 def _metrics_record(

@@ -22,26 +22,34 @@ from crispml._anomaly_engagement import anomaly_phases
 from crispml._ranking_engagement import ranking_phases
 from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder, base_manifest
+from crispml._steps import (
+    StepReporter,
+    deployment_inputs,
+    latency_figures,
+    load_split_audit,
+    model_contract,
+    seal,
+    tracked_params,
+    write_leaderboard,
+)
 from crispml._utils._io import sha256_bytes
 from crispml._utils._threads import configure_threads
-from crispml.audit import audit_data
 from crispml.deploy import DeploymentResult, package_deployment
 from crispml.evaluate import (
     EngagementEvaluation,
     EvaluationResult,
-    HoldoutEvaluation,
     Verdict,
     evaluate_engagement,
     verdict,
 )
 from crispml.evaluate._engagement import reason_policy
 from crispml.exceptions import NotFittedError, SpecError
-from crispml.models import anomaly_scores, get_family, load_pipeline, save_pipeline
+from crispml.features import check_embeddings
+from crispml.models import anomaly_scores, get_family, get_ranker, load_pipeline, save_pipeline
 from crispml.report import check_template, write_report
 from crispml.search import (
     Candidate,
     EngagementBudget,
-    RunBudget,
     SearchProgress,
     SearchResult,
     record_search,
@@ -49,10 +57,7 @@ from crispml.search import (
 )
 from crispml.search._ray import check_backend
 from crispml.spec import FAIRNESS_CRITERIA, ProjectSpec, load_spec, spec_to_yaml
-from crispml.tracking import EngagementTracker, default_tracking_uri, flatten
-
-StepReporter = Callable[[str], contextlib.AbstractContextManager[Any]]
-"""Called with a step's title; the returned context wraps the step (CLI progress)."""
+from crispml.tracking import EngagementTracker, default_tracking_uri
 
 
 @contextlib.contextmanager
@@ -140,6 +145,11 @@ class Project:
         spec = self.spec
         self._template = check_template(self._template_path())  # refuse before any work
         check_backend(spec.search.backend, spec.search.ray_address)
+        if spec.problem.task == "ranking":
+            for name in spec.search.families:  # a misnamed ranker fails before any work
+                get_ranker(name)
+        if spec.features.text.method == "embeddings":
+            check_embeddings()  # the extra is missing: say so before any work
         plan = EngagementBudget(
             spec.search.time_budget_s,
             deterministic=spec.search.deterministic,
@@ -185,28 +195,24 @@ class Project:
         phases' predicted costs leave, and ``budget.json`` records planned vs used.
         """
         spec = self.spec
+        source = self.data if self.data is not None else spec.data.source
+        dataset, split = load_split_audit(
+            spec, source, folder, base_dir=self.base_dir, store=self.store, step=step, plan=plan
+        )
         if spec.problem.task in ("anomaly", "ranking"):
-            return self._task_phases(folder, tracker, step, command)
-        with step("Loading and checking the data"), plan.phase("load"):
-            source = self.data if self.data is not None else spec.data.source
-            table = cdata.load_table(source, base_dir=self.base_dir)
-            dataset = cdata.prepare_dataset(table, spec, store=self.store)
-            folder.write_text("spec.yaml", spec_to_yaml(spec))
-            folder.write_json("data/schema.json", dataset.schema.to_dict())
-        plan.set_table(*dataset.frame.shape)
-        with step(plan.plan_line()):
-            pass
-        with step("Splitting (locked test set)"), plan.phase("split"):
-            split = cdata.make_split(
-                dataset.frame,
-                spec.split,
-                target=spec.problem.target or "",
-                id_column=spec.data.id_column,
+            phases = ranking_phases if spec.problem.task == "ranking" else anomaly_phases
+            return phases(
+                spec,
+                dataset,
+                split,
+                folder,
+                plan=plan,
+                base_dir=self.base_dir,
+                store=self.store,
+                tracker=tracker,
+                step=step,
+                manifest=lambda run_id: self._manifest(run_id, dataset, split, tracker, command),
             )
-            folder.write_json("data/split.json", split.to_dict())
-        plan.set_split(len(split.test))
-        with step("Auditing the data"), plan.phase("audit"):
-            audit_data(dataset, split, spec, folder=folder, enforce=True)
         search_s = plan.search_s()
         with step(f"Searching models ({search_s:.0f} s of the budget)"), plan.phase("search"):
             result = self._search(dataset, split, on_candidate, search_s)
@@ -219,7 +225,7 @@ class Project:
             evaluation = evaluate_engagement(
                 folder, dataset=dataset, split=split, result=result, spec=spec, work=work
             )
-            _write_leaderboard(folder, evaluation.holdout)
+            write_leaderboard(folder, evaluation.holdout.leaderboard)
             _write_final_model(folder, dataset, result, evaluation)
         deployed = None
         if spec.deployment.format == "onnx":
@@ -241,36 +247,16 @@ class Project:
             budget = plan.result(
                 result.budget["stages"], result.budget["trials"], study=result.study
             )
-            folder.write_text(RunBudget.FILE, budget.to_json())
-            if tracker is not None:
-                tracker.log(_params(spec, result), _tracked_metrics(result, evaluation.result))
-                tracker.log_artifacts(folder.staging)
-            path = folder.finish(manifest)
-            cdata.append_lineage(self.store, dataset.snapshot, run_id=folder.run_id, event="run")
-        return path
-
-    def _task_phases(
-        self,
-        folder: RunFolder,
-        tracker: EngagementTracker | None,
-        step: StepReporter,
-        command: list[str] | None,
-    ) -> Path:
-        """Run the anomaly or ranking variant of every phase (their own engagement modules)."""
-        with step("Loading and checking the data"):
-            source = self.data if self.data is not None else self.spec.data.source
-            table = cdata.load_table(source, base_dir=self.base_dir)
-        phases = ranking_phases if self.spec.problem.task == "ranking" else anomaly_phases
-        return phases(
-            self.spec,
-            table,
-            folder,
-            store=self.store,
-            base_dir=self.base_dir,
-            tracker=tracker,
-            step=step,
-            manifest=lambda run_id, ds, split: self._manifest(run_id, ds, split, tracker, command),
-        )
+            params = tracked_params(spec, family=result.best.family, params=result.best.params)
+            return seal(
+                folder,
+                manifest,
+                budget,
+                dataset=dataset,
+                store=self.store,
+                tracker=tracker,
+                tracked=(params, _tracked_metrics(result, evaluation.result)),
+            )
 
     def _deploy(
         self,
@@ -283,20 +269,10 @@ class Project:
         return package_deployment(
             folder,
             evaluation.model,
-            schema=dataset.schema,
-            target=dataset.target,
-            X_train=dataset.features(split.train),
-            test_frame=dataset.frame.iloc[split.test],
-            sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-            run_id=folder.run_id,
             card=_card(spec, evaluation.result),
             threshold=evaluation.threshold,
-            policies={
-                "on_missing": spec.deployment.on_missing,
-                "on_unknown": spec.deployment.on_unknown,
-                "protected": spec.fairness.protected,
-            },
             explain=reason_policy(spec, dataset, split, None).document(),
+            **deployment_inputs(spec, dataset, split, folder),
         )
 
     def _search(
@@ -425,22 +401,11 @@ def decide_verdict(
         sources[f"{comparison.metric}_vs_baseline"] = (
             f"{EvaluationResult.FILE}: vs_baseline.improvement"
         )
-    measured_on = None
-    if deployed is not None:
-        where = "http" if deployed.latency.http is not None else "in_process"
-        measured_on = f"{where} single_row"
-        for name, value in deployed.latency.criteria_figures().items():
-            measured[name] = {"estimate": value, "low": None, "high": None}
-            key = name.removeprefix("latency_")
-            sources[name] = f"{DeploymentResult.FILE}: latency.{where}.single_row.{key}"
+    latency, latency_sources, measured_on = latency_figures(deployed)
+    measured.update(latency)
+    sources.update(latency_sources)
     criteria = {**spec.problem.success_criteria, **spec.fairness.criteria}
     return verdict(criteria, measured, sources=sources, latency_measured_on=measured_on)
-
-
-def _write_leaderboard(folder: RunFolder, holdout: HoldoutEvaluation) -> None:
-    board = holdout.leaderboard.to_csv(index=False)
-    folder.write_text("search/leaderboard.csv", board)
-    folder.write_text("leaderboard.csv", board)
 
 
 def _write_final_model(
@@ -518,16 +483,7 @@ def _metrics_record(
 
 
 def _model_contract(dataset: cdata.Dataset, best: Candidate) -> dict[str, Any]:
-    """Describe what a caller needs to use the saved pipeline: columns, types, classes."""
-    return {
-        "format": "skops",
-        "file": "pipeline.skops",
-        "family": best.family,
-        "params": best.params,
-        "features": [c for c in dataset.schema.features if c not in dataset.schema.dropped],
-        "target": dataset.target.to_dict(),
-        "schema": dataset.schema.to_dict(),
-    }
+    return model_contract(dataset, family=best.family, params=best.params)
 
 
 def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
@@ -548,13 +504,6 @@ def _card(spec: ProjectSpec, evaluation: EvaluationResult) -> dict[str, Any]:
         "intended_use": spec.problem.intended_use,
         "out_of_scope": spec.problem.out_of_scope,
     }
-
-
-def _params(spec: ProjectSpec, result: SearchResult) -> dict[str, Any]:
-    params = flatten(json.loads(spec.model_dump_json()), "spec.")
-    params.update(flatten(result.best.params, "model."))
-    params["model.family"] = result.best.family
-    return params
 
 
 def _tracked_metrics(

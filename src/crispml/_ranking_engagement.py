@@ -20,105 +20,119 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
-from crispml._phase_steps import (
-    deployment_policies,
+from crispml._reproduction import pack_reproduction
+from crispml._runfolder import RunFolder
+from crispml._steps import (
+    StepReporter,
+    deployment_inputs,
     latency_figures,
-    prepare_split_audit,
-    seal_run,
+    seal,
+    search_stages,
+    tracked_params,
     write_candidates,
 )
-from crispml._runfolder import RunFolder
 from crispml.deploy import DeploymentResult, package_ranking_deployment
 from crispml.evaluate import RankingEvaluation, Verdict, evaluate_ranking, verdict
-from crispml.models import get_ranker, save_pipeline
+from crispml.models import save_pipeline
 from crispml.report import write_ranking_report
-from crispml.search import RankingSearch, search_rankers
+from crispml.search import EngagementBudget, RankingSearch, search_rankers
 from crispml.spec import ProjectSpec
 from crispml.tracking import EngagementTracker
 
 if TYPE_CHECKING:
-    import contextlib
-
-    Step = Callable[[str], contextlib.AbstractContextManager[Any]]
-    Manifest = Callable[[str, cdata.Dataset, cdata.Split], dict[str, Any]]
+    Manifest = Callable[[str], dict[str, Any]]
 
 
 def ranking_phases(
     spec: ProjectSpec,
-    table: cdata.LoadedTable,
+    dataset: cdata.Dataset,
+    split: cdata.Split,
     folder: RunFolder,
     *,
-    store: Path,
+    plan: EngagementBudget,
     base_dir: Path,
+    store: Path,
     tracker: EngagementTracker | None,
-    step: Step,
+    step: StepReporter,
     manifest: Manifest,
 ) -> Path:
-    """Run every phase of a ranking engagement into ``folder`` and seal it.
+    """Run the ranking variant of the phases after the audit into ``folder`` and seal it.
 
     Parameters
     ----------
     spec : ProjectSpec
         The resolved spec (``problem.task`` is ``ranking``).
-    table : LoadedTable
-        The loaded data.
+    dataset : Dataset
+        The loaded, checked and audited data.
+    split : Split
+        Its split: every query in one part (locked test queries).
     folder : RunFolder
         The run folder being staged.
-    store, base_dir : Path
-        The project's ``.crispml`` folder and the project folder.
+    plan : EngagementBudget
+        The engagement's budget: the ranker search gets what the other phases'
+        predicted costs leave; ``budget.json`` records planned vs used per phase.
+    base_dir, store : Path
+        The project folder and its ``.crispml`` folder.
     tracker : EngagementTracker or None
         MLflow tracking, when enabled.
     step : callable
         Step reporter (CLI progress).
     manifest : callable
-        ``manifest(run_id, dataset, split)`` builds the run's manifest.
+        ``manifest(run_id)`` builds the run's manifest.
 
     Returns
     -------
     Path
         The sealed run folder.
     """
-    for name in spec.search.families:  # a misnamed ranker fails before any work
-        get_ranker(name)
-    dataset, split = prepare_split_audit(spec, table, folder, store=store, step=step)
     groups = dataset.frame[spec.problem.group_column or ""].astype(str).to_numpy()
-    with step(f"Choosing a ranker (budget {spec.search.time_budget_s:g} s)"):
-        search = _search(spec, dataset, split, groups)
+    search_s = plan.search_s()
+    with step(f"Choosing a ranker ({search_s:.0f} s of the budget)"), plan.phase("search"):
+        search = _search(spec, dataset, split, groups, search_s)
         write_candidates(folder, search.candidates)
         _write_model(folder, dataset, search)
-    with step("Evaluating on the test queries"):
+    with step("Evaluating on the test queries"), plan.phase("evaluation"):
         result = _evaluate(spec, dataset, split, groups, search, folder)
     deployed = None
     if spec.deployment.format == "onnx":
-        with step("Exporting to ONNX and checking parity"):
+        with step("Exporting to ONNX and checking parity"), plan.phase("deployment"):
             deployed = package_ranking_deployment(
                 folder,
                 search.best.pipeline,
-                schema=dataset.schema,
-                target=dataset.target,
-                X_train=dataset.features(split.train),
-                test_frame=dataset.frame.iloc[split.test],
                 test_groups=groups[split.test],
-                sla_ms=spec.deployment.latency_sla_ms.model_dump(),
-                run_id=folder.run_id,
                 card=_card(spec, result),
-                policies=deployment_policies(spec),
+                **deployment_inputs(spec, dataset, split, folder),
             )
-    with step("Deciding the verdict"):
+    with step("Deciding the verdict"), plan.phase("verdict"):
         decision = decide_ranking_verdict(spec, result, deployed)
         folder.write_text(Verdict.FILE, decision.to_json())
         folder.write_json("metrics.json", _metrics_record(search, result, decision))
-    return seal_run(
-        folder, spec, dataset, split, store=store, base_dir=base_dir, tracker=tracker,
-        step=step, manifest=manifest,
-        write_card=lambda staging, run_id: write_ranking_report(staging, run_id=run_id),
-        model=(search.best.family, search.best.params),
-        test_metrics={k: v.estimate for k, v in result.test.items()},
-    )  # fmt: skip
+    with step("Writing the model card"), plan.phase("report"):
+        record = manifest(folder.run_id)
+        record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
+        write_ranking_report(folder.staging, run_id=folder.run_id)
+    with step("Sealing the run folder"):
+        note = "rankers fitted and scored on the validation queries"
+        budget = plan.result(*search_stages(search, search_s, note), study=None)
+        params = tracked_params(spec, family=search.best.family, params=search.best.params)
+        metrics = {f"test_{k}": v.estimate for k, v in result.test.items()}
+        return seal(
+            folder,
+            record,
+            budget,
+            dataset=dataset,
+            store=store,
+            tracker=tracker,
+            tracked=(params, metrics),
+        )
 
 
 def _search(
-    spec: ProjectSpec, dataset: cdata.Dataset, split: cdata.Split, groups: np.ndarray
+    spec: ProjectSpec,
+    dataset: cdata.Dataset,
+    split: cdata.Split,
+    groups: np.ndarray,
+    time_budget_s: float,
 ) -> RankingSearch:
     return search_rankers(
         dataset.features(split.train),
@@ -133,7 +147,7 @@ def _search(
         metric=spec.problem.primary_metric,
         baselines=spec.search.baselines,
         seed=spec.split.seed,
-        time_budget_s=spec.search.time_budget_s,
+        time_budget_s=time_budget_s,
         max_trials=spec.search.max_trials,
         deterministic=spec.search.deterministic,
         n_jobs=spec.search.n_jobs,

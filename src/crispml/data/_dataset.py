@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,14 @@ _MSG_NO_COLUMN = "{field} names {column!r}, which is not a column of the data. C
 _MSG_MONOTONE = (
     "features.monotone names {column!r}, whose role is {role}; monotone constraints apply to "
     "numeric input columns. Remove it, or make the column numeric in the data."
+)
+_MSG_NOT_TEXT = (
+    "features.text.columns names {column!r}, which is not a text column used as a feature "
+    "(its role: {role}). Text columns: {text}."
+)
+_MSG_NO_TEXT = (
+    "features.text.method is embeddings but the data has no text column used as a feature; "
+    "remove features.text or check the column roles in data/schema.json."
 )
 _MSG_NO_FEATURES = (
     "no feature columns are left after dropping {dropped}. Keep at least one input column."
@@ -119,6 +128,7 @@ def prepare_dataset(
         if role != "numeric" or column in schema.dropped:
             shown = f"{role} (excluded)" if column in schema.dropped else role
             raise SpecError(_MSG_MONOTONE.format(column=column, role=shown))
+    schema = dataclasses.replace(schema, embedded=_embedded_columns(schema, spec))
     y = encoding.encode(kept[target]) if target else np.empty(0, dtype=np.int64)
     return Dataset(kept, schema, encoding, y, snapshot, int((~present).sum()))
 
@@ -135,6 +145,21 @@ def _query_column(spec: ProjectSpec) -> tuple[str, ...]:
     """Return the query id of a ranking task: it groups the rows, never a feature."""
     group = spec.problem.group_column
     return (group,) if group is not None and group not in spec.data.drop else ()
+
+
+def _embedded_columns(schema: Schema, spec: ProjectSpec) -> tuple[str, ...]:
+    """Text columns encoded as sentence embeddings (``features.text``)."""
+    text = spec.features.text
+    if text.method != "embeddings":
+        return ()
+    used = [c for c in schema.names("text") if c not in schema.dropped]
+    for column in text.columns:
+        if column not in used:
+            role = {c.name: c.role for c in schema.columns}.get(column, "not in the data")
+            raise SpecError(_MSG_NOT_TEXT.format(column=column, role=role, text=used))
+    if not used:
+        raise SpecError(_MSG_NO_TEXT)
+    return tuple(c for c in used if not text.columns or c in text.columns)
 
 
 def _check_columns(frame: pd.DataFrame, spec: ProjectSpec) -> None:

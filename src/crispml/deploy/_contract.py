@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crispml.data import MISSING_LEVEL, Schema, TargetEncoding
+from crispml.features import EMBEDDING_DIM
 from crispml.serve import ColumnContract, InputContract, density_profile
 
 _KINDS = {
@@ -116,8 +117,14 @@ def build_contract(
     if schema.target:
         ignored.setdefault(schema.target, _REASON_TARGET)
     distribution = _profile(columns, X_train)
+    embedded = tuple(c for c in schema.embedded if c not in schema.dropped)
     return InputContract(
-        tuple(columns), ignored=ignored, on_unknown=on_unknown, distribution=distribution
+        tuple(columns),
+        ignored=ignored,
+        on_unknown=on_unknown,
+        distribution=distribution,
+        embedded=embedded,
+        embedding_dim=EMBEDDING_DIM if embedded else 0,
     )
 
 

@@ -33,7 +33,7 @@ def register_converters() -> None:
     )
     from sklearn.impute import SimpleImputer
 
-    from crispml.features import register_date_converter
+    from crispml.features import register_date_converter, register_embedding_converter
 
     classify = (
         calculate_linear_classifier_output_shapes,
@@ -55,6 +55,7 @@ def register_converters() -> None:
     )
     _fix_hist_gradient_boosting()
     register_date_converter()
+    register_embedding_converter()
     _registered = True
 
 
@@ -339,3 +340,23 @@ def restore_input_names(converted: onnx.ModelProto, names: list[str]) -> None:
     for node in converted.graph.node:
         for i, name in enumerate(node.input):
             node.input[i] = renames.get(name, name)
+
+
+def pass_embeddings_whole(converted: onnx.ModelProto, embedded: tuple[str, ...]) -> None:
+    """Let an embedded text column's step read its whole input, in place.
+
+    skl2onnx selects a ColumnTransformer column by name as column 0 of that input (an
+    ``ArrayFeatureExtractor``); an embedded column's input is its whole embedding
+    (``embedding_dim`` values, see :func:`crispml.deploy.graph_inputs`), so the
+    extractor becomes an ``Identity``. Run after :func:`restore_input_names`.
+    """
+    for i, node in enumerate(converted.graph.node):
+        if node.op_type == "ArrayFeatureExtractor" and node.input[0] in embedded:
+            whole = onnx.helper.make_node(
+                "Identity", [node.input[0]], list(node.output), name=node.name
+            )
+            converted.graph.node.remove(node)
+            converted.graph.node.insert(i, whole)
+            kept = [v for v in converted.graph.value_info if v.name not in node.output]
+            del converted.graph.value_info[:]
+            converted.graph.value_info.extend(kept)

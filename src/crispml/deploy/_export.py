@@ -24,6 +24,7 @@ from crispml.deploy import _graph
 from crispml.deploy._converters import (
     double_inputs,
     lightgbm_double_splits,
+    pass_embeddings_whole,
     patch_missing_directions,
     patch_unknown_categories,
     register_converters,
@@ -49,21 +50,35 @@ _MSG_CONVERT = (
 
 
 def graph_inputs(contract: InputContract) -> list[onnx.ValueInfoProto]:
-    """One ONNX input per raw column: double ``(n, 1)`` for numbers and dates, else string."""
-    return [
-        helper.make_tensor_value_info(
-            c.name, TensorProto.STRING if c.kind in STRING_KINDS else TensorProto.DOUBLE, [None, 1]
-        )
-        for c in contract.columns
-    ]
+    """One ONNX input per raw column: double ``(n, 1)`` for numbers and dates, else string.
+
+    An embedded text column is its embedding: float ``(n, embedding_dim)``.
+    """
+    out = []
+    for c in contract.columns:
+        if c.name in contract.embedded:
+            kind, width = TensorProto.FLOAT, contract.embedding_dim
+        else:
+            kind = TensorProto.STRING if c.kind in STRING_KINDS else TensorProto.DOUBLE
+            width = 1
+        out.append(helper.make_tensor_value_info(c.name, kind, [None, width]))
+    return out
 
 
 def initial_types(contract: InputContract) -> list[tuple[str, Any]]:
-    """skl2onnx input types: float numbers, double dates (epoch seconds), strings otherwise."""
+    """skl2onnx input types: float numbers, double dates (epoch seconds), strings otherwise.
+
+    An embedded text column is its embedding (float, ``embedding_dim`` values).
+    """
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
     kinds = {"number": FloatTensorType, "datetime": DoubleTensorType}
-    return [(c.name, kinds.get(c.kind, StringTensorType)([None, 1])) for c in contract.columns]
+    return [
+        (c.name, FloatTensorType([None, contract.embedding_dim]))
+        if c.name in contract.embedded
+        else (c.name, kinds.get(c.kind, StringTensorType)([None, 1]))
+        for c in contract.columns
+    ]
 
 
 def export_onnx(
@@ -210,6 +225,7 @@ def _skl2onnx(pipeline: Any, final: Any, contract: InputContract, *, task: str) 
         raise DeploymentError(_MSG_CONVERT.format(what=what, error=exc)) from None
     patch_missing_directions(converted, final)
     restore_input_names(converted, [c.name for c in contract.columns])
+    pass_embeddings_whole(converted, contract.embedded)
     model: onnx.ModelProto = converted
     return model
 

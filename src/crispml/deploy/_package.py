@@ -121,7 +121,13 @@ def package_deployment(
     )
     for relative, content in material.items():
         folder.write_bytes(relative, content)
-    write_bundle(folder, run_id=run_id, attribution=bool(material), explain=needs_shap(material))
+    write_bundle(
+        folder,
+        run_id=run_id,
+        attribution=bool(material),
+        explain=needs_shap(material),
+        embeddings=bool(contract.embedded),
+    )
     result = DeploymentResult(
         onnx_sha256=sha256_bytes(data),
         threshold=threshold,

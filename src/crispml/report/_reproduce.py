@@ -10,9 +10,27 @@ folder, never in the project.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from crispml.report._record import RunRecord
+if TYPE_CHECKING:
+    from crispml.spec import ProjectSpec
+
+
+class RunFacts(Protocol):
+    """What ``reproduce.sh`` is written from: any task's run (a ``RunRecord`` is one)."""
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest (its ``reproduction`` entry, inputs and hashes)."""
+
+    @property
+    def spec(self) -> ProjectSpec:
+        """The run's resolved spec."""
+
 
 _HEADER = """#!/usr/bin/env bash
 # Re-run crispml engagement {run_id} from the data it used. Written by crispml; do not edit.
@@ -77,14 +95,15 @@ echo "Check one, replaying it too: $CRISPML verify $WORK/runs/<run-id> --replay"
 """
 
 
-def reproduce_script(record: RunRecord) -> str:
+def reproduce_script(record: RunFacts) -> str:
     """Return the text of ``reproduce.sh`` for the run.
 
     Parameters
     ----------
-    record : RunRecord
-        The run folder (its manifest's ``reproduction`` entry names the lock file, the
-        wheel and the data copy, with their hashes).
+    record : RunFacts
+        The run (a :class:`RunRecord`, or the facts of an anomaly run): its manifest's
+        ``reproduction`` entry names the lock file, the wheel and the data copy, with
+        their hashes.
 
     Returns
     -------
@@ -118,7 +137,7 @@ def reproduce_script(record: RunRecord) -> str:
     return text
 
 
-def _data_step(record: RunRecord, data: dict[str, Any]) -> str:
+def _data_step(record: RunFacts, data: dict[str, Any]) -> str:
     inputs = (record.manifest.get("inputs") or {}).get("data") or {}
     source = str(inputs.get("source") or record.spec.data.source or "")
     raw = inputs.get("raw_sha256")

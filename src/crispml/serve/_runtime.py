@@ -23,6 +23,7 @@ from crispml.serve._bundle import (
 )
 from crispml.serve._contract import Checked, ContractViolation, InputContract
 from crispml.serve._density import DensityCheck
+from crispml.serve._embed import TextEmbedder
 
 _MSG_REFUSED = (
     "record is out of the training distribution: {reasons}. Send it without "
@@ -105,6 +106,10 @@ class ServingModel:
         self.explain_blocked: str | None = None
         """Why shipped attributions cannot run here (``shap`` missing), if so."""
         self._outputs = [VALUE] if self.task in VALUE_TASKS else [PROBABILITIES, LABEL]
+        self.embedder: TextEmbedder | None = None
+        """Sentence embeddings of the embedded text columns (startup fails without them)."""
+        if self.contract.embedded:
+            self.embedder = TextEmbedder(self.contract.embedded, self.contract.embedding_dim)
 
     @classmethod
     def from_bundle(cls, path: str | Path, *, verify: bool = True) -> ServingModel:
@@ -170,7 +175,12 @@ class ServingModel:
         }
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """Run the ONNX graph on prepared inputs (see :meth:`InputContract.prepare`)."""
+        """Run the ONNX graph on prepared inputs (see :meth:`InputContract.prepare`).
+
+        Embedded text columns are replaced by their sentence embeddings first.
+        """
+        if self.embedder is not None:
+            inputs = self.embedder.apply(inputs)
         return [np.asarray(o) for o in self.session.run(self._outputs, inputs)]
 
     def scores(

