@@ -71,7 +71,7 @@ MIN_SEARCH_S = 2.0
 exceed the budget (the run then overruns, and ``budget.json`` says by how much)."""
 ASSUMED_MODEL_MB = 10.0
 """Model size the plan assumes for export and parity before the search has chosen one."""
-PACE_RANGE = (0.5, 4.0)
+PACE_RANGE = (0.5, 8.0)
 """Bounds of the pace (measured / predicted seconds of the phases run so far)."""
 LATE_SHARE = 0.4
 """Share of the time left at the search's start that the late phases may be planned to take
