@@ -21,15 +21,12 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
-from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder
 from crispml._steps import (
     deployment_inputs,
+    document_and_seal,
     latency_figures,
     model_contract,
-    seal,
-    search_stages,
-    tracked_params,
     write_candidates,
     write_leaderboard,
 )
@@ -103,24 +100,27 @@ def anomaly_phases(
         decision = decide_anomaly_verdict(spec, result, deployed)
         folder.write_text(Verdict.FILE, decision.to_json())
         folder.write_json("metrics.json", _metrics_record(spec, search, result, decision))
-    with step("Writing the model card and report"), plan.phase("report"):
-        record = manifest(folder.run_id)
-        record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
-        write_anomaly_report(folder.staging, manifest=record)
-    with step("Sealing the run folder"):
-        note = "detector configurations fitted and scored on the validation rows"
-        budget = plan.result(*search_stages(search, search_s, note), study=None)
-        params = tracked_params(spec, family=search.best.family, params=search.best.params)
-        metrics = {f"test_{k}": v.estimate for k, v in result.test.items()}
-        return seal(
-            folder,
-            record,
-            budget,
-            dataset=dataset,
-            store=store,
-            tracker=tracker,
-            tracked=(params, metrics),
-        )
+    return document_and_seal(
+        folder,
+        spec,
+        dataset,
+        documents=(
+            "Writing the model card and report",
+            lambda staging, record: write_anomaly_report(staging, manifest=record),
+        ),
+        search=search,
+        search_stage=(
+            search_s,
+            "detector configurations fitted and scored on the validation rows",
+        ),
+        test=result.test,
+        plan=plan,
+        base_dir=base_dir,
+        store=store,
+        tracker=tracker,
+        step=step,
+        manifest=manifest,
+    )
 
 
 def _deploy(

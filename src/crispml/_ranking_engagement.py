@@ -20,15 +20,12 @@ import numpy as np
 import pandas as pd
 
 from crispml import data as cdata
-from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder
 from crispml._steps import (
     StepReporter,
     deployment_inputs,
+    document_and_seal,
     latency_figures,
-    seal,
-    search_stages,
-    tracked_params,
     write_candidates,
 )
 from crispml.deploy import DeploymentResult, package_ranking_deployment
@@ -107,24 +104,24 @@ def ranking_phases(
         decision = decide_ranking_verdict(spec, result, deployed)
         folder.write_text(Verdict.FILE, decision.to_json())
         folder.write_json("metrics.json", _metrics_record(search, result, decision))
-    with step("Writing the model card"), plan.phase("report"):
-        record = manifest(folder.run_id)
-        record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
-        write_ranking_report(folder.staging, run_id=folder.run_id)
-    with step("Sealing the run folder"):
-        note = "rankers fitted and scored on the validation queries"
-        budget = plan.result(*search_stages(search, search_s, note), study=None)
-        params = tracked_params(spec, family=search.best.family, params=search.best.params)
-        metrics = {f"test_{k}": v.estimate for k, v in result.test.items()}
-        return seal(
-            folder,
-            record,
-            budget,
-            dataset=dataset,
-            store=store,
-            tracker=tracker,
-            tracked=(params, metrics),
-        )
+    return document_and_seal(
+        folder,
+        spec,
+        dataset,
+        documents=(
+            "Writing the model card",
+            lambda staging, record: write_ranking_report(staging, run_id=record["run_id"]),
+        ),
+        search=search,
+        search_stage=(search_s, "rankers fitted and scored on the validation queries"),
+        test=result.test,
+        plan=plan,
+        base_dir=base_dir,
+        store=store,
+        tracker=tracker,
+        step=step,
+        manifest=manifest,
+    )
 
 
 def _search(

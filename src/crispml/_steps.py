@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from crispml import data as cdata
+from crispml._reproduction import pack_reproduction
 from crispml._runfolder import RunFolder
 from crispml.audit import audit_data
 from crispml.deploy import DeploymentResult
@@ -172,6 +173,62 @@ def tracked_params(spec: ProjectSpec, *, family: str, params: Mapping[str, Any])
     out.update(flatten(dict(params), "model."))
     out["model.family"] = family
     return out
+
+
+def document_and_seal(
+    folder: RunFolder,
+    spec: ProjectSpec,
+    dataset: cdata.Dataset,
+    *,
+    documents: tuple[str, Callable[[Path, dict[str, Any]], Any]],
+    search: Any,
+    search_stage: tuple[float, str],
+    test: Mapping[str, Any],
+    plan: EngagementBudget,
+    base_dir: Path,
+    store: Path,
+    tracker: EngagementTracker | None,
+    step: StepReporter,
+    manifest: Callable[[str], dict[str, Any]],
+) -> Path:
+    """Write a task's documents, then :func:`seal` with its search in ``budget.json``.
+
+    For the tasks with their own search (anomaly, ranking).
+
+    Parameters
+    ----------
+    documents : tuple
+        ``(title, write)``: the step's title and ``write(staging, manifest)``.
+    search : object
+        The task's search result (``best``, ``candidates``, ``elapsed_s``).
+    search_stage : tuple
+        ``(planned_s, note)`` of the search in ``budget.json``.
+    test : mapping
+        Test figures by name (each with an ``estimate``), tracked as ``test_<name>``.
+
+    Returns
+    -------
+    Path
+        The sealed run folder.
+    """
+    title, write = documents
+    with step(title), plan.phase("report"):
+        record = manifest(folder.run_id)
+        record["reproduction"] = pack_reproduction(folder, dataset, spec, base_dir)
+        write(folder.staging, record)
+    with step("Sealing the run folder"):
+        budget = plan.result(*search_stages(search, *search_stage), study=None)
+        params = tracked_params(spec, family=search.best.family, params=search.best.params)
+        metrics = {f"test_{k}": v.estimate for k, v in test.items()}
+        return seal(
+            folder,
+            record,
+            budget,
+            dataset=dataset,
+            store=store,
+            tracker=tracker,
+            tracked=(params, metrics),
+        )
 
 
 def seal(
