@@ -186,3 +186,34 @@ def test_a_value_at_the_median_has_no_side():
     )
     assert policy.statement("ccs", 5.0) == "Bad credit (5)"
     assert policy.statement("ccs", 1.0) == "ccs of 1 weighed toward '1'"
+
+
+def test_bounded_seconds_explain_a_sample_measured_on_the_probe_rows(monkeypatch):
+    from crispml.evaluate import _explain
+
+    X, y = driver_frame(1500, 0)
+    model = fitted_pipeline(
+        X[:1000], y[:1000], LGBMClassifier(n_estimators=60, verbose=-1), "tree"
+    )
+    clock = iter(np.arange(0.0, 1000.0, 1.0))  # every attribution call "takes" 1 s
+    monkeypatch.setattr(_explain.time, "perf_counter", lambda: float(next(clock)))
+    per_row = 1.0 / _explain.PROBE_ROWS
+    out = explain_model(
+        model, X[1000:], y[1000:], task="binary", metric="roc_auc", background=X[:1000],
+        max_seconds=60 * per_row,
+    )  # fmt: skip
+    assert out["n_rows"] == 60 and "60 of 500 rows" in out["note"]
+    unbounded = explain_model(
+        model, X[1000:], y[1000:], task="binary", metric="roc_auc", background=X[:1000]
+    )
+    assert unbounded["n_rows"] == 500 and "note" not in unbounded
+    assert out["importance"][0]["column"] == unbounded["importance"][0]["column"] == "driver"
+
+
+def test_the_plan_bounds_the_attribution_seconds():
+    from crispml.search._plan import MIN_ATTRIBUTION_S, EngagementBudget
+
+    plan = EngagementBudget(30.0, bootstrap=1000, clock=lambda: 0.0)
+    plan.set_table(1_000, 5)
+    assert plan.evaluation_work().attribution_s >= MIN_ATTRIBUTION_S
+    assert EngagementBudget(30.0, deterministic=True).evaluation_work().attribution_s is None

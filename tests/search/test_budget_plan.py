@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from crispml.search import (
@@ -17,6 +19,7 @@ from crispml.search._plan import (
     AFTER_SEARCH,
     EFFORTS,
     FEATURES,
+    MIN_ATTRIBUTION_S,
     MIN_SEARCH_S,
     PACE_RANGE,
     PHASES,
@@ -134,7 +137,8 @@ def test_the_evaluation_keeps_its_full_work_when_the_time_left_covers_it(fake_co
     plan.set_table(10_000, 5)
     plan.set_split(2_000)
     work = plan.evaluation_work()  # 1000 x 2000 draws: ~2.5 s of 60
-    assert work == evaluation_work(1000, 1.0)
+    assert dataclasses.replace(work, attribution_s=None) == evaluation_work(1000, 1.0)
+    assert work.attribution_s is not None and work.attribution_s > 10.0  # half the time left
     assert work.n_resamples == 1000 and work.attribution_rows == 2000
     assert "evaluation" not in plan.reductions
 
@@ -172,7 +176,8 @@ def test_with_no_time_left_the_evaluation_does_the_least_work_not_nothing(fake_c
     plan.set_split(200_000)
     _ran(plan, now, "search", 30.0)  # already past the budget
     work = plan.evaluation_work()
-    assert work == evaluation_work(500, EFFORTS[-1])
+    assert dataclasses.replace(work, attribution_s=None) == evaluation_work(500, EFFORTS[-1])
+    assert work.attribution_s == MIN_ATTRIBUTION_S
     assert (work.n_resamples, work.attribution_rows, work.alternatives) == (100, 200, 2)
 
 

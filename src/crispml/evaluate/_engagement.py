@@ -354,6 +354,7 @@ def _details(
         background=dataset.features(split.train),
         policy=reason_policy(spec, dataset, split, threshold),
         max_rows=work.attribution_rows,
+        max_seconds=work.attribution_s,
     )
     interp = price_of_interpretability(
         result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed

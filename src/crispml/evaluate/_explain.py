@@ -16,6 +16,7 @@ logistic models); the calibration map is monotone, so the ranking is the same.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 METHOD = "exact: TreeSHAP (shap) for trees, linear terms for linear models, ensemble-weighted"
 MAX_ROWS = 2000
+PROBE_ROWS = 25
+"""Rows whose attribution time sets the cost per row when the seconds are bounded."""
 """Rows explained at most (a seeded sample of the test set beyond that)."""
 
 
@@ -161,6 +164,7 @@ def explain_model(
     background: pd.DataFrame | None = None,
     policy: ReasonPolicy | None = None,
     max_rows: int = MAX_ROWS,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Global importance per raw column, and adverse-action reasons for adverse decisions.
 
@@ -190,6 +194,11 @@ def explain_model(
         plan lowers it when the time left is short).
 
         .. versionadded:: 0.1
+    max_seconds : float, optional
+        Seconds the attributions may take. The exact cost per row depends on the model
+        (TreeSHAP grows with the trees' nodes, which a model's size in MB does not tell),
+        so it is measured on :data:`PROBE_ROWS` rows first, and fewer rows (a seeded
+        sample) are explained when the rest would not fit; ``note`` says so.
 
     Returns
     -------
@@ -203,8 +212,21 @@ def explain_model(
     rows = np.sort(rng.choice(len(X), max_rows, replace=False)) if len(X) > max_rows else None
     Xs = X.iloc[rows] if rows is not None else X
     ys = np.asarray(y)[rows] if rows is not None else np.asarray(y)
+    note = None
     try:
         members = decompose(model, X if background is None else background, task=task)
+        if max_seconds is not None and len(Xs) > PROBE_ROWS:
+            started = time.perf_counter()
+            attribute(members, Xs.iloc[:PROBE_ROWS])
+            per_row = (time.perf_counter() - started) / PROBE_ROWS
+            affordable = max(PROBE_ROWS, int(max_seconds / max(per_row, 1e-9)))
+            if affordable < len(Xs):
+                note = (
+                    f"attributions on a seeded sample of {affordable} of {len(Xs)} rows: "
+                    f"{per_row * 1e3:.1f} ms per row measured, {max_seconds:.1f} s allowed"
+                )
+                keep = np.sort(rng.choice(len(Xs), affordable, replace=False))
+                Xs, ys = Xs.iloc[keep], ys[keep]
         found = attribute(members, Xs)
     except NotExplainable as exc:  # a model with no exact attribution: say so
         logger.info("no exact attributions (%s); using permutation", exc)
@@ -218,6 +240,8 @@ def explain_model(
         "adverse_outcome": policy.adverse_text(task),
         "top_k": policy.top_k,
     }
+    if note is not None:
+        out["note"] = note
     out["reason_codes"] = reason_codes(model, Xs, found.values, task=task, policy=policy)[
         :n_reason_rows
     ]

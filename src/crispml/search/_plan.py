@@ -25,6 +25,7 @@ documents. When the time left does not cover them in full they are reduced, and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -71,6 +72,10 @@ MIN_SEARCH_S = 2.0
 exceed the budget (the run then overruns, and ``budget.json`` says by how much)."""
 ASSUMED_MODEL_MB = 10.0
 """Model size the plan assumes for export and parity before the search has chosen one."""
+ATTRIBUTION_SHARE = 0.5
+"""Share of the evaluation's time left that its per-row attributions may take."""
+MIN_ATTRIBUTION_S = 2.0
+"""Seconds the attributions may always take, however short the time left."""
 PACE_RANGE = (0.5, 8.0)
 """Bounds of the pace (measured / predicted seconds of the phases run so far)."""
 LATE_SHARE = 0.4
@@ -148,12 +153,17 @@ class EvaluationWork:
         Other candidates re-scored as fairness alternatives.
     effort : float
         The level (a fraction of the full work; 1.0 is the full work).
+    attribution_s : float or None
+        Seconds the per-row attributions may take (``None``: not bounded). Their cost
+        per row is measured when they start (it grows with the trees' nodes, which the
+        cost model's model MB does not see), and fewer rows are explained beyond it.
     """
 
     n_resamples: int
     attribution_rows: int = FULL_ATTRIBUTION_ROWS
     alternatives: int = FULL_ALTERNATIVES
     effort: float = 1.0
+    attribution_s: float | None = None
 
 
 def evaluation_work(bootstrap: int, effort: float) -> EvaluationWork:
@@ -161,8 +171,9 @@ def evaluation_work(bootstrap: int, effort: float) -> EvaluationWork:
 
     Examples
     --------
-    >>> evaluation_work(1000, 0.25)
-    EvaluationWork(n_resamples=250, attribution_rows=500, alternatives=3, effort=0.25)
+    >>> work = evaluation_work(1000, 0.25)
+    >>> work.n_resamples, work.attribution_rows, work.alternatives, work.attribution_s
+    (250, 500, 3, None)
     """
     resamples = min(bootstrap, max(MIN_RESAMPLES, round(bootstrap * effort)))
     return EvaluationWork(
@@ -409,7 +420,10 @@ class EngagementBudget:
         left = self.budget_s - self.elapsed() - pace * rest
         fits = [e for e in EFFORTS if pace * self.predicted("evaluation", effort=e) <= left]
         self.effort = fits[0] if fits else EFFORTS[-1]
-        chosen = evaluation_work(self.bootstrap, self.effort)
+        chosen = dataclasses.replace(
+            evaluation_work(self.bootstrap, self.effort),
+            attribution_s=max(MIN_ATTRIBUTION_S, ATTRIBUTION_SHARE * left),
+        )
         if self.effort < 1.0:
             full = evaluation_work(self.bootstrap, 1.0)
             self.reductions["evaluation"] = _MSG_EVALUATION.format(
