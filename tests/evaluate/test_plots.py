@@ -38,3 +38,14 @@ def test_plots_are_svg_without_pyplot_or_a_backend_switch():
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out == {"svg": [True, True, True], "pyplot": False, "same_backend": True}
+
+
+def test_regression_groups_draw_their_metric_not_a_count():
+    from crispml.evaluate._plots import plot_fairness
+
+    rmse = {"estimate": 50.0, "low": 45.0, "high": 56.0}
+    groups = {  # as fairness.json writes a regression attribute
+        g: {"count": 60, "positives": 0, "negatives": 60, "rmse": rmse} for g in ("f", "m")
+    }
+    svg = plot_fairness({"attributes": {"sex": {"by_group": groups}}}).decode()
+    assert svg.startswith("<?xml") and "rmse" in svg

@@ -47,11 +47,8 @@ def plot_fairness(record: dict[str, Any]) -> bytes:
     for ax, (column, report) in zip(axes, attributes.items(), strict=False):
         groups = list(report["by_group"])
         first = report["by_group"][groups[0]]
-        key = (
-            "selection_rate"
-            if "selection_rate" in first
-            else next(k for k in first if k != "count")
-        )
+        measured = [k for k, v in first.items() if isinstance(v, dict) and "estimate" in v]
+        key = "selection_rate" if "selection_rate" in measured else measured[0]
         values = [report["by_group"][g][key] for g in groups]
         est = [v["estimate"] or 0.0 for v in values]
         low = [
