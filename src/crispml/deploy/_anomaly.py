@@ -16,11 +16,16 @@ import numpy as np
 import onnx
 import pandas as pd
 
-from crispml.data import Schema, TargetEncoding, conform
+from crispml.data import Schema, TargetEncoding
 from crispml.deploy._bundle import ArtifactWriter
-from crispml.deploy._parity import TOLERANCE, frame_records
+from crispml.deploy._parity import TOLERANCE
 from crispml.deploy._result import DeploymentResult
-from crispml.deploy._value import export_value_graph, ship_value_model
+from crispml.deploy._value import (
+    compare_scores,
+    export_value_graph,
+    score_parity_report,
+    ship_value_model,
+)
 from crispml.exceptions import DeploymentError
 from crispml.models import FLAG_THRESHOLD, anomaly_scores
 from crispml.serve import InputContract, ServingModel
@@ -98,30 +103,27 @@ def anomaly_parity(
         If a score differs by more than ``tolerance``, or a flag flips on a row whose
         score is not within ``tolerance`` of the threshold.
     """
-    names = [c for c in served.contract.names if c in test_frame.columns]
-    records = frame_records(test_frame[names])
-    native = anomaly_scores(pipeline, conform(pd.DataFrame(records), schema))
-    onnx_out, _ = served.scores(records)
+    records, native, onnx_out = compare_scores(
+        served, pipeline, test_frame, schema, anomaly_scores
+    )
     diff = np.abs(native - onnx_out)
     cut = served.threshold or 0.0
     flipped = (native > cut) != (onnx_out > cut)
     hard = int((flipped & (np.abs(native - cut) > tolerance)).sum())
-    worst = int(np.argmax(diff)) if len(diff) else 0
     max_abs = float(diff.max()) if len(diff) else 0.0
-    report = {
-        "task": "anomaly",
-        "passed": max_abs <= tolerance and hard == 0,
-        "summary": f"max anomaly-score difference {max_abs:.3g}, {hard} flipped flags",
-        "tolerance": tolerance,
-        "n_test_rows": len(records),
-        "n_edge_cases": 0,
-        "edge_cases": [],
-        "worst_case": {"probe": "test", "record": records[worst] if records else {}},
-        "max_abs_prob_diff": max_abs,
-        "decision_agreement": float(1.0 - flipped.mean()) if len(diff) else 1.0,
-        "flipped_decisions": int(flipped.sum()),
-        "flipped_decisions_away_from_threshold": hard,
-    }
+    report = score_parity_report(
+        "anomaly",
+        records,
+        diff,
+        passed=max_abs <= tolerance and hard == 0,
+        summary=f"max anomaly-score difference {max_abs:.3g}, {hard} flipped flags",
+        tolerance=tolerance,
+    )
+    report.update(
+        decision_agreement=float(1.0 - flipped.mean()) if len(diff) else 1.0,
+        flipped_decisions=int(flipped.sum()),
+        flipped_decisions_away_from_threshold=hard,
+    )
     if not report["passed"]:
         raise DeploymentError(_MSG_PARITY.format(summary=report["summary"], tol=tolerance))
     return report

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crispml.data import Schema, TargetEncoding, conform
+from crispml.data import Schema, TargetEncoding
 from crispml.deploy._bundle import ArtifactWriter
-from crispml.deploy._parity import TOLERANCE, frame_records
+from crispml.deploy._parity import TOLERANCE
 from crispml.deploy._result import DeploymentResult
-from crispml.deploy._value import ship_value_model
+from crispml.deploy._value import compare_scores, score_parity_report, ship_value_model
 from crispml.exceptions import DeploymentError
 from crispml.models import ranking_scores
 from crispml.serve import ServingModel
@@ -105,28 +105,22 @@ def ranking_parity(
     DeploymentError
         If a score differs by more than ``tolerance`` or a query's ordering changes.
     """
-    names = [c for c in served.contract.names if c in test_frame.columns]
-    records = frame_records(test_frame[names])
-    native = ranking_scores(pipeline, conform(pd.DataFrame(records), schema))
-    onnx_out, _ = served.scores(records)
+    records, native, onnx_out = compare_scores(
+        served, pipeline, test_frame, schema, ranking_scores
+    )
     diff = np.abs(native - onnx_out)
     max_abs = float(diff.max()) if len(diff) else 0.0
     moved = reordered_queries(native, onnx_out, groups, tolerance=tolerance)
     n_queries = len(pd.unique(np.asarray(groups).astype(str)))
-    worst = int(np.argmax(diff)) if len(diff) else 0
-    report = {
-        "task": "ranking",
-        "passed": max_abs <= tolerance and moved == 0,
-        "summary": f"max score difference {max_abs:.3g}, {moved} of {n_queries} queries reordered",
-        "tolerance": tolerance,
-        "n_test_rows": len(records),
-        "n_edge_cases": 0,
-        "edge_cases": [],
-        "worst_case": {"probe": "test", "record": records[worst] if records else {}},
-        "max_abs_prob_diff": max_abs,
-        "n_queries": n_queries,
-        "queries_reordered": moved,
-    }
+    report = score_parity_report(
+        "ranking",
+        records,
+        diff,
+        passed=max_abs <= tolerance and moved == 0,
+        summary=f"max score difference {max_abs:.3g}, {moved} of {n_queries} queries reordered",
+        tolerance=tolerance,
+    )
+    report.update(n_queries=n_queries, queries_reordered=moved)
     if not report["passed"]:
         raise DeploymentError(_MSG_PARITY.format(summary=report["summary"], tol=tolerance))
     return report

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import onnx
 import pandas as pd
 from onnx import TensorProto, helper
 
 from crispml._utils._io import sha256_bytes
-from crispml.data import Schema, TargetEncoding
+from crispml.data import Schema, TargetEncoding, conform
 from crispml.deploy import _graph
 from crispml.deploy._bundle import ArtifactWriter, write_bundle
 from crispml.deploy._certify import write_certified_graph
@@ -28,6 +29,7 @@ from crispml.deploy._converters import (
     restore_input_names,
 )
 from crispml.deploy._export import TARGET_OPSET, graph_inputs, initial_types
+from crispml.deploy._parity import frame_records
 from crispml.deploy._result import DeploymentResult, Latency, Parity
 from crispml.exceptions import DeploymentError
 from crispml.serve import InputContract, ServingModel
@@ -136,3 +138,42 @@ def ship_value_model(
     )
     folder.write_text(DeploymentResult.FILE, result.to_json())
     return result
+
+
+def compare_scores(
+    served: ServingModel,
+    pipeline: Any,
+    test_frame: pd.DataFrame,
+    schema: Schema,
+    native_scores: Callable[[Any, pd.DataFrame], np.ndarray],
+) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Score the test rows natively and through the graph: ``(records, native, served)``."""
+    names = [c for c in served.contract.names if c in test_frame.columns]
+    records = frame_records(test_frame[names])
+    native = native_scores(pipeline, conform(pd.DataFrame(records), schema))
+    onnx_out, _ = served.scores(records)
+    return records, native, onnx_out
+
+
+def score_parity_report(
+    task: str,
+    records: list[dict[str, Any]],
+    diff: np.ndarray,
+    *,
+    passed: bool,
+    summary: str,
+    tolerance: float,
+) -> dict[str, Any]:
+    """Return the fields every score-parity certificate shares (largest difference, worst row)."""
+    worst = int(np.argmax(diff)) if len(diff) else 0
+    return {
+        "task": task,
+        "passed": passed,
+        "summary": summary,
+        "tolerance": tolerance,
+        "n_test_rows": len(records),
+        "n_edge_cases": 0,
+        "edge_cases": [],
+        "worst_case": {"probe": "test", "record": records[worst] if records else {}},
+        "max_abs_prob_diff": float(diff.max()) if len(diff) else 0.0,
+    }
