@@ -19,6 +19,12 @@ delivered model folder (crispml: ``<run>/model``; peers: what their fit saved). 
 metric is ROC AUC (binary) or RMSE (regression); the table ranks the systems per dataset (ties
 share the mean rank, a failed run ranks last) and prints the mean rank.
 
+The same features for all: the columns that crispml's drafted spec keeps out of the model (the
+protected attributes ``crispml init`` proposes, with ``use_as_features: false``, and any
+``data.drop`` or ``id_column``) are left out of every peer's input too, so the comparison is of
+the systems, not of the columns they saw. Which columns those were is in the results file
+(``columns_left_out``). ``--all-columns`` gives every peer every column instead.
+
     python benchmarks/automl_suite.py --budget 60 --json benchmarks/results/automl_suite_60s.json
     # later, crispml only, into the same file (the peers' rows are kept, ranks recomputed):
     python benchmarks/automl_suite.py --systems crispml \
@@ -96,9 +102,12 @@ def _as_model_input(system: str, X: Any) -> Any:
     return X
 
 
-def worker_fit(system: str, data_dir: Path, dataset: str, budget: float, model_dir: Path) -> None:
+def worker_fit(
+    system: str, data_dir: Path, dataset: str, budget: float, model_dir: Path, drop: list[str]
+) -> None:
     """Fit one peer on the training table within ``budget`` seconds; save it in model_dir."""
     meta, train, target = _load(data_dir, dataset, "train")
+    train = train.drop(columns=drop)
     task = meta["task"]
     X, y = train.drop(columns=[target]), train[target]
     if system == "flaml":
@@ -137,11 +146,14 @@ def worker_fit(system: str, data_dir: Path, dataset: str, budget: float, model_d
         raise SystemExit(f"unknown system {system!r}")
 
 
-def worker_predict(system: str, data_dir: Path, dataset: str, model_dir: Path, out: Path) -> None:
+def worker_predict(
+    system: str, data_dir: Path, dataset: str, model_dir: Path, out: Path, drop: list[str]
+) -> None:
     """Score the test table with the model saved in model_dir; write the scores (.npy)."""
     import numpy as np
 
     meta, test, target = _load(data_dir, dataset, "test")
+    test = test.drop(columns=drop)
     binary = meta["task"] == "binary"
     Xt = test.drop(columns=[target])
     if system.startswith("autogluon"):
@@ -288,6 +300,32 @@ def run_crispml(data_dir: Path, dataset: str, budget: float, work: Path) -> dict
     return record
 
 
+def columns_left_out(data_dir: Path, dataset: str) -> list[str]:
+    """The table's columns that ``crispml init``'s draft keeps out of the model.
+
+    Protected attributes when the draft says ``use_as_features: false``, ``data.drop`` and
+    the ``id_column``: the peers are given the table without them.
+    """
+    import yaml
+
+    meta = json.loads((data_dir / dataset / "meta.json").read_text())
+    with tempfile.TemporaryDirectory(prefix="suite-init-") as tmp:
+        done = subprocess.run(
+            [str(PYTHONS["crispml"]), "-m", "crispml", "init",
+             str(data_dir / dataset / "train.csv.gz"), "--target", meta["target"]],
+            cwd=tmp, capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode:
+            raise SystemExit(f"crispml init failed on {dataset}: {done.stderr.strip()[-300:]}")
+        spec = yaml.safe_load((Path(tmp) / "crispml.yaml").read_text())
+    fairness, data = spec.get("fairness") or {}, spec.get("data") or {}
+    left = [] if fairness.get("use_as_features") else list(fairness.get("protected") or [])
+    left += list(data.get("drop") or [])
+    if data.get("id_column"):
+        left.append(data["id_column"])
+    return sorted(set(left))
+
+
 def _commit() -> str:
     """The commit crispml ran from, marked when ``src/`` had uncommitted changes."""
 
@@ -319,16 +357,16 @@ def _crispml_metric(meta: dict[str, Any], table: Path, folder: Path, predictions
 
 
 def run_peer(
-    system: str, data_dir: Path, dataset: str, budget: float, work: Path
+    system: str, data_dir: Path, dataset: str, budget: float, work: Path, drop: list[str]
 ) -> dict[str, Any]:
-    """The peer's fit process, then its predict process on the saved model."""
+    """The peer's fit process, then its predict process on the saved model (without ``drop``)."""
     python = PYTHONS[system]
     if not python.exists():
         return {"error": f"{python} missing (run: make bench-peers)"}
     model_dir, log, limit = work / "model", work / "peer.log", 10 * budget + 600
     model_dir.mkdir()
     me = [str(python), str(Path(__file__).resolve()), "--worker"]
-    args = [system, str(data_dir), dataset]
+    args = [system, str(data_dir), dataset, ",".join(drop)]
     fit = measure(
         [*me, "fit", *args, str(budget), str(model_dir)], cwd=work, log=log, timeout_s=limit
     )
@@ -345,6 +383,7 @@ def run_peer(
     meta, test, target = _load(data_dir, dataset, "test")
     record = _record(fit, budget, folder_mb(model_dir), scored.wall_s)
     record["metric"] = primary_metric(meta["task"], test[target].to_numpy(), np.load(out))
+    record["columns_left_out"] = drop
     return record
 
 
@@ -370,7 +409,12 @@ def primary_metric(task: str, y: Any, pred: Any) -> float:
 
 
 def run_one(
-    system: str, data_dir: Path, dataset: str, budget: float, keep: Path | None = None
+    system: str,
+    data_dir: Path,
+    dataset: str,
+    budget: float,
+    keep: Path | None = None,
+    drop: list[str] | None = None,
 ) -> dict[str, Any]:
     """One system on one table, in a fresh folder; the row of the results file.
 
@@ -386,7 +430,7 @@ def run_one(
         if system == "crispml":
             record = run_crispml(data_dir, dataset, budget, work)
         else:
-            record = run_peer(system, data_dir, dataset, budget, work)
+            record = run_peer(system, data_dir, dataset, budget, work, drop or [])
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -431,6 +475,7 @@ def merge(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         )
     merged = json.loads(json.dumps(base))
     merged["tasks"].update(new["tasks"])
+    merged.setdefault("columns_left_out", {}).update(new.get("columns_left_out", {}))
     for dataset, rows in new["results"].items():
         merged["results"].setdefault(dataset, {}).update(rows)
     merged["mean_rank"] = mean_ranks(merged)
@@ -536,8 +581,10 @@ def run_suite(args: argparse.Namespace, budget: float, datasets: list[str]) -> d
     for dataset in datasets:
         meta = json.loads((data_dir / dataset / "meta.json").read_text())
         doc["tasks"][dataset] = meta["task"]
+        drop = [] if args.all_columns else columns_left_out(data_dir, dataset)
+        doc.setdefault("columns_left_out", {})[dataset] = drop
         for system in _systems(args.systems):
-            record = run_one(system, data_dir, dataset, budget, args.keep)
+            record = run_one(system, data_dir, dataset, budget, args.keep, drop)
             doc["results"].setdefault(dataset, {})[system] = record
             print(f"{dataset:9s} {system:17s} {json.dumps(record, default=str)[:240]}", flush=True)
             if args.merge_into is None:
@@ -565,14 +612,20 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, help="leave each run's folder (run folder, model, log) under this"
     )
+    parser.add_argument(
+        "--all-columns",
+        action="store_true",
+        help="give the peers every column (default: leave out those crispml's draft leaves out)",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        step, system, data_dir, dataset, *rest = args.worker
+        step, system, data_dir, dataset, dropped, *rest = args.worker
+        drop = [c for c in dropped.split(",") if c]
         if step == "fit":
-            worker_fit(system, Path(data_dir), dataset, float(rest[0]), Path(rest[1]))
+            worker_fit(system, Path(data_dir), dataset, float(rest[0]), Path(rest[1]), drop)
         else:
-            worker_predict(system, Path(data_dir), dataset, Path(rest[0]), Path(rest[1]))
+            worker_predict(system, Path(data_dir), dataset, Path(rest[0]), Path(rest[1]), drop)
         return
     if args.from_json:
         print(render(json.loads(args.from_json.read_text())))

@@ -170,3 +170,25 @@ def test_folder_mb_sums_nested_files(suite: Any, tmp_path: Path) -> None:
     (tmp_path / "ag" / "models" / "m.pkl").write_bytes(b"0" * 1_500_000)
     (tmp_path / "model.onnx").write_bytes(b"0" * 500_000)
     assert suite.folder_mb(tmp_path) == 2.0
+
+
+def test_peers_are_given_the_columns_crispml_models(suite: Any, tmp_path: Path) -> None:
+    # a table whose drafted spec proposes `sex` as protected (not used as a feature)
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    table = tmp_path / "people"
+    table.mkdir()
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(50, 10, n).round(1),
+            "sex": rng.choice(["female", "male"], n),
+            "debt": rng.normal(5, 2, n).round(2),
+            "default": rng.choice(["no", "yes"], n),
+        }
+    )
+    frame.to_csv(table / "train.csv.gz", index=False)
+    (table / "meta.json").write_text(json.dumps({"target": "default", "task": "binary"}))
+    assert suite.columns_left_out(tmp_path, "people") == ["sex"]
