@@ -218,7 +218,8 @@ class Project:
             result = self._search(dataset, split, on_candidate, search_s)
             record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
-        plan.model_mb = folder.path("model/pipeline.skops").stat().st_size / 1e6
+        # its serialized size, measured by the search (the file is written once, below)
+        plan.model_mb = float(result.best.info.get("delivered_mb", plan.model_mb))
         work = plan.evaluation_work()  # bounded by the time left (budget.json says if reduced)
         reduced = "" if work.effort == 1.0 else f" ({plan.reductions['evaluation']})"
         with step(f"Evaluating on the test set{reduced}"), plan.phase("evaluation"):
@@ -357,8 +358,8 @@ class Project:
 
 
 def _write_search(folder: RunFolder, dataset: cdata.Dataset, result: SearchResult) -> None:
+    """Record the search; the model file is written once, after the evaluation."""
     folder.write_json("search/candidates.json", [_candidate_record(c) for c in result.candidates])
-    save_pipeline(result.best.pipeline, folder.path("model/pipeline.skops"))
     folder.write_json("model/schema.json", _model_contract(dataset, result.best))
 
 
@@ -414,12 +415,11 @@ def _write_final_model(
     result: SearchResult,
     evaluation: EngagementEvaluation,
 ) -> None:
-    """Replace the saved pipeline by the calibrated model when calibration was kept."""
+    """Save the delivered model (the calibrated one when calibration was kept), once."""
     contract = _model_contract(dataset, result.best)
     contract["decision_threshold"] = evaluation.threshold
     contract["calibration"] = evaluation.result.calibration
-    if evaluation.model is not result.best.pipeline:
-        save_pipeline(evaluation.model, folder.path("model/pipeline.skops"))
+    save_pipeline(evaluation.model, folder.path("model/pipeline.skops"))
     folder.write_json("model/schema.json", contract)
 
 

@@ -21,7 +21,12 @@ from crispml.evaluate._conformal import conformal_report
 from crispml.evaluate._engagement import EngagementEvaluation, evaluate_engagement
 from crispml.evaluate._explain import explain_model, output_sources, reason_codes
 from crispml.evaluate._fairness import fairness_report, group_labels, mitigation_report
-from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
+from crispml.evaluate._holdout import (
+    HoldoutEvaluation,
+    TestOutputs,
+    evaluate_holdout,
+    predict_candidates,
+)
 from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._ranking import (
     RankingEvaluation,
@@ -67,6 +72,7 @@ __all__ = [
     "Interval",
     "Metric",
     "RankingEvaluation",
+    "TestOutputs",
     "Verdict",
     "anomaly_figures",
     "better",
@@ -90,6 +96,7 @@ __all__ = [
     "mitigation_report",
     "output_of",
     "output_sources",
+    "predict_candidates",
     "predictions_frame",
     "price_of_interpretability",
     "ranking_figures",

@@ -264,6 +264,7 @@ def measure(
             threshold=scored.threshold, min_group_size=setting.min_group_size,
             n_resamples=setting.n_resamples, seed=setting.seed,
             favourable=setting.favourable, min_class_size=setting.min_class_size,
+            group_metric=False,
         )  # fmt: skip
         for name in setting.measures:
             gap = report["gaps"].get(name)

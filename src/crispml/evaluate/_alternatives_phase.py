@@ -34,6 +34,7 @@ from crispml.evaluate._alternatives import (
 from crispml.evaluate._calibration import calibrate_output
 from crispml.evaluate._fairness import _pool_small, group_labels
 from crispml.evaluate._fairness_phase import _favourable_code
+from crispml.evaluate._holdout import TestOutputs
 from crispml.evaluate._threshold import choose_threshold
 from crispml.models import predict_output
 
@@ -82,6 +83,7 @@ def alternatives_phase(
     test_out: np.ndarray,
     *,
     top: int = TOP_CANDIDATES,
+    outputs: TestOutputs | None = None,
 ) -> tuple[AlternativesResult, pd.DataFrame] | None:
     """Compare the delivered model with the search's other candidates, then check on test.
 
@@ -101,6 +103,10 @@ def alternatives_phase(
         The delivered model's test probabilities (already computed by the evaluation).
     top : int, default=TOP_CANDIDATES
         Other candidates compared at most (the engagement's plan may lower it).
+    outputs : TestOutputs, optional
+        The candidates' test outputs, when already computed: the alternative's is reused.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -130,7 +136,7 @@ def alternatives_phase(
     if mitigation_note:
         conclusion = f"{conclusion} {mitigation_note}"
     test, note, test_table = _on_test(
-        spec, dataset, split, result, (points, test_out), name, setting
+        spec, dataset, split, result, (points, test_out, outputs), name, setting
     )
     basis = _BASIS_OOF if len(rows) > len(split.valid) else _BASIS_VALID
     table = outputs_table(
@@ -340,7 +346,7 @@ def _on_test(
     dataset: Dataset,
     split: Split,
     result: SearchResult,
-    measured: tuple[list[AlternativePoint], np.ndarray],
+    measured: tuple[list[AlternativePoint], np.ndarray, TestOutputs | None],
     name: str | None,
     setting: Setting,
 ) -> tuple[list[AlternativeTest], str | None, pd.DataFrame]:
@@ -348,13 +354,18 @@ def _on_test(
     empty = pd.DataFrame()
     if name is None:
         return [], None, empty
-    points, test_out = measured
+    points, test_out, outputs = measured
     cand = next(c for c in result.candidates if c.name == name)
     if cand.pipeline is None:
         return [], _NOTE_RELEASED.format(name=name), empty
     y = dataset.y[split.test]
     groups = {c: group_labels(dataset.frame[c].iloc[split.test]) for c in spec.fairness.protected}
-    alt_out = predict_output(cand.pipeline, dataset.features(split.test), "binary")
+    known = outputs.of(cand) if outputs is not None else None
+    alt_out = (
+        known
+        if known is not None
+        else predict_output(cand.pipeline, dataset.features(split.test), "binary")
+    )
     out = []
     for label, proba, cut in (
         (points[0].name, test_out, points[0].threshold),

@@ -8,6 +8,7 @@ import numpy as np
 
 from crispml._metrics import METRICS, better, score
 from crispml.evaluate._bootstrap import bootstrap_draws, percentile_interval, weighted_metric
+from crispml.evaluate._holdout import TestOutputs
 from crispml.evaluate._result import BaselineComparison, Estimate
 from crispml.models import predict_output
 from crispml.search import Candidate, SearchResult
@@ -22,6 +23,7 @@ def compare_with_baseline(
     task: str,
     n_resamples: int,
     seed: int,
+    outputs: TestOutputs | None = None,
 ) -> BaselineComparison | None:
     """Compare the delivered model's test output with the best baseline's.
 
@@ -41,6 +43,10 @@ def compare_with_baseline(
         Bootstrap resamples (``evaluation.bootstrap``).
     seed : int
         Seed of the resampling.
+    outputs : TestOutputs, optional
+        The candidates' test outputs, when already computed: the baseline's is reused.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -51,7 +57,8 @@ def compare_with_baseline(
     if base is None:
         return None
     metric = result.metric
-    base_out = predict_output(base.pipeline, X_test, task)
+    known = outputs.of(base) if outputs is not None else None
+    base_out = known if known is not None else predict_output(base.pipeline, X_test, task)
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
     y = np.asarray(y_test)
     model_out = np.asarray(test_out, dtype=np.float64)

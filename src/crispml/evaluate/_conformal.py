@@ -25,6 +25,7 @@ def conformal_report(
     coverage: float = 0.9,
     seed: int = 0,
     valid_output: np.ndarray | None = None,
+    test_output: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Conformalise ``model`` on validation rows and measure coverage on test.
 
@@ -46,6 +47,11 @@ def conformal_report(
         Held-out predictions of ``model`` on the validation rows (out-of-fold when the
         model's bagged fold models have seen them). Conformity scores must come from
         rows the model did not see, or the sets and intervals come out too narrow.
+    test_output : numpy.ndarray, optional
+        ``model``'s predictions on the test rows when already computed (reused, not
+        predicted again).
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -66,9 +72,14 @@ def conformal_report(
     True
     """
     fitted_on = "validation"
+    known: list[tuple[pd.Index, np.ndarray]] = []
     if valid_output is not None and isinstance(X_valid, pd.DataFrame):
-        model = _HeldOut(model, X_valid.index, np.asarray(valid_output, dtype=np.float64))
+        known.append((X_valid.index, np.asarray(valid_output, dtype=np.float64)))
         fitted_on = "held-out validation predictions"
+    if test_output is not None and isinstance(X_test, pd.DataFrame):
+        known.append((X_test.index, np.asarray(test_output, dtype=np.float64)))
+    if known:
+        model = _Known(model, known)
     if task == "regression":
         out = _regression(model, X_valid, y_valid, X_test, y_test, coverage, seed)
     else:
@@ -158,35 +169,39 @@ def _regression(
     }
 
 
-class _HeldOut:
-    """A fitted model whose validation predictions are replaced by held-out ones.
+class _Known:
+    """A fitted model that answers with predictions already made for some frames.
 
-    MAPIE asks the (prefit) model for its predictions on the conformalisation rows;
-    this answers with the out-of-fold predictions for exactly those rows (matched by
-    the frame's index) and with the model itself for any other rows.
+    MAPIE asks the (prefit) model for its predictions on the conformalisation rows and
+    on the test rows. For the validation rows this answers with the held-out
+    (out-of-fold) predictions; for the test rows with the delivered model's test output,
+    computed once by the evaluation (frames matched by their index); any other rows are
+    predicted by the model itself.
     """
 
-    def __init__(self, model: Any, valid_index: pd.Index, valid_output: np.ndarray) -> None:
+    def __init__(self, model: Any, known: list[tuple[pd.Index, np.ndarray]]) -> None:
         self.model = model
-        self.valid_index = valid_index
-        self.valid_output = valid_output
+        self.known = known
         self.classes_ = getattr(model, "classes_", None)
         self.__sklearn_is_fitted__ = lambda: True
 
-    def fit(self, X: Any, y: Any) -> _HeldOut:
+    def fit(self, X: Any, y: Any) -> _Known:
         """Do nothing: the model is already fitted (MAPIE checks the method exists)."""
         return self
 
-    def _known(self, X: Any) -> bool:
-        return isinstance(X, pd.DataFrame) and X.index.equals(self.valid_index)
+    def _answer(self, X: Any) -> np.ndarray | None:
+        if not isinstance(X, pd.DataFrame):
+            return None
+        return next((out for index, out in self.known if X.index.equals(index)), None)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        if self._known(X):
-            return self.valid_output
+        out = self._answer(X)
+        if out is not None:
+            return out
         return np.asarray(self.model.predict_proba(X), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
-        if self._known(X):
-            out = self.valid_output
+        out = self._answer(X)
+        if out is not None:
             return out.argmax(axis=1) if out.ndim == 2 else out
         return np.asarray(self.model.predict(X))

@@ -69,7 +69,12 @@ from crispml.evaluate._fairness_phase import (
     oof_output,
     worst_gaps,
 )
-from crispml.evaluate._holdout import HoldoutEvaluation, evaluate_holdout
+from crispml.evaluate._holdout import (
+    HoldoutEvaluation,
+    TestOutputs,
+    evaluate_holdout,
+    predict_candidates,
+)
 from crispml.evaluate._interpretability import price_of_interpretability
 from crispml.evaluate._monotone import monotone_report
 from crispml.evaluate._plots import plot_fairness, plot_importance
@@ -172,8 +177,10 @@ def evaluate_engagement(
     threshold = threshold_record["threshold"] if threshold_record else None
     if isinstance(model, CalibratedModel) and threshold is not None:
         model.set_threshold(threshold)
-    # 2. the test set, once: the delivered model's predictions, saved, then every figure
-    test_out = predict_output(model, X_test, task)
+    # 2. the test set, once: every candidate's predictions (the delivered model's are the
+    # selected pipeline's through its calibration map), saved, then every figure from them
+    outputs = predict_candidates(result, X_test, task=task)
+    test_out = _delivered_output(model, outputs.of(result.best), X_test, task)
     predictions = predictions_frame(
         split.test_ids, y_test, test_out, encoding=dataset.target, threshold=threshold
     )
@@ -181,14 +188,22 @@ def evaluate_engagement(
     test, basis, at_half = figures_from_predictions(
         predictions, task, n_resamples=cfg.bootstrap, seed=seed
     )
-    holdout = evaluate_holdout(result, X_test, y_test, task=task)
+    holdout = evaluate_holdout(result, X_test, y_test, task=task, outputs=outputs)
     details = _details(
-        spec, dataset, split, result, model, (held_out, valid_out, test_out), threshold, work
+        spec,
+        dataset,
+        split,
+        result,
+        model,
+        (held_out, valid_out, test_out, outputs),
+        threshold,
+        work,
     )
     ece = None
     if task != "regression":
+        raw = outputs.of(result.best)
         calib = _calibration_record(
-            cal_record, result, X_test, y_test, test_out, cfg.bootstrap, seed
+            cal_record, y_test, (test_out if raw is None else raw, test_out), cfg.bootstrap, seed
         )
         ece = Estimate(
             **calib["calibrated" if "calibrated" in calib else "uncalibrated"]["ece_ci"]
@@ -210,8 +225,9 @@ def evaluate_engagement(
     for name, content in details.items():
         folder.write_json(f"evaluation/{name}.json", content)
     alternatives = alternatives_phase(
-        spec, dataset, split, result, model, threshold, test_out, top=work.alternatives
-    )
+        spec, dataset, split, result, model, threshold, test_out,
+        top=work.alternatives, outputs=outputs,
+    )  # fmt: skip
     if alternatives is not None:  # the table first: the result names it
         folder.write_bytes(alternatives[0].outputs, _parquet(alternatives[1]))
         folder.write_text(AlternativesResult.FILE, alternatives[0].to_json())
@@ -247,7 +263,14 @@ def evaluate_engagement(
         conformal_test=details["conformal"].get("empirical"),
         candidates_on_test=_scored_on_test(holdout, result.metric),
         vs_baseline=compare_with_baseline(
-            result, X_test, y_test, test_out, task=task, n_resamples=cfg.bootstrap, seed=seed
+            result,
+            X_test,
+            y_test,
+            test_out,
+            task=task,
+            n_resamples=cfg.bootstrap,
+            seed=seed,
+            outputs=outputs,
         ),
     )
     if spec.deployment.refit == "all_rows":
@@ -306,14 +329,19 @@ def _details(
     split: Split,
     result: SearchResult,
     model: Any,
-    outputs: tuple[np.ndarray | None, np.ndarray, np.ndarray],
+    outputs: tuple[np.ndarray | None, np.ndarray, np.ndarray, TestOutputs],
     threshold: float | None,
     work: EvaluationWork,
 ) -> dict[str, dict[str, Any]]:
-    """Compute the detailed reports: conformal, fairness, slices, importance, interpretability."""
+    """Compute the detailed reports: conformal, fairness, slices, importance, interpretability.
+
+    ``outputs`` holds the held-out validation predictions (or ``None``), the delivered
+    model's validation and test outputs and the candidates' test outputs; none of them is
+    predicted again.
+    """
     task, metric = spec.problem.task, result.metric
     cfg, seed = spec.evaluation, spec.split.seed
-    held_out, valid_out, test_out = outputs
+    held_out, valid_out, test_out, on_test = outputs
     X_valid, y_valid = dataset.features(split.valid), dataset.y[split.valid]
     X_test, y_test = dataset.features(split.test), dataset.y[split.test]
     conformal = conformal_report(
@@ -326,6 +354,7 @@ def _details(
         coverage=cfg.coverage,
         seed=seed,
         valid_output=valid_out if held_out is not None else None,
+        test_output=test_out,
     )
     oof = oof_output(result, model, split) if task == "binary" else None
     fairness = fairness_phase(
@@ -355,9 +384,10 @@ def _details(
         policy=reason_policy(spec, dataset, split, threshold),
         max_rows=work.attribution_rows,
         max_seconds=work.attribution_s,
+        output=test_out,
     )
     interp = price_of_interpretability(
-        result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed
+        result, X_test, y_test, task=task, n_resamples=cfg.bootstrap, seed=seed, outputs=on_test
     )
     details = {
         "conformal": conformal,
@@ -499,14 +529,13 @@ def _threshold(spec: ProjectSpec, y_valid: np.ndarray, valid_out: np.ndarray) ->
 
 def _calibration_record(
     cal_record: dict[str, Any],
-    result: SearchResult,
-    X_test: Any,
     y_test: np.ndarray,
-    test_out: np.ndarray,
+    test_outputs: tuple[np.ndarray, np.ndarray],
     n_boot: int,
     seed: int,
 ) -> dict[str, Any]:
-    raw = predict_output(result.best.pipeline, X_test, "binary")
+    """Reliability of the selected pipeline's raw and (when kept) calibrated test outputs."""
+    raw, test_out = test_outputs
     record: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "selection": cal_record}
     record["uncalibrated"] = {
         **calibration_summary(y_test, raw),
@@ -518,6 +547,19 @@ def _calibration_record(
             "ece_ci": ece_interval(y_test, test_out, n_resamples=n_boot, seed=seed),
         }
     return record
+
+
+def _delivered_output(model: Any, raw: np.ndarray | None, X_test: Any, task: str) -> np.ndarray:
+    """Return the delivered model's test output from the selected pipeline's (``raw``).
+
+    A :class:`CalibratedModel` is the selected pipeline under a calibration map, so its
+    output is the map applied to the pipeline's output: the bagged pipeline predicts
+    the test rows once. ``raw`` is ``None`` only when the search released the selected
+    model (never in an engagement); the model then predicts.
+    """
+    if raw is None:
+        return predict_output(model, X_test, task)
+    return calibrate_output(model, raw)
 
 
 def _describe(model: Any) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from crispml.evaluate._attribution import NotExplainable, attribute, decompose
+from crispml.models import predict_output
 
 logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
@@ -165,6 +166,7 @@ def explain_model(
     policy: ReasonPolicy | None = None,
     max_rows: int = MAX_ROWS,
     max_seconds: float | None = None,
+    output: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Global importance per raw column, and adverse-action reasons for adverse decisions.
 
@@ -199,6 +201,12 @@ def explain_model(
         (TreeSHAP grows with the trees' nodes, which a model's size in MB does not tell),
         so it is measured on :data:`PROBE_ROWS` rows first, and fewer rows (a seeded
         sample) are explained when the rest would not fit; ``note`` says so.
+    output : numpy.ndarray, optional
+        ``model``'s predictions on ``X`` (probabilities or values) when already
+        computed: the reason codes rank and decide rows with them instead of predicting
+        again.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -212,6 +220,7 @@ def explain_model(
     rows = np.sort(rng.choice(len(X), max_rows, replace=False)) if len(X) > max_rows else None
     Xs = X.iloc[rows] if rows is not None else X
     ys = np.asarray(y)[rows] if rows is not None else np.asarray(y)
+    known = None if output is None else (np.asarray(output)[rows] if rows is not None else output)
     note = None
     try:
         members = decompose(model, X if background is None else background, task=task)
@@ -227,6 +236,7 @@ def explain_model(
                 )
                 keep = np.sort(rng.choice(len(Xs), affordable, replace=False))
                 Xs, ys = Xs.iloc[keep], ys[keep]
+                known = None if known is None else known[keep]
         found = attribute(members, Xs)
     except NotExplainable as exc:  # a model with no exact attribution: say so
         logger.info("no exact attributions (%s); using permutation", exc)
@@ -242,9 +252,9 @@ def explain_model(
     }
     if note is not None:
         out["note"] = note
-    out["reason_codes"] = reason_codes(model, Xs, found.values, task=task, policy=policy)[
-        :n_reason_rows
-    ]
+    out["reason_codes"] = reason_codes(
+        model, Xs, found.values, task=task, policy=policy, output=known
+    )[:n_reason_rows]
     return out
 
 
@@ -255,6 +265,7 @@ def reason_codes(
     *,
     task: str,
     policy: ReasonPolicy,
+    output: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Adverse-action reasons of every adverse decision in ``X``, most adverse first.
 
@@ -275,17 +286,23 @@ def reason_codes(
         binary or regression.
     policy : ReasonPolicy
         Threshold, favourable class, labels and statements.
+    output : numpy.ndarray, optional
+        ``model``'s predictions on ``X`` when already computed (not predicted again).
+
+        .. versionadded:: 0.3
 
     Returns
     -------
     list of dict
     """
+    if output is None:
+        output = predict_output(model, X, task)
     if task == "regression":
-        adverse_score = np.asarray(model.predict(X), dtype=np.float64)
+        adverse_score = np.asarray(output, dtype=np.float64)
         rows: list[int] = np.argsort(-adverse_score, kind="mergesort").tolist()
         sign = 1.0
     else:
-        p1 = np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
+        p1 = np.asarray(output[:, 1], dtype=np.float64)
         adverse = 1 - policy.favourable
         decided = (p1 >= policy.threshold).astype(int)
         adverse_score = p1 if adverse == 1 else 1.0 - p1
@@ -363,7 +380,6 @@ def _permutation(
     from sklearn.inspection import permutation_importance
 
     from crispml._metrics import METRICS, score
-    from crispml.models import predict_output
 
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,59 @@ import pandas as pd
 
 from crispml._metrics import score_all
 from crispml.models import predict_output
-from crispml.search import SearchResult
+from crispml.search import Candidate, SearchResult
+
+
+@dataclass(frozen=True)
+class TestOutputs:
+    """Every fitted candidate's predictions on the test rows, computed once.
+
+    The evaluation's consumers (the leaderboard, calibration, the baseline comparison,
+    the price of interpretability, the fairness alternatives) take these instead of
+    predicting the test rows again: a fold-bagged model predicts each row with every
+    fold model, so each repeat costs as much as the first.
+
+    Attributes
+    ----------
+    by_name : mapping of str to numpy.ndarray
+        Candidate name -> its output on the test rows (probabilities or values); only
+        candidates that still hold a fitted model.
+    n_rows : int
+        Test rows.
+    """
+
+    by_name: Mapping[str, np.ndarray]
+    n_rows: int
+
+    def of(self, cand: Candidate) -> np.ndarray | None:
+        """Return ``cand``'s test output, or ``None`` when it holds no fitted model."""
+        return self.by_name.get(cand.name)
+
+
+def predict_candidates(result: SearchResult, X_test: pd.DataFrame, *, task: str) -> TestOutputs:
+    """Predict the test rows once with every candidate that holds a fitted model.
+
+    Parameters
+    ----------
+    result : SearchResult
+        The finished search.
+    X_test : pandas.DataFrame
+        Conformed test features.
+    task : str
+        binary, multiclass or regression.
+
+    Returns
+    -------
+    TestOutputs
+    """
+    return TestOutputs(
+        {
+            cand.name: predict_output(cand.pipeline, X_test, task)
+            for cand in result.candidates
+            if cand.pipeline is not None
+        },
+        len(X_test),
+    )
 
 
 @dataclass(frozen=True)
@@ -34,7 +87,12 @@ class HoldoutEvaluation:
 
 
 def evaluate_holdout(
-    result: SearchResult, X_test: pd.DataFrame, y_test: np.ndarray, *, task: str
+    result: SearchResult,
+    X_test: pd.DataFrame,
+    y_test: np.ndarray,
+    *,
+    task: str,
+    outputs: TestOutputs | None = None,
 ) -> HoldoutEvaluation:
     """Score every fitted candidate on the test set; selection was already made on validation.
 
@@ -48,11 +106,17 @@ def evaluate_holdout(
         Encoded test target.
     task : str
         binary, multiclass or regression.
+    outputs : TestOutputs, optional
+        The candidates' test outputs when already computed (see
+        :func:`predict_candidates`); computed here otherwise.
+
+        .. versionadded:: 0.3
 
     Returns
     -------
     HoldoutEvaluation
     """
+    outputs = outputs or predict_candidates(result, X_test, task=task)
     rows: list[dict[str, Any]] = []
     best_output = np.empty(0)
     for cand in result.candidates:
@@ -67,8 +131,8 @@ def evaluate_holdout(
             "predicted_ms": cand.info.get("delivered_ms", cand.info.get("predicted_ms")),
             "excluded": cand.info.get("excluded"),
         }
-        if cand.pipeline is not None:
-            output = predict_output(cand.pipeline, X_test, task)
+        output = outputs.of(cand)
+        if output is not None:
             row.update({f"test_{k}": v for k, v in score_all(task, y_test, output).items()})
             if cand is result.best:
                 best_output = output

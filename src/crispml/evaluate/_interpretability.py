@@ -9,6 +9,7 @@ import pandas as pd
 
 from crispml._metrics import METRICS, score
 from crispml.evaluate._bootstrap import bootstrap_draws, percentile_interval, weighted_metric
+from crispml.evaluate._holdout import TestOutputs
 from crispml.models import get_family, predict_output
 from crispml.search import Candidate, SearchResult
 
@@ -30,6 +31,7 @@ def price_of_interpretability(
     task: str,
     n_resamples: int = 1000,
     seed: int = 0,
+    outputs: TestOutputs | None = None,
 ) -> dict[str, Any]:
     """Compare the best glass-box candidate with the selected model on test.
 
@@ -48,6 +50,10 @@ def price_of_interpretability(
         binary, multiclass or regression.
     n_resamples, seed : int
         Bootstrap of the paired difference.
+    outputs : TestOutputs, optional
+        The candidates' test outputs, when already computed (reused, not predicted again).
+
+        .. versionadded:: 0.3
 
     Returns
     -------
@@ -66,8 +72,8 @@ def price_of_interpretability(
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
     top = max(glass, key=lambda c: sign * float(c.valid_score))  # type: ignore[arg-type]
     y = np.asarray(y_test)
-    out_best = predict_output(best.pipeline, X_test, task)
-    out_glass = predict_output(top.pipeline, X_test, task)
+    out_best = _output(best, X_test, task, outputs)
+    out_glass = _output(top, X_test, task, outputs)
     s_best, s_glass = score(metric, y, out_best), score(metric, y, out_glass)
 
     def stat(w: np.ndarray) -> np.ndarray:
@@ -87,3 +93,11 @@ def price_of_interpretability(
         }
     )
     return out
+
+
+def _output(
+    cand: Candidate, X_test: pd.DataFrame, task: str, outputs: TestOutputs | None
+) -> np.ndarray:
+    """``cand``'s test output: the one already computed, else predicted now."""
+    known = outputs.of(cand) if outputs is not None else None
+    return known if known is not None else predict_output(cand.pipeline, X_test, task)
