@@ -41,6 +41,9 @@ class BudgetPlan:
     refit_cost_s: float = 0.0
     """Estimated refit time of the leading candidates (their measured fit time scaled to
     every search row); when above the planned reserve, the search stops earlier to leave it."""
+    refit_fixed: bool = False
+    """Whether :attr:`refit_cost_s` is the chosen selection's estimate (then trials no
+    longer update it)."""
 
     @classmethod
     def make(
@@ -83,12 +86,12 @@ class BudgetPlan:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Measure a stage's wall time."""
+        """Measure a stage's wall time (added up over its runs)."""
         start = self.clock.elapsed()
         try:
             yield
-        finally:
-            self.actual[name] = self.clock.elapsed() - start
+        finally:  # a stage that runs again (the search's spare time) adds up
+            self.actual[name] = self.actual.get(name, 0.0) + self.clock.elapsed() - start
 
     def record(self, candidates: list[Candidate]) -> dict[str, Any]:
         """JSON-ready report: planned vs actual per stage, overrun, trial outcomes."""
