@@ -9,6 +9,14 @@ depends on (:data:`TERMS`)::
 
     seconds = fixed_s + sum of coefficient x feature
 
+The compute phases are fitted on the CPU seconds each used (``budget.json``'s ``cpu_s``:
+this process and its finished children), which the other work of a shared machine
+changes far less than wall seconds; the plan's pace (measured wall / predicted of the
+phases run so far) turns them into wall seconds. Setup and seal, which wait on files and
+process start-up more than they compute, are fitted on wall seconds (:data:`WALL_PHASES`;
+``--on wall`` fits every phase on wall seconds). The seal's model is carried over from the
+existing file (it is set by hand: the command's exit runs outside the measured process).
+
 The runs are deterministic (trials counted, not seconds), so the plan never reduces the
 work being measured. The coefficients are written to
 ``src/crispml/search/phase_costs.json``, which the engagement's plan reads
@@ -68,6 +76,8 @@ TERMS: dict[str, tuple[str, ...]] = {
     "seal": ("model_mb",),
 }
 """The features each phase's cost is fitted on (see ``crispml.search._plan.FEATURES``)."""
+WALL_PHASES = ("setup", "seal")
+"""Phases fitted on wall seconds even with ``--on cpu``: they wait more than they compute."""
 
 
 def diamonds_like(n: int, task: str, seed: int = 0, *, group: bool = False) -> pd.DataFrame:
@@ -136,7 +146,7 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
     wall_s = time.monotonic() - start
     budget = RunBudget.read(result.path)
     phases = {
-        p: {"used_s": t.used_s, **(t.work or {})}
+        p: {"used_s": t.used_s, "cpu_s": t.cpu_s, **(t.work or {})}
         for p, t in budget.phases.items()
         if t.used_s is not None
     }
@@ -145,13 +155,21 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
     return {"rows": n, "task": task, "load_1min": round(load, 2), "phases": phases}
 
 
-def fit(runs: list[dict[str, object]]) -> dict[str, dict[str, object]]:
-    """Non-negative least squares per phase on (1, its features of :data:`TERMS`)."""
+def fit(runs: list[dict[str, object]], on: str = "cpu") -> dict[str, dict[str, object]]:
+    """Non-negative least squares per phase on (1, its features of :data:`TERMS`).
+
+    ``on="cpu"`` fits the phases on their CPU seconds (wall seconds for
+    :data:`WALL_PHASES` and for runs that did not record CPU time), ``"wall"`` on wall.
+    """
     out: dict[str, dict[str, object]] = {}
     for phase, terms in TERMS.items():
         seen = [r["phases"][phase] for r in runs if phase in r["phases"]]
         design = np.array([[1.0, *(row.get(t, 0.0) for t in terms)] for row in seen])
-        coef, _ = nnls(design, np.array([row["used_s"] for row in seen], dtype=np.float64))
+        wall = on == "wall" or phase in WALL_PHASES
+        seconds = [
+            row["used_s"] if wall or row.get("cpu_s") is None else row["cpu_s"] for row in seen
+        ]
+        coef, _ = nnls(design, np.array(seconds, dtype=np.float64))
         out[phase] = {
             "fixed_s": round(float(coef[0]), 4),
             "terms": {t: round(float(c), 4) for t, c in zip(terms, coef[1:], strict=True)},
@@ -163,6 +181,9 @@ def main() -> None:
     """Measure, fit, and write (or print) the coefficients."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    parser.add_argument(
+        "--on", choices=("cpu", "wall"), default="cpu", help="seconds the phases are fitted on"
+    )
     args = parser.parse_args()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,9 +202,14 @@ def main() -> None:
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, measured "
         f"{datetime.now(UTC):%Y-%m-%d} on {len(runs)} deterministic runs (shared machine: "
         f"1-minute load average {min(loads):.1f} to {max(loads):.1f})",
+        "fitted_on": f"{args.on} seconds (wall for {', '.join(WALL_PHASES)})",
         "measurements": runs,
-        "phases": fit(runs),
+        "phases": fit(runs, args.on),
     }
+    previous = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}
+    if "seal_note" in previous:  # set by hand: the command's exit is outside this process
+        payload["phases"]["seal"] = previous["phases"]["seal"]
+        payload["seal_note"] = previous["seal_note"]
     text = json.dumps(payload, indent=2) + "\n"
     if args.dry_run:
         print(text)

@@ -3,7 +3,8 @@
 ``time_budget_s`` covers the engagement from loading to the sealed run folder. Each phase
 other than the search has a linear cost model, fitted on runs of this machine by
 ``benchmarks/measure_phase_costs.py`` and stored next to this module
-(``phase_costs.json``)::
+(``phase_costs.json``); the compute phases' on their CPU seconds, which a shared machine
+changes far less than their wall time, setup and seal (start-up, files) on wall seconds::
 
     seconds = fixed_s + sum of coefficient x feature
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -93,6 +95,16 @@ MIN_RESAMPLES, MIN_ATTRIBUTION_ROWS, MIN_ALTERNATIVES = 100, 200, 2
 OPTIONAL_FORMATS: tuple[str, ...] = ("pdf", "docx")
 """Report formats the plan may leave out, the first one first (``crispml report`` writes
 them later from the sealed run)."""
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished child processes (user + system).
+
+    The cost model is fitted on these: on a shared machine a phase's wall time grows with
+    the other work, its CPU time much less. The plan's pace turns them into wall seconds.
+    """
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 @dataclass(frozen=True)
@@ -197,6 +209,9 @@ class PhaseTime(BaseModel):
     used_s: float | None = None
     note: str | None = None
     work: dict[str, float] | None = None
+    cpu_s: float | None = None
+    """CPU seconds the phase used (this process and its finished children), what
+    ``benchmarks/measure_phase_costs.py`` fits the compute phases' coefficients on."""
 
 
 class RunBudget(PhaseResult):
@@ -258,8 +273,9 @@ class RunBudget(PhaseResult):
 COST_MODEL_NOTE = (
     "per phase: fixed_s + coefficients x (million cells, model MB, million bootstrap draws, "
     "attribution rows x model MB / 1000, million rows re-scored as alternatives, Word, PDF), "
-    "measured on this machine by benchmarks/measure_phase_costs.py; phases to come are "
-    "scaled by the pace (measured / predicted of the phases run so far); the search gets "
+    "fitted on CPU seconds (setup and seal: wall seconds) measured on this machine by "
+    "benchmarks/measure_phase_costs.py; phases to come are scaled by the pace (measured "
+    "wall / predicted seconds of the phases run so far); the search gets "
     "what the other phases leave; phases already run count as measured"
 )
 _MSG_EVALUATION = (
@@ -294,6 +310,8 @@ class EngagementBudget:
     spent_s : float, default=0.0
         Seconds of the budget spent before the plan was made (the command line's process
         start-up: interpreter, imports, reading the spec).
+    cpu_clock : callable, default=cpu_seconds
+        Returns the CPU seconds used so far (recorded per phase; tests pass a fake).
 
     Examples
     --------
@@ -318,6 +336,7 @@ class EngagementBudget:
     formats: tuple[str, ...] = ("html", "md", "docx", "pdf")
     alternatives: bool = False
     spent_s: float = 0.0
+    cpu_clock: Callable[[], float] = cpu_seconds
     rows: int = 0
     columns: int = 0
     test_rows: int | None = None
@@ -327,6 +346,7 @@ class EngagementBudget:
     notes: dict[str, str] = field(default_factory=dict)
     reductions: dict[str, str] = field(default_factory=dict)
     work: dict[str, dict[str, float]] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._start = self.clock() - self.spent_s
@@ -478,12 +498,13 @@ class EngagementBudget:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Measure a phase's wall time (added up when the phase runs in several parts)."""
-        start = self.clock()
+        """Measure a phase's wall and CPU time (added up when the phase runs in several parts)."""
+        start, start_cpu = self.clock(), self.cpu_clock()
         try:
             yield
         finally:
             self.used[name] = self.used.get(name, 0.0) + self.clock() - start
+            self.cpu[name] = self.cpu.get(name, 0.0) + self.cpu_clock() - start_cpu
             if name != "search":
                 self.work[name] = {k: round(v, 6) for k, v in self.features().items()}
 
@@ -503,6 +524,7 @@ class EngagementBudget:
                 used_s=round(self.used[name], 3) if name in self.used else None,
                 note=self.notes.get(name) or self.reductions.get(name),
                 work=self.work.get(name),
+                cpu_s=round(self.cpu[name], 3) if name in self.cpu else None,
             )
             for name in PHASES
         }

@@ -1,0 +1,35 @@
+"""The plan records each phase's CPU seconds beside its wall seconds (clocks injected)."""
+
+from __future__ import annotations
+
+import json
+
+from crispml.search import EngagementBudget, RunBudget
+from crispml.search._plan import cpu_seconds
+
+
+def test_each_phase_records_wall_and_cpu_seconds():
+    wall, cpu = [0.0], [0.0]
+    plan = EngagementBudget(60.0, clock=lambda: wall[0], cpu_clock=lambda: cpu[0])
+    plan.set_table(1_000, 5)
+    with plan.phase("audit"):  # contended: 3 s of wall for 1 s of CPU
+        wall[0] += 3.0
+        cpu[0] += 1.0
+    with plan.phase("evaluation"):  # two threads busy: more CPU than wall
+        wall[0] += 1.0
+        cpu[0] += 1.8
+    with plan.phase("evaluation"):  # a phase in two parts adds up
+        wall[0] += 0.5
+        cpu[0] += 0.2
+    record = plan.result({}, {}, study=None)
+    assert (record.phases["audit"].used_s, record.phases["audit"].cpu_s) == (3.0, 1.0)
+    assert (record.phases["evaluation"].used_s, record.phases["evaluation"].cpu_s) == (1.5, 2.0)
+    assert record.phases["report"].cpu_s is None  # not run
+    again = RunBudget.model_validate(json.loads(record.to_json()))
+    assert again.phases["evaluation"].cpu_s == 2.0
+
+
+def test_cpu_seconds_grows_with_work_only():
+    before = cpu_seconds()
+    total = sum(i * i for i in range(2_000_000))  # some CPU work
+    assert total > 0 and cpu_seconds() > before
