@@ -12,10 +12,12 @@ depends on (:data:`TERMS`)::
 The compute phases are fitted on the CPU seconds each used (``budget.json``'s ``cpu_s``:
 this process and its finished children), which the other work of a shared machine
 changes far less than wall seconds; the plan's pace (measured wall / predicted of the
-phases run so far) turns them into wall seconds. Setup and seal, which wait on files and
-process start-up more than they compute, are fitted on wall seconds (:data:`WALL_PHASES`;
-``--on wall`` fits every phase on wall seconds). The seal's model is carried over from the
-existing file (it is set by hand: the command's exit runs outside the measured process).
+phases run so far) turns them into wall seconds. Setup and seal (:data:`WALL_PHASES`) wait
+on start-up and files more than they compute, and in this one process only the first run
+pays the imports: their models are carried over from the existing file (wall seconds of a
+quiet machine; the seal's set by hand, the command's exit being outside the measured
+process). ``--on wall`` fits every phase on wall seconds instead; ``--from-file`` fits
+again on the measurements stored in the file, without running anything.
 
 The runs are deterministic (trials counted, not seconds), so the plan never reduces the
 work being measured. The coefficients are written to
@@ -77,7 +79,7 @@ TERMS: dict[str, tuple[str, ...]] = {
 }
 """The features each phase's cost is fitted on (see ``crispml.search._plan.FEATURES``)."""
 WALL_PHASES = ("setup", "seal")
-"""Phases fitted on wall seconds even with ``--on cpu``: they wait more than they compute."""
+"""Phases whose models ``--on cpu`` carries over from the existing file (see above)."""
 
 
 def diamonds_like(n: int, task: str, seed: int = 0, *, group: bool = False) -> pd.DataFrame:
@@ -158,14 +160,14 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
 def fit(runs: list[dict[str, object]], on: str = "cpu") -> dict[str, dict[str, object]]:
     """Non-negative least squares per phase on (1, its features of :data:`TERMS`).
 
-    ``on="cpu"`` fits the phases on their CPU seconds (wall seconds for
-    :data:`WALL_PHASES` and for runs that did not record CPU time), ``"wall"`` on wall.
+    ``on="cpu"`` fits the phases on their CPU seconds (wall seconds for runs that did not
+    record CPU time), ``"wall"`` on wall seconds.
     """
     out: dict[str, dict[str, object]] = {}
     for phase, terms in TERMS.items():
         seen = [r["phases"][phase] for r in runs if phase in r["phases"]]
         design = np.array([[1.0, *(row.get(t, 0.0) for t in terms)] for row in seen])
-        wall = on == "wall" or phase in WALL_PHASES
+        wall = on == "wall"
         seconds = [
             row["used_s"] if wall or row.get("cpu_s") is None else row["cpu_s"] for row in seen
         ]
@@ -184,10 +186,14 @@ def main() -> None:
     parser.add_argument(
         "--on", choices=("cpu", "wall"), default="cpu", help="seconds the phases are fitted on"
     )
+    parser.add_argument(
+        "--from-file", action="store_true", help="fit the stored measurements, run nothing"
+    )
     args = parser.parse_args()
-    runs = []
+    previous = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}
+    runs = list(previous.get("measurements", [])) if args.from_file else []
     with tempfile.TemporaryDirectory() as tmp:
-        for run in RUNS:
+        for run in () if args.from_file else RUNS:
             try:
                 runs.append(measure(run, Path(tmp)))
             except CrispError as exc:  # e.g. a parity failure: that run measures nothing
@@ -199,16 +205,19 @@ def main() -> None:
         "about": "Linear cost model per engagement phase (seconds): fixed_s + sum of "
         "terms[feature] * feature (features: crispml.search._plan.FEATURES). Regenerate "
         "with: python benchmarks/measure_phase_costs.py",
-        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, measured "
+        "machine": previous["machine"]
+        if args.from_file
+        else f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, measured "
         f"{datetime.now(UTC):%Y-%m-%d} on {len(runs)} deterministic runs (shared machine: "
         f"1-minute load average {min(loads):.1f} to {max(loads):.1f})",
-        "fitted_on": f"{args.on} seconds (wall for {', '.join(WALL_PHASES)})",
+        "fitted_on": f"{args.on} seconds"
+        + (f"; {', '.join(WALL_PHASES)} carried over" if args.on == "cpu" else ""),
         "measurements": runs,
         "phases": fit(runs, args.on),
     }
-    previous = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}
-    if "seal_note" in previous:  # set by hand: the command's exit is outside this process
-        payload["phases"]["seal"] = previous["phases"]["seal"]
+    for phase in WALL_PHASES if args.on == "cpu" and "phases" in previous else ():
+        payload["phases"][phase] = previous["phases"][phase]
+    if "seal_note" in previous:
         payload["seal_note"] = previous["seal_note"]
     text = json.dumps(payload, indent=2) + "\n"
     if args.dry_run:
