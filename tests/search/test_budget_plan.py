@@ -104,24 +104,25 @@ def test_the_pace_rescales_the_phases_to_come(fake_costs):
     now = [0.0]
     plan = EngagementBudget(100.0, clock=lambda: now[0])
     assert plan.pace() == 1.0  # nothing measured yet
-    _ran(plan, now, "setup", 2.5)  # 2.5x slower than the cost model
+    _ran(plan, now, "setup", 2.5)  # start-up: not counted in the pace
     _ran(plan, now, "load", 0.25)
     plan.set_table(1_000, 5)
+    assert plan.pace() == 1.0  # 0.1 s predicted so far: too little to tell
     _ran(plan, now, "split", 0.25)
     _ran(plan, now, "audit", 5.0)
-    assert plan.pace() == pytest.approx(8.0 / 3.2)  # measured / predicted so far
+    assert plan.pace() == pytest.approx(5.5 / 2.2)  # measured / predicted so far
     after = plan.predicted_after_search()
     assert plan.search_s() == pytest.approx(100.0 - 8.0 - plan.pace() * after)
 
 
 def test_the_pace_is_clamped_so_one_stalled_phase_cannot_take_the_whole_budget(fake_costs):
-    fake_costs(setup=PhaseCost(1.0))
+    fake_costs(audit=PhaseCost(1.0))
     now = [0.0]
     plan = EngagementBudget(100.0, clock=lambda: now[0])
-    _ran(plan, now, "setup", 50.0)
+    _ran(plan, now, "audit", 50.0)
     assert plan.pace() == PACE_RANGE[1]
     faster = EngagementBudget(100.0, clock=lambda: now[0])
-    _ran(faster, now, "setup", 0.01)
+    _ran(faster, now, "audit", 0.01)
     assert faster.pace() == PACE_RANGE[0]
 
 
@@ -144,16 +145,16 @@ def test_the_evaluation_keeps_its_full_work_when_the_time_left_covers_it(fake_co
 
 
 def test_the_evaluation_work_is_bounded_by_the_time_left_and_the_pace(fake_costs):
-    fake_costs(evaluation=_slow_evaluation(), deployment=PhaseCost(3.0))
+    fake_costs(evaluation=_slow_evaluation(), deployment=PhaseCost(3.0), audit=PhaseCost(1.0))
     now = [0.0]
     plan = EngagementBudget(60.0, clock=lambda: now[0], bootstrap=1000, alternatives=True)
-    _ran(plan, now, "setup", 0.3)  # 3x slower than predicted
+    _ran(plan, now, "audit", 3.0)  # 3x slower than predicted
     plan.set_table(100_000, 5)
     plan.set_split(20_000)
     plan.model_mb = 20.0
     _ran(plan, now, "search", 40.0)
     full = plan.predicted("evaluation", effort=1.0)  # 20 s of draws alone
-    assert plan.pace() * full > 60.0 - 40.3
+    assert plan.pace() * full > 60.0 - 43.0
     work = plan.evaluation_work()
     assert work.effort < 1.0
     assert work.n_resamples < 1000 and work.attribution_rows < 2000 and work.alternatives < 12
