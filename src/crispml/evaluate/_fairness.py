@@ -218,15 +218,9 @@ def _binary_groups(
         "tpr": {g: r[y[r] == 1] for g, r in rows.items()},
         "fpr": {g: r[y[r] == 0] for g, r in rows.items()},
     }
-    draws: dict[str, np.ndarray] = {}
+    draws = _rate_draws(pred, subsets, len(y), n_resamples, seed)
     for name, parts in subsets.items():
         levels = list(parts)
-
-        def stat(w: np.ndarray, parts: dict[str, np.ndarray] = parts) -> np.ndarray:
-            return np.stack([_group_rates(pred, parts[g], w) for g in parts], axis=1).ravel()
-
-        flat = bootstrap_draws(stat, len(y), n_resamples=n_resamples, seed=seed)
-        draws[name] = flat.reshape(-1, len(levels)) if flat.size else np.empty((0, len(levels)))
         for i, g in enumerate(levels):
             est = float(by_group[name].loc[g])
             out["by_group"][g][name] = percentile_interval(
@@ -252,6 +246,33 @@ def _binary_groups(
         out["gaps"]["adverse_impact_ratio"] = percentile_interval(
             estimate, ratio_draws, n=int(keep.sum())
         ).to_dict()
+
+
+def _rate_draws(
+    pred: np.ndarray,
+    subsets: dict[str, dict[str, np.ndarray]],
+    n: int,
+    n_resamples: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Bootstrap draws of every group's rates, all from one set of resamples.
+
+    The resample weights are drawn once and every rate (selection rate, TPR, FPR) of
+    every group is computed from them; drawing them again per rate cost three times as
+    much for the same draws (same seed). Returns rate name -> draws (resamples, groups).
+    """
+    widths = [len(parts) for parts in subsets.values()]
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        columns = [
+            _group_rates(pred, rows, w) for parts in subsets.values() for rows in parts.values()
+        ]
+        return np.stack(columns, axis=1).ravel()
+
+    flat = bootstrap_draws(stat, n, n_resamples=n_resamples, seed=seed)
+    every = flat.reshape(-1, sum(widths)) if flat.size else np.empty((0, sum(widths)))
+    edges = np.cumsum([0, *widths])
+    return {name: every[:, a:b] for name, a, b in zip(subsets, edges[:-1], edges[1:], strict=True)}
 
 
 def _complement(rate: dict[str, Any]) -> dict[str, Any]:
