@@ -33,3 +33,15 @@ def test_cpu_seconds_grows_with_work_only():
     before = cpu_seconds()
     total = sum(i * i for i in range(2_000_000))  # some CPU work
     assert total > 0 and cpu_seconds() > before
+
+
+def test_the_alternatives_cost_grows_with_the_protected_attributes():
+    one = EngagementBudget(60.0, alternatives=True, clock=lambda: 0.0)
+    four = EngagementBudget(60.0, alternatives=True, attributes=4, clock=lambda: 0.0)
+    for plan in (one, four):
+        plan.set_table(5_000, 10)
+        plan.set_split(1_000)
+    # 12 alternatives x 4,000 fitted rows, on 1 or 4 attributes (3 columns + intersection)
+    assert one.features()["alt_mrows"] == 12 * 4_000 / 1e6
+    assert four.features()["alt_mrows"] == 4 * one.features()["alt_mrows"]
+    assert four.predicted("evaluation") > one.predicted("evaluation")

@@ -67,8 +67,8 @@ FEATURES: tuple[str, ...] = (
 )
 """What a phase's cost may grow with: million cells (rows x columns), model MB, million
 bootstrap draws (resamples x test rows), attribution rows x model MB / 1000, million
-rows re-scored for the fairness alternatives (candidates x rows), and 1 when the Word
-documents (``docx``) or the PDF (``pdf``) are written."""
+rows re-scored for the fairness alternatives (candidates x rows x protected attributes),
+and 1 when the Word documents (``docx``) or the PDF (``pdf``) are written."""
 MIN_SEARCH_S = 2.0
 """The search always gets at least this much, even when the other phases' predictions
 exceed the budget (the run then overruns, and ``budget.json`` says by how much)."""
@@ -317,6 +317,10 @@ class EngagementBudget:
         ``report.formats``: the documents asked for.
     alternatives : bool, default=False
         Whether the evaluation re-scores fairness alternatives (binary, protected columns).
+    attributes : int, default=1
+        Protected attributes each alternative is measured on (the protected columns, plus
+        their intersection when there are two or more): the alternatives' cost grows with
+        them. The cost model's runs had one.
     spent_s : float, default=0.0
         Seconds of the budget spent before the plan was made (the command line's process
         start-up: interpreter, imports, reading the spec).
@@ -345,6 +349,7 @@ class EngagementBudget:
     bootstrap: int = 1000
     formats: tuple[str, ...] = ("html", "md", "docx", "pdf")
     alternatives: bool = False
+    attributes: int = 1
     spent_s: float = 0.0
     cpu_clock: Callable[[], float] = cpu_seconds
     rows: int = 0
@@ -393,7 +398,7 @@ class EngagementBudget:
             "model_mb": self.model_mb,
             "boot_mdraws": work.n_resamples * test / 1e6,
             "attr_mb_krows": min(work.attribution_rows, test) * self.model_mb / 1e3,
-            "alt_mrows": work.alternatives * fitted / 1e6,
+            "alt_mrows": work.alternatives * fitted * self.attributes / 1e6,
             "docx": float("docx" in kept),
             "pdf": float("pdf" in kept),
         }
