@@ -18,6 +18,13 @@ the machine is shared, so wall times are contended.
 
     python benchmarks/shared_tables.py --budget 30 --json benchmarks/results/shared_tables_30s.json
     python benchmarks/shared_tables.py --from-json benchmarks/results/shared_tables_30s.json
+
+``--search-s S --tree DIR[,DIR...]`` measures the search alone instead, for comparing
+source trees (e.g. ``git archive <base> src | tar -x -C /tmp/before``): each tree's
+``search_models`` gets S seconds in a fresh process, on the split the engagement makes
+(20 % of the training table locked away as its test, the rest 80/20 train/valid, seed
+0), and its selected model is scored once on ``test.csv.gz``. The trees run interleaved,
+table by table, so a busy machine slows them alike.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -77,6 +86,65 @@ def run_table(data_dir: Path, dataset: str, budget: float, systems: list[str]) -
     return {"columns_left_out": drop, "results": rows}
 
 
+def search_only(data_dir: Path, dataset: str, search_s: float, drop: list[str]) -> dict[str, Any]:
+    """Child process: the engagement's split, ``search_models`` for ``search_s``, test score."""
+    import time
+
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    import crispml
+    from crispml.data import conform, infer_schema
+    from crispml.search import search_models
+
+    meta, train, target = suite._load(data_dir, dataset, "train")
+    _, test, _ = suite._load(data_dir, dataset, "test")
+    task = meta["task"]
+    schema = infer_schema(train.drop(columns=drop), target=target)
+    X, y = conform(train, schema), train[target].to_numpy()
+    stratify = y if task == "binary" else None
+    rows, _ = train_test_split(np.arange(len(y)), test_size=0.2, random_state=0, stratify=stratify)
+    fit, valid = train_test_split(
+        rows, test_size=0.2, random_state=0, stratify=None if stratify is None else y[rows]
+    )
+    cpu, started = time.process_time(), time.monotonic()
+    result = search_models(
+        X.iloc[fit].reset_index(drop=True), y[fit], X.iloc[valid].reset_index(drop=True),
+        y[valid], schema=schema, task=task, metric=suite.METRIC_NAMES[task],
+        time_budget_s=search_s, seed=0,
+    )  # fmt: skip
+    model, Xt = result.best.pipeline, conform(test, schema)
+    pred = model.predict_proba(Xt)[:, 1] if task == "binary" else model.predict(Xt)
+    return {
+        "metric": suite.primary_metric(task, test[target].to_numpy(), pred),
+        "selected": result.best.name,
+        "valid": result.best.valid_score,
+        "trials_ok": sum(1 for c in result.candidates if c.status == "ok" and not c.baseline),
+        "validation": {k: result.validation.get(k) for k in ("mode", "n_folds", "repeats")},
+        "wall_s": round(time.monotonic() - started, 1),
+        "cpu_s": round(time.process_time() - cpu, 1),
+        "load_avg": round(os.getloadavg()[0], 2),
+        "crispml_from": str(Path(crispml.__file__).parent.parent),
+    }
+
+
+def compare_trees(args: argparse.Namespace) -> dict[str, Any]:
+    """Each tree's search on each table, interleaved; one row per (table, tree)."""
+    doc: dict[str, Any] = {"search_s": args.search_s, "tables": {}}
+    for dataset in args.datasets.split(","):
+        drop = suite.columns_left_out(args.data.resolve(), dataset)
+        for tree in args.tree.split(","):
+            env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+            cmd = [sys.executable, __file__, "--child", str(args.data.resolve()), dataset,
+                   str(args.search_s), ",".join(drop)]  # fmt: skip
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            lines = done.stdout.strip().splitlines()
+            row = json.loads(lines[-1]) if done.returncode == 0 else {"error": done.stderr[-300:]}
+            doc["tables"].setdefault(dataset, {})[tree] = row
+            print(f"{dataset:9s} {tree} {json.dumps(row)}", flush=True)
+    return doc
+
+
 def render(doc: dict[str, Any]) -> str:
     """One Markdown table: metric per system and table, crispml's gap, the load average."""
     lines = [
@@ -115,7 +183,20 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--json", type=Path, help="write the results here (after every table)")
     parser.add_argument("--from-json", type=Path, help="print the table of a results file")
+    parser.add_argument("--search-s", type=float, help="compare the search alone, this long")
+    parser.add_argument("--tree", help="comma-separated source trees (with --search-s)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        data_dir, dataset, seconds, dropped = args.child
+        drop = [c for c in dropped.split(",") if c]
+        print(json.dumps(search_only(Path(data_dir), dataset, float(seconds), drop)))
+        return
+    if args.search_s is not None:
+        doc = compare_trees(args)
+        if args.json is not None:
+            args.json.write_text(json.dumps(doc, indent=1) + "\n")
+        return
     if args.from_json:
         print(render(json.loads(args.from_json.read_text())))
         return
