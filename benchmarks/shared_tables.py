@@ -86,8 +86,14 @@ def run_table(data_dir: Path, dataset: str, budget: float, systems: list[str]) -
     return {"columns_left_out": drop, "results": rows}
 
 
-def search_only(data_dir: Path, dataset: str, search_s: float, drop: list[str]) -> dict[str, Any]:
-    """Child process: the engagement's split, ``search_models`` for ``search_s``, test score."""
+def search_only(
+    data_dir: Path, dataset: str, search_s: float, drop: list[str], trials: int = 0
+) -> dict[str, Any]:
+    """Child process: the engagement's split, ``search_models`` for ``search_s``, test score.
+
+    ``trials`` > 0 counts the search in trials instead (deterministic mode): the same
+    configurations whatever the machine's load.
+    """
     import time
 
     import numpy as np
@@ -111,7 +117,7 @@ def search_only(data_dir: Path, dataset: str, search_s: float, drop: list[str]) 
     result = search_models(
         X.iloc[fit].reset_index(drop=True), y[fit], X.iloc[valid].reset_index(drop=True),
         y[valid], schema=schema, task=task, metric=suite.METRIC_NAMES[task],
-        time_budget_s=search_s, seed=0,
+        time_budget_s=search_s, seed=0, deterministic=trials > 0, max_trials=trials or None,
     )  # fmt: skip
     model, Xt = result.best.pipeline, conform(test, schema)
     pred = model.predict_proba(Xt)[:, 1] if task == "binary" else model.predict(Xt)
@@ -130,13 +136,13 @@ def search_only(data_dir: Path, dataset: str, search_s: float, drop: list[str]) 
 
 def compare_trees(args: argparse.Namespace) -> dict[str, Any]:
     """Each tree's search on each table, interleaved; one row per (table, tree)."""
-    doc: dict[str, Any] = {"search_s": args.search_s, "tables": {}}
+    doc: dict[str, Any] = {"search_s": args.search_s, "trials": args.trials, "tables": {}}
     for dataset in args.datasets.split(","):
         drop = suite.columns_left_out(args.data.resolve(), dataset)
         for tree in args.tree.split(","):
             env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
             cmd = [sys.executable, __file__, "--child", str(args.data.resolve()), dataset,
-                   str(args.search_s), ",".join(drop)]  # fmt: skip
+                   str(args.search_s), ",".join(drop), str(args.trials)]  # fmt: skip
             done = subprocess.run(cmd, env=env, capture_output=True, text=True)
             lines = done.stdout.strip().splitlines()
             row = json.loads(lines[-1]) if done.returncode == 0 else {"error": done.stderr[-300:]}
@@ -185,12 +191,16 @@ def main() -> None:
     parser.add_argument("--from-json", type=Path, help="print the table of a results file")
     parser.add_argument("--search-s", type=float, help="compare the search alone, this long")
     parser.add_argument("--tree", help="comma-separated source trees (with --search-s)")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--trials", type=int, default=0, help="with --search-s: count trials (deterministic)"
+    )
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        data_dir, dataset, seconds, dropped = args.child
+        data_dir, dataset, seconds, dropped, trials = args.child
         drop = [c for c in dropped.split(",") if c]
-        print(json.dumps(search_only(Path(data_dir), dataset, float(seconds), drop)))
+        row = search_only(Path(data_dir), dataset, float(seconds), drop, int(trials))
+        print(json.dumps(row))
         return
     if args.search_s is not None:
         doc = compare_trees(args)
