@@ -51,7 +51,7 @@ SYSTEMS = ("crispml", "catboost_default", "lightgbm_default")
 def search_facts(run_folder: Path) -> dict[str, Any]:
     """What the run's search did: delivered candidate, trials, validation, seconds."""
     board = list(csv.DictReader((run_folder / "search/leaderboard.csv").open()))
-    search = [r for r in board if r["baseline"] == "False"]
+    search = [r for r in board if r["baseline"] == "False" and r["family"] != "ensemble"]
     selected = next((r["model"] for r in board if r["selected"] == "True"), None)
     plan = json.loads((run_folder / "budget.json").read_text())
     folds = json.loads((run_folder / "search/folds.json").read_text())
@@ -64,7 +64,7 @@ def search_facts(run_folder: Path) -> dict[str, Any]:
         "search_planned_used_s": [
             plan["phases"].get("search", {}).get(k) for k in ("planned_s", "used_s")
         ],
-        "top": [(r["model"], r[valid_col]) for r in search if r["status"] == "ok"][:5],
+        "top": [(r["model"], r[valid_col]) for r in board if r["status"] == "ok"][:5],
     }
 
 
