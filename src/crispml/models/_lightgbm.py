@@ -25,15 +25,25 @@ class LightGBMFamily(ModelFamily):
     fit_overhead_s: ClassVar[float] = 0.4
 
     def defaults(self, task: str) -> dict[str, Any]:
-        """Return a strong general-purpose configuration (small learning rate, many rounds)."""
+        """Return LightGBM's own defaults, boosted until validation stops improving.
+
+        Learning rate 0.1, 31 leaves, leaves of at least 20 rows, every row and column
+        per tree, as untuned LightGBM uses them; rounds end by early stopping (at most
+        1,000) instead of at 100. A smaller rate (0.03) scored no better on the shared
+        tables and took three to five times the rounds, which a short budget cannot
+        pay for; the search still tunes the rate.
+
+        .. versionchanged:: 0.4
+           Learning rate 0.1 and no subsampling (was 0.03, 80 % of rows and columns).
+        """
         return {
-            "n_estimators": 2000,
-            "learning_rate": 0.03,
+            "n_estimators": 1000,
+            "learning_rate": 0.1,
             "num_leaves": 31,
             "min_child_samples": 20,
-            "subsample": 0.8,
+            "subsample": 1.0,
             "subsample_freq": 1,
-            "colsample_bytree": 0.8,
+            "colsample_bytree": 1.0,
             "reg_lambda": 1.0,
         }
 

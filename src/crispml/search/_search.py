@@ -30,7 +30,7 @@ from crispml.search._portfolio import load_portfolio
 from crispml.search._size import serialized_mb
 from crispml.search._study import StudyStore, study_key
 from crispml.search._trial import FoldData
-from crispml.search._validation import plan_validation
+from crispml.search._validation import cv_repeats, plan_validation
 from crispml.spec import DEFAULT_FAMILIES
 
 if TYPE_CHECKING:
@@ -197,9 +197,16 @@ def search_models(
     y = np.concatenate([np.asarray(y_train), np.asarray(y_valid)])
     plan = plan_validation(y, len(X_train), task=task, mode=validation, seed=seed)
     budget = BudgetPlan.make(time_budget_s, clock, plan.mode, deterministic=deterministic)
+    # Few rows: a repeated split (recorded in search/folds.json as "repeats").
+    repeats = cv_repeats(len(y), budget.search_left()) if plan.mode == "cv" else 1
+    if repeats > 1:
+        plan = plan_validation(
+            y, len(X_train), task=task, mode=plan.mode, seed=seed, repeats=repeats
+        )
     key = study_key(
         pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes(), y.tobytes(),
         task, metric, tuple(families), seed, plan.mode, *sorted((monotone or {}).items()),
+        *(("repeats", repeats),) * (repeats > 1),
     )  # fmt: skip
     store = StudyStore(study_dir, key, direction=_direction(metric), seed=seed, resume=resume)
     data = FoldData(

@@ -186,7 +186,7 @@ def run_trial(
     TrialOutcome
     """
     start = time.monotonic()
-    output = data.empty_output()
+    oof = _FoldMean(data)
     pipelines: list[Pipeline] = []
     bound = data.size_bound(family, params)
     params = {**params, **bound}
@@ -207,18 +207,19 @@ def run_trial(
                 estimator = family.fit(
                     estimator, Xf, data.y[fit_rows], Xh, data.y[held], time_left_s=left
                 )
-                output[held] = predict_output(estimator, Xh, data.task)
+                oof.add(held, predict_output(estimator, Xh, data.task))
             info = {**bound, **family.fit_info(estimator), **_deadline_flag(estimator, info)}
             pipelines.append(Pipeline([("features", pre), ("model", estimator)]))
             if report is not None and i < len(data.plan.folds) - 1:
-                covered = np.concatenate([f[1] for f in data.plan.folds[: i + 1]])
-                if report(i, score(metric, data.y[covered], output[covered])):
+                covered = oof.covered(i)
+                if report(i, score(metric, data.y[covered], oof.mean(covered))):
                     return TrialOutcome("pruned", fit_s=time.monotonic() - start, info=info)
     except Exception as exc:  # a failed trial is reported, never silently replaced
         logger.warning("%s failed: %s", family.name, exc)
         info = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=3)}
         return TrialOutcome("failed", fit_s=time.monotonic() - start, info=info)
     rows = data.plan.scored
+    output = oof.mean(None)
     model: Any = pipelines[0]
     if len(pipelines) > 1:
         model = WeightedEnsemble(
@@ -236,6 +237,39 @@ def run_trial(
         info["excluded"] = _MSG_TOO_SLOW.format(ms=predicted, sla=data.latency_sla_ms)
         return TrialOutcome("excluded", output, value, None, time.monotonic() - start, info)
     return TrialOutcome("ok", output, value, model, time.monotonic() - start, info)
+
+
+class _FoldMean:
+    """Out-of-fold predictions of one trial: per row, the mean over the splits holding it out.
+
+    With one split (holdout, plain k-fold) each row is held out at most once and the mean
+    is that one prediction, unchanged.
+    """
+
+    def __init__(self, data: FoldData) -> None:
+        self.folds = data.plan.folds
+        self.per_split = len(self.folds) // data.plan.repeats
+        self.total = np.zeros_like(data.empty_output())
+        self.seen = np.zeros(len(data.y))
+        self.empty = data.empty_output()
+
+    def add(self, rows: np.ndarray, predicted: np.ndarray) -> None:
+        self.total[rows] += predicted
+        self.seen[rows] += 1
+
+    def covered(self, i: int) -> np.ndarray:
+        """Return the rows held out by folds 0..i (after the first split: all of its rows)."""
+        return np.concatenate([f[1] for f in self.folds[: min(i + 1, self.per_split)]])
+
+    def mean(self, rows: np.ndarray | None) -> np.ndarray:
+        """Return the mean prediction of ``rows`` (``None``: all, NaN where never held out)."""
+        if rows is None:
+            out = self.empty.copy()
+            rows = np.flatnonzero(self.seen)
+            out[rows] = self.mean(rows)
+            return out
+        seen = self.seen[rows]
+        return np.asarray(self.total[rows] / (seen if self.total.ndim == 1 else seen[:, None]))
 
 
 def _deadline_flag(estimator: Any, info: dict[str, Any]) -> dict[str, Any]:
