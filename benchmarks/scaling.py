@@ -15,8 +15,11 @@ include waiting for the cores the others use; the peak memory figures are unaffe
 
 Printed: tables of wall seconds, CPU seconds and peak MB per step and size, with the growth
 from the smallest to the largest size next to the growth of the rows (linear growth:
-the same ratio), the table's in-memory size after crispml's loading, the test score and
-the 1-minute load average before each run.
+the same ratio), the table's in-memory size after crispml's loading (pandas
+``memory_usage(deep=True)`` of ``crispml.data.load_table``'s frame, MiB), the floor of a
+crispml process (resident memory after importing the engagement, LightGBM and
+onnxruntime, before any data is read), the run's peak and its ratio to the table, the
+test score and the 1-minute load average before each run. All memory figures are MiB.
 """
 
 from __future__ import annotations
@@ -52,11 +55,16 @@ STEPS = {
 }
 
 
+def _status_mb(field: str) -> float:
+    """A memory figure of ``/proc/self/status`` (``VmHWM``, ``VmRSS``), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(s for s in status if s.startswith(field))
+    return int(line.split()[1]) / 1024
+
+
 def _peak_mb() -> float:
     """The process's resident-memory high-water mark since the last reset, in MB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        line = next(s for s in status if s.startswith("VmHWM"))
-    return int(line.split()[1]) / 1024
+    return _status_mb("VmHWM")
 
 
 def _cpu_s() -> float:
@@ -72,9 +80,14 @@ def _reset_peak() -> None:
 
 def one(rows: int, trials: int, families: tuple[str, ...], workdir: Path) -> dict[str, object]:
     """Run the engagement once on ``rows`` rows (in this process); return its figures."""
+    import lightgbm  # noqa: F401  (the floor counts the libraries every run imports)
+    import onnxruntime  # noqa: F401
+
     from crispml import data as cdata
     from crispml._engagement import Project
     from crispml._init import draft_spec
+
+    floor = _status_mb("VmRSS")  # a crispml process before it reads any data
 
     source = workdir / "large.parquet"
     make_table(rows).to_parquet(source, index=False, compression="zstd")
@@ -112,6 +125,7 @@ def one(rows: int, trials: int, families: tuple[str, ...], workdir: Path) -> dic
         "cpu_s": cpu,
         "peak_mb": peaks,
         "wall_s": wall,
+        "floor_mb": floor,
         "table_mb": float(loaded.memory_usage(deep=True).sum()) / 2**20,
         "test": metrics.get("test", {}),
     }
@@ -182,6 +196,11 @@ def main() -> None:
     for s in steps:
         print(_row(s, [r["peak_mb"][s] for r in results], rows, ".0f"))
     print(_row("table", [r["table_mb"] for r in results], rows, ".0f"))
+    print(_row("floor", [r["floor_mb"] for r in results], rows, ".0f"))
+    peaks = [max(r["peak_mb"].values()) for r in results]
+    print(_row("run peak", peaks, rows, ".0f"))
+    ratios = [p / r["table_mb"] for p, r in zip(peaks, results, strict=True)]
+    print(f"{'peak/table':<12}" + "".join(f"{v:>12.1f}" for v in ratios))
     scores = [r["test"].get("roc_auc", float("nan")) for r in results]
     print(f"\n{'test AUC':<12}" + "".join(f"{v:>12.4f}" for v in scores))
     print(f"{'load before':<12}" + "".join(f"{v:>12.2f}" for v in loads))

@@ -164,9 +164,10 @@ class DateFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.linear = linear
 
     def __sklearn_tags__(self) -> Any:
-        """Missing dates are accepted (NaN seconds); infinities are not."""
+        """Missing dates are accepted (NaN seconds); infinities are not; output is float32."""
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
     def fit(self, X: Any, y: Any = None) -> DateFeatures:
