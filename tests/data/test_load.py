@@ -104,3 +104,22 @@ def test_categories_conform_and_infer_like_strings():
         ("day", "datetime", "category"),
     ]
     assert conform(loaded, schema).equals(conform(frame, schema))
+
+
+@pytest.mark.slow
+def test_an_engagement_on_a_table_loaded_with_categories(tmp_path, monkeypatch):
+    import json
+
+    from crispml._engagement import Project
+    from crispml.data import _load
+    from tests.conftest import binary_spec, make_binary, write_project
+
+    monkeypatch.setattr(_load, "CATEGORY_MIN_ROWS", 10)  # the tiny table counts as large
+    spec = write_project(tmp_path / "project", make_binary(), binary_spec())
+    run = Project.from_yaml(spec).run()
+    schema = json.loads((run.path / "data" / "schema.json").read_text())
+    dtypes = {c["name"]: c["dtype"] for c in schema["columns"]}
+    assert dtypes["city"] == "category" and dtypes["y"] == "category"
+    parity = json.loads((run.path / "deploy" / "parity.json").read_text())
+    assert parity["passed"] and parity["sample"] == ""  # a small test set: every row
+    assert json.loads((run.path / "metrics.json").read_text())["test"]["roc_auc"] > 0.6
