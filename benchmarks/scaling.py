@@ -138,10 +138,11 @@ def _row(label: str, values: list[float], rows: list[int], fmt: str) -> str:
 
 
 def _run_sizes(
-    sizes: list[int], trials: int, families: list[str], parallel: bool
+    sizes: list[int], trials: int, families: list[str], parallel: bool, save: Path | None
 ) -> tuple[list[dict[str, Any]], list[float]]:
     """Run each size in a child process (one after the other, or all at once)."""
     results, loads = [], []
+    keep = ["--save", str(save)] if save is not None else []
     with tempfile.TemporaryDirectory() as tmp:
         children = []
         for rows in sizes:
@@ -149,7 +150,7 @@ def _run_sizes(
             workdir.mkdir()
             command = [
                 sys.executable, __file__, "--one", str(rows), "--trials", str(trials),
-                "--families", *families, "--workdir", str(workdir),
+                "--families", *families, "--workdir", str(workdir), *keep,
             ]  # fmt: skip
             loads.append(os.getloadavg()[0])
             child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -173,14 +174,34 @@ def main() -> None:
     parser.add_argument(
         "--parallel", action="store_true", help="run the sizes at once (timings then share cores)"
     )
+    parser.add_argument(
+        "--save", type=Path, help="append each size's figures to this JSON-lines file as it ends"
+    )
+    parser.add_argument(
+        "--tables-from", type=Path, help="print the tables of a --save file; run nothing"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
+        load = os.getloadavg()[0]
         figures = one(args.one, args.trials, tuple(args.families), args.workdir)
+        figures.update(load_before=load, load_after=os.getloadavg()[0])
         print("RESULT " + json.dumps(figures))
+        if args.save is not None:
+            with open(args.save, "a", encoding="utf-8") as out:
+                done = {**figures, "trials": args.trials, "families": args.families}
+                out.write(json.dumps(done) + "\n")
         return
-    results, loads = _run_sizes(args.rows, args.trials, args.families, args.parallel)
+    if args.tables_from is not None:
+        lines = args.tables_from.read_text(encoding="utf-8").splitlines()
+        results = sorted((json.loads(s) for s in lines if s.strip()), key=lambda r: r["rows"])
+        loads = [r["load_before"] for r in results]
+        args.trials, args.families = results[0]["trials"], results[0]["families"]
+    else:
+        results, loads = _run_sizes(
+            args.rows, args.trials, args.families, args.parallel, args.save
+        )
     rows = [r["rows"] for r in results]
     header = f"{'':<12}" + "".join(f"{n:>12,}" for n in rows) + "    growth"
     steps = [s for s in STEPS.values() if all(s in r["seconds"] for r in results)]
@@ -204,6 +225,8 @@ def main() -> None:
     scores = [r["test"].get("roc_auc", float("nan")) for r in results]
     print(f"\n{'test AUC':<12}" + "".join(f"{v:>12.4f}" for v in scores))
     print(f"{'load before':<12}" + "".join(f"{v:>12.2f}" for v in loads))
+    after = [r.get("load_after", float("nan")) for r in results]
+    print(f"{'load after':<12}" + "".join(f"{v:>12.2f}" for v in after))
 
 
 if __name__ == "__main__":
