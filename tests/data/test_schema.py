@@ -58,7 +58,7 @@ def test_conform_canonical_types_and_round_trip():
     )
     schema = infer_schema(frame, target="y")
     out = conform(frame, schema)
-    assert out["x"].dtype == np.float64
+    assert out["x"].dtype == np.float32  # the design matrices are float32
     assert np.isnan(out["x"].iloc[2]) and np.isnan(out["x"].iloc[3])  # inf -> missing
     assert out["c"].tolist() == ["a", MISSING_LEVEL, "b", "a"]
     assert out["b"].tolist() == ["true", "false", MISSING_LEVEL, "true"]

@@ -139,8 +139,9 @@ def test_unseen_category_goes_to_the_infrequent_bucket(binary_problem):
 
 
 def test_lightgbm_splits_compare_doubles_as_lightgbm_does():
-    # Values that differ in the 8th digit (as in HMDA's lvr) get a LightGBM threshold
-    # between them that float32 cannot represent; a float32 graph flips those rows.
+    # Neighbouring float32 values (the model fits on float32 numbers, see conform) get a
+    # LightGBM threshold between them that float32 cannot represent; a float32 graph
+    # rounds it onto one of them and flips those rows.
     import lightgbm as lgb
     import pandas as pd
     from sklearn.pipeline import Pipeline
@@ -151,8 +152,8 @@ def test_lightgbm_splits_compare_doubles_as_lightgbm_does():
     from crispml.serve import ServingModel
 
     rng = np.random.default_rng(3)
-    base = rng.uniform(0.5, 0.9, size=40).round(6)
-    x = np.concatenate([base, base + 3e-8])
+    base = rng.uniform(0.5, 0.9, size=40).astype(np.float32)
+    x = np.concatenate([base, np.nextafter(base, np.float32(1))]).astype(np.float64)
     frame = pd.DataFrame({"x": x, "y": np.r_[np.zeros(40), np.ones(40)].astype(int)})
     schema = infer_schema(frame, target="y")
     X = conform(frame, schema)
@@ -188,3 +189,33 @@ def test_edge_cases_probe_every_column(binary_problem):
     on_split = [r["x2"] for r, k in zip(records, kinds, strict=True) if k == "split_threshold:x2"]
     assert on_split == [20.5, 70.25]
     assert all(sum(r[c] != base[c] for c in base) == 1 for r in records)  # one change each
+
+
+def test_parity_on_a_large_test_set_compares_a_seeded_sample(binary_problem):
+    from crispml.deploy import Parity
+
+    model, family = _registry("lightgbm", "binary")
+    pipeline = binary_problem.pipeline(model, flavour=family.preprocessing)
+    served = binary_problem.serve(pipeline)
+    frame = binary_problem.frame
+    full = check_parity(pipeline, served, frame, binary_problem.schema)
+    assert (full["n_test_rows"], full["n_test_rows_total"], full["sample"]) == (240, 240, "")
+    sampled = check_parity(pipeline, served, frame, binary_problem.schema, max_rows=50)
+    assert sampled["passed"]
+    assert (sampled["n_test_rows"], sampled["n_test_rows_total"]) == (50, 240)
+    assert sampled["sample"].startswith("a seeded sample of 50 of the 240 rows")
+    again = check_parity(pipeline, served, frame, binary_problem.schema, max_rows=50)
+    assert again["worst_case"] == sampled["worst_case"]  # the same seeded rows
+    assert Parity.model_validate(sampled).n_test_rows_total == 240
+
+
+def test_sample_positions_keeps_order_and_is_seeded():
+    from crispml._utils._sample import sample_positions
+
+    positions = np.arange(1000, 2000)
+    kept = sample_positions(positions, 100, seed=3)
+    assert len(kept) == 100 and len(set(kept)) == 100
+    assert set(kept) <= set(positions) and (np.diff(kept) > 0).all()
+    np.testing.assert_array_equal(kept, sample_positions(positions, 100, seed=3))
+    assert not np.array_equal(kept, sample_positions(positions, 100, seed=4))
+    np.testing.assert_array_equal(sample_positions(positions, 1000, seed=3), positions)

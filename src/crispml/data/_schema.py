@@ -271,12 +271,18 @@ def _describe(series: pd.Series, role: Role, note: str) -> ColumnInfo:
 def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Cast the feature columns of ``frame`` to the canonical types of ``schema``.
 
-    Numeric columns become float64 (infinities become missing); datetime columns become
-    float64 seconds since 1970-01-01 UTC (see :func:`epoch_seconds`); categorical, boolean
+    Numeric columns become float32 (infinities become missing): the design matrices the
+    models fit on are float32, as their ONNX graphs compute and as scikit-learn's trees and
+    XGBoost would round them anyway; datetime columns become float64 seconds since
+    1970-01-01 UTC (see :func:`epoch_seconds`); categorical, boolean
     columns become object columns of strings with missing as ``MISSING_LEVEL``; text
     columns become normalised strings (:func:`normalise_text`) with missing as the empty
     string. The
     same function runs at training and at prediction time, so both see the same types.
+
+    .. versionchanged:: 0.4
+       Numeric columns are float32 (they were float64): half the memory of every
+       matrix built from them.
 
     Parameters
     ----------
@@ -296,7 +302,7 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         values = (
             frame[col.name] if col.name in frame.columns else pd.Series(np.nan, index=frame.index)
         )
-        out[col.name] = _cast(values, col.role)
+        out[col.name] = _cast(values, col.role, numbers="float32")
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -338,12 +344,13 @@ def epoch_seconds(values: pd.Series) -> pd.Series:
     return pd.Series(seconds.to_numpy(dtype="float64"), index=values.index)
 
 
-def _cast(values: pd.Series, role: Role) -> pd.Series:
+def _cast(values: pd.Series, role: Role, *, numbers: str = "float64") -> pd.Series:
+    """Canonical values of one column; ``numbers`` is the dtype of a numeric column's."""
     if role == "datetime":
         return epoch_seconds(values)
     if role == "numeric":
         nums = pd.to_numeric(values, errors="coerce").astype("float64")
-        return nums.replace([np.inf, -np.inf], np.nan)
+        return nums.replace([np.inf, -np.inf], np.nan).astype(numbers)
     missing = values.isna()
     canonical = normalise_text if role == "text" else _canonical_text
     if isinstance(values.dtype, pd.StringDtype | pd.CategoricalDtype):

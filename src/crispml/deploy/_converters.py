@@ -217,9 +217,10 @@ def patch_unknown_categories(model: Any) -> None:
 def double_inputs(model: Any, numeric: list[str]) -> None:
     """Declare the numeric raw inputs as double and cast them to float where they are used.
 
-    The served graph takes numbers as float64, as the evaluated model saw them; the
-    converted float32 steps get a cast (what scikit-learn trees and XGBoost do
-    natively too), and LightGBM's trees get the doubles (:func:`lightgbm_double_splits`).
+    The served graph takes numbers as float64, the raw values a client sends; the
+    converted float32 steps get them cast to float32, the values the model was fitted on
+    (:func:`crispml.data.conform`), and LightGBM's trees compare those widened to double
+    (:func:`lightgbm_double_splits`).
     """
     from onnx import helper
 
@@ -243,11 +244,16 @@ def double_inputs(model: Any, numeric: list[str]) -> None:
 def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
     """Compare LightGBM's splits in double precision, as LightGBM does (in place).
 
-    LightGBM compares float64 inputs with float64 thresholds; a float32 graph rounds
-    both, and on real data (HMDA: values that differ in the 8th digit) a row then
-    takes another branch (0.02 probability difference found by our parity check).
-    The tree nodes get the raw double columns and ``nodes_values_as_tensor`` in
-    double, with the exact thresholds read from the booster.
+    LightGBM compares its float32 inputs, widened to double, with float64 thresholds; a
+    float32 graph rounds the thresholds too, and a value lying between a threshold and
+    its float32 rounding then takes another branch (on HMDA, with float64 inputs, a
+    0.02 probability difference found by our parity check). The tree nodes get the
+    float32 features cast to double and ``nodes_values_as_tensor`` in double, with the
+    exact thresholds read from the booster.
+
+    .. versionchanged:: 0.4
+       The trees read the float32 feature matrix widened to double (the model is fitted
+       on float32 numbers, see :func:`crispml.data.conform`), not the raw double inputs.
     """
     from onnx import helper, numpy_helper
 
@@ -275,52 +281,23 @@ def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
     extra: list[Any] = []
     for k, tree in enumerate(n for n in graph.node if n.op_type.startswith("TreeEnsemble")):
         wide = f"lgbm_x64_{k}"
-        extra += _double_features(tree.input[0], numeric, len(names), wide, k)
+        extra.append(helper.make_node("Cast", [tree.input[0]], [wide], to=TensorProto.DOUBLE))
         tree.input[0] = wide
         attrs = {a.name: a for a in tree.attribute}
         values = list(attrs["nodes_values"].floats)
         features = list(attrs["nodes_featureids"].ints)
         doubles = [
-            exact.get((f, float(np.float32(v))), float(v)) if f < len(numeric) else float(v)
+            exact.get((f, float(np.float32(v))), float(v))
             for f, v in zip(features, values, strict=True)
         ]
         tree.attribute.remove(attrs["nodes_values"])
         tensor = numpy_helper.from_array(np.asarray(doubles, dtype=np.float64))
         tree.attribute.append(helper.make_attribute("nodes_values_as_tensor", tensor))
-        graph.initializer.extend(_slice_consts(len(numeric), k))
     position = min(i for i, n in enumerate(graph.node) if n.op_type.startswith("TreeEnsemble"))
     nodes = list(graph.node)
     nodes[position:position] = extra
     del graph.node[:]
     graph.node.extend(nodes)
-
-
-def _double_features(
-    source: str, numeric: list[str], width: int, target: str, k: int
-) -> list[Any]:
-    from onnx import helper
-
-    if width == len(numeric):
-        return [helper.make_node("Concat", list(numeric), [target], axis=1)]
-    return [
-        helper.make_node("Cast", [source], [f"lgbm_f64_{k}"], to=TensorProto.DOUBLE),
-        helper.make_node(
-            "Slice",
-            [f"lgbm_f64_{k}", f"lgbm_start_{k}", f"lgbm_end_{k}", f"lgbm_axis_{k}"],
-            [f"lgbm_rest_{k}"],
-        ),
-        helper.make_node("Concat", [*numeric, f"lgbm_rest_{k}"], [target], axis=1),
-    ]
-
-
-def _slice_consts(start: int, k: int) -> list[Any]:
-    from onnx import numpy_helper
-
-    return [
-        numpy_helper.from_array(np.array([start], dtype=np.int64), f"lgbm_start_{k}"),
-        numpy_helper.from_array(np.array([2**62], dtype=np.int64), f"lgbm_end_{k}"),
-        numpy_helper.from_array(np.array([1], dtype=np.int64), f"lgbm_axis_{k}"),
-    ]
 
 
 def restore_input_names(converted: onnx.ModelProto, names: list[str]) -> None:

@@ -26,6 +26,12 @@ class Parity(BaseModel):
     n_test_rows: int
     n_edge_cases: int
     edge_cases: list[str]
+    n_test_rows_total: int | None = None
+    """Test rows the compared ones were drawn from (more than ``n_test_rows`` when sampled).
+
+    .. versionadded:: 0.4"""
+    sample: str = ""
+    """How the compared test rows were sampled; empty when every test row was compared."""
     worst_case: dict[str, Any]
     max_abs_prob_diff: float | None = None
     max_rel_diff: float | None = None

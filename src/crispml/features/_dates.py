@@ -164,9 +164,10 @@ class DateFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.linear = linear
 
     def __sklearn_tags__(self) -> Any:
-        """Missing dates are accepted (NaN seconds); infinities are not."""
+        """Missing dates are accepted (NaN seconds); infinities are not; output is float32."""
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
     def fit(self, X: Any, y: Any = None) -> DateFeatures:
@@ -195,13 +196,13 @@ class DateFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """Return the date features (float64 holding float32 values, as the ONNX graph does)."""
+        """Return the date features in float32, as the ONNX graph computes them."""
         check_is_fitted(self, "reference_s_")
         X = self._check(X, reset=False)
         out = self._features(X)
         if self.linear:
             out = (np.where(np.isnan(out), self.fill_, out) - self.mean_) / self.scale_
-        return out.astype(np.float32).astype(np.float64)
+        return out.astype(np.float32)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names ``<column>_<part>`` and ``<later>_minus_<earlier>_days``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -146,7 +147,7 @@ def text_step(n_rows: int) -> FeatureUnion:
     """
     terms = int(min(MAX_TEXT_TERMS, max(MIN_TEXT_TERMS, n_rows // ROWS_PER_TEXT_TERM)))
     min_df = 2 if n_rows >= 100 else 1
-    common = {"lowercase": False, "max_features": terms, "min_df": min_df}
+    common = {"lowercase": False, "max_features": terms, "min_df": min_df, "dtype": np.float32}
     words = TfidfVectorizer(
         analyzer="word", ngram_range=(1, 2), token_pattern=WORD_PATTERN, **common
     )
@@ -155,9 +156,15 @@ def text_step(n_rows: int) -> FeatureUnion:
 
 
 def _categorical_step() -> OneHotEncoder:
-    # Missing values arrive as their own string level (see crispml.data.conform).
+    # Missing values arrive as their own string level (see crispml.data.conform). The
+    # indicators are 0/1, exact in float32: half the bytes of the widest block of the
+    # matrix (on a million rows of nine categoricals, 1.2 GB instead of 2.5 GB while the
+    # blocks are stacked).
     return OneHotEncoder(
-        handle_unknown="infrequent_if_exist", max_categories=MAX_LEVELS, sparse_output=False
+        handle_unknown="infrequent_if_exist",
+        max_categories=MAX_LEVELS,
+        sparse_output=False,
+        dtype=np.float32,
     )
 
 
