@@ -33,7 +33,9 @@ class CatBoostFamily(ModelFamily):
     relative_cost: ClassVar[float] = 4.0
     monotone_param: ClassVar[str | None] = "monotone_constraints"
     iterative: ClassVar[bool] = True
-    fit_overhead_s: ClassVar[float] = 3.0
+    # German credit (480 rows, 18 columns, 1,000 rounds, 2 threads): 2.1-2.3 s wall;
+    # early stopping ends sooner. 3.0 skipped CatBoost on small tables' short searches.
+    fit_overhead_s: ClassVar[float] = 1.5
 
     def defaults(self, task: str) -> dict[str, Any]:
         """CatBoost's defaults: 1000 rounds, depth 6, learning rate chosen from the data.
