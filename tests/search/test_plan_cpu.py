@@ -45,3 +45,26 @@ def test_the_alternatives_cost_grows_with_the_protected_attributes():
     assert one.features()["alt_mrows"] == 12 * 4_000 / 1e6
     assert four.features()["alt_mrows"] == 4 * one.features()["alt_mrows"]
     assert four.predicted("evaluation") > one.predicted("evaluation")
+
+
+def test_the_pace_trusts_the_wait_for_a_core_and_bounds_the_speed():
+    from crispml.search._plan import SPEED_RANGE
+
+    def audited(wall_s: float, cpu_s: float) -> EngagementBudget:
+        wall, cpu = [0.0], [0.0]
+        plan = EngagementBudget(600.0, clock=lambda: wall[0], cpu_clock=lambda: cpu[0])
+        plan.set_table(40_000, 10)
+        predicted = plan.predicted("audit")
+        with plan.phase("audit"):
+            wall[0] += wall_s * predicted
+            cpu[0] += cpu_s * predicted
+        return plan
+
+    # a quiet machine, the audit 2.4x its cost model: the speed part is bounded
+    assert audited(2.4, 2.4).pace() == SPEED_RANGE[1]
+    # a loaded machine: 4 s of wall per CPU second, the audit as predicted
+    assert audited(4.0, 1.0).pace() == 4.0
+    # both: the wait times the bounded speed
+    assert audited(6.0, 3.0).pace() == 2.0 * SPEED_RANGE[1]
+    # faster than predicted, no wait
+    assert audited(0.5, 0.5).pace() == 0.67

@@ -53,9 +53,15 @@ def save_pipeline(pipeline: Any, path: str | Path) -> Path:
     -------
     Path
     """
+    import zipfile
+
     import skops.io as sio
 
-    return atomic_write_bytes(path, sio.dumps(pipeline))
+    # Deflated: skops writes every tree as its own JSON object (about 17 kB each, however
+    # small the tree), so a bag of forests stored raw was 10x its pickled size (German
+    # credit: 118 MB vs 11.7 MB; deflated at level 1, 13.8 MB, in the same time).
+    data = sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+    return atomic_write_bytes(path, data)
 
 
 def load_pipeline(path: str | Path) -> Any:

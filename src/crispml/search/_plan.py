@@ -90,6 +90,14 @@ audit's 2)."""
 MIN_PACE_BASIS_S = 1.0
 """Predicted seconds the paced phases run so far must reach before the pace departs from 1
 (the load and the split alone are too short to tell)."""
+MIN_PACE_CPU_S = 0.2
+"""CPU seconds the paced phases must have used for the pace to be split into the wait for
+a core (wall / CPU seconds) and the machine's speed (CPU / predicted seconds)."""
+SPEED_RANGE = (0.67, 1.5)
+"""Bounds of the speed part of the pace. One phase's CPU seconds off its cost model says
+more of that phase than of the machine (adult's audit: 5.2 CPU s against 2.2 predicted on
+a quiet machine made the pace 2.4 and left the 60 s search 1.1 s), while the wait for a
+core holds for every phase to come."""
 LATE_SHARE = 0.4
 """Share of the time left at the search's start that the late phases may be planned to take
 before their optional work is reduced (the search keeps the rest)."""
@@ -417,14 +425,22 @@ class EngagementBudget:
         """Measured / predicted seconds of the phases run so far, clamped to :data:`PACE_RANGE`.
 
         The phases of :data:`NOT_PACED` are left out, and the pace stays 1 until the
-        phases counted were predicted to take :data:`MIN_PACE_BASIS_S` together.
+        phases counted were predicted to take :data:`MIN_PACE_BASIS_S` together. With
+        their CPU seconds measured, the pace is their wall / CPU seconds (the wait for a
+        core) times their CPU / predicted seconds bounded by :data:`SPEED_RANGE`.
         """
         done = [p for p in PHASES if p in self.used and p not in NOT_PACED]
         predicted = sum(self.predicted(p) for p in done)
         if predicted < MIN_PACE_BASIS_S:
             return 1.0
+        wall = sum(self.used[p] for p in done)
+        cpu = sum(self.cpu.get(p, 0.0) for p in done)
+        if cpu < MIN_PACE_CPU_S:  # no CPU clock to tell contention from a slow machine
+            ratio = wall / predicted
+        else:  # the wait for a core, times the machine's speed trusted within SPEED_RANGE
+            ratio = wall / cpu * min(SPEED_RANGE[1], max(SPEED_RANGE[0], cpu / predicted))
         low, high = PACE_RANGE
-        return min(high, max(low, sum(self.used[p] for p in done) / predicted))
+        return min(high, max(low, ratio))
 
     def search_s(self) -> float:
         """Seconds the search may take now: the budget less the time used and the rest.
