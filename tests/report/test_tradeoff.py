@@ -21,7 +21,8 @@ def test_budget_json_records_planned_and_used_per_phase(run_project):
             assert budget.phases[name].used_s is not None
     assert budget.phases["seal"].used_s is None
     used = sum(t.used_s for t in budget.phases.values() if t.used_s is not None)
-    assert used <= budget.elapsed_s + 1e-6
+    # each figure is rounded to the millisecond: their sum may pass the total by 0.5 ms each
+    assert used <= budget.elapsed_s + 0.0005 * len(budget.phases) + 1e-6
     assert set(budget.search_stages) == {"search", "ensemble", "refit"}
     manifest = json.loads((run_project / "manifest.json").read_text())
     assert "budget.json" in manifest["artifacts"]
