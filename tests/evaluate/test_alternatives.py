@@ -246,3 +246,16 @@ def test_holdout_search_is_compared_on_the_validation_split(engagement):
     assert alt.n_rows == len(split.valid) and "validation split" in alt.basis
     assert alt.points[0].primary.estimate == pytest.approx(result.best.valid_score)
     assert recompute(alt, table) == alt
+
+
+def test_the_other_candidates_take_fewer_resamples_and_verify_the_same(engagement, monkeypatch):
+    import crispml.evaluate._alternatives_phase as phase
+
+    spec, dataset, split, result, model, test_out = engagement
+    monkeypatch.setattr(phase, "ALTERNATIVE_RESAMPLES", 40)
+    alt, table = alternatives_phase(spec, dataset, split, result, model, 0.5, test_out)
+    assert (alt.n_resamples, alt.others_resamples) == (spec.evaluation.bootstrap, 40)
+    assert recompute(alt, table) == alt  # crispml verify measures each point as it was
+    # measured with the delivered point's count instead, an other's interval differs
+    same = alt.model_copy(update={"others_resamples": None})
+    assert recompute(same, table).points[1].primary != alt.points[1].primary

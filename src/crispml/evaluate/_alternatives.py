@@ -125,6 +125,11 @@ class AlternativesResult(PhaseResult):
     favourable, min_group_size, min_class_size, n_resamples, seed : int
         How every figure was measured (see :class:`Setting`), so that
         :func:`recompute` gives the same figures from ``outputs``.
+    others_resamples : int or None
+        Bootstrap resamples of the held-out points other than the delivered model's
+        (``None``: ``n_resamples``, as results written before it measured them).
+
+        .. versionadded:: 0.3
     outputs : str
         The saved table of every compared model's probabilities (``part`` is
         ``held_out`` or ``test``; ``y_true``; ``group:<column>``; ``p:<model>``).
@@ -150,17 +155,21 @@ class AlternativesResult(PhaseResult):
     n_resamples: int
     seed: int
     outputs: str = OUTPUTS_FILE
+    others_resamples: int | None = None
 
     def point(self, name: str) -> AlternativePoint:
         """Return the point named ``name``."""
         return next(p for p in self.points if p.name == name)
 
-    def setting(self) -> Setting:
-        """How the figures were measured."""
+    def setting(self, *, other: bool = False) -> Setting:
+        """How the figures were measured (``other``: a held-out point not delivered)."""
+        resamples = self.n_resamples
+        if other and self.others_resamples is not None:
+            resamples = self.others_resamples
         return Setting(
             metric=self.primary_metric, measures=tuple(self.measures),
             favourable=self.favourable, min_group_size=self.min_group_size,
-            min_class_size=self.min_class_size, n_resamples=self.n_resamples, seed=self.seed,
+            min_class_size=self.min_class_size, n_resamples=resamples, seed=self.seed,
         )  # fmt: skip
 
 
@@ -382,7 +391,7 @@ def recompute(result: AlternativesResult, table: pd.DataFrame) -> AlternativesRe
     AlternativesResult
         The result with every figure, the front and the alternative recomputed.
     """
-    setting = result.setting()
+    setting, other = result.setting(), result.setting(other=True)
     fresh = []
     for part, items in (("held_out", result.points), ("test", result.test)):
         rows = table[table["part"] == part]
@@ -394,7 +403,8 @@ def recompute(result: AlternativesResult, table: pd.DataFrame) -> AlternativesRe
             cut = item.threshold if item.threshold is not None else 0.5
             kind: PointKind = item.kind if isinstance(item, AlternativePoint) else "candidate"
             scored = Scored(item.name, "", kind, np.column_stack([1.0 - p1, p1]), cut)
-            measured.append(measure(scored, y, groups, setting))
+            quick = part == "held_out" and kind != "delivered"
+            measured.append(measure(scored, y, groups, other if quick else setting))
         fresh.append(measured)
     points = [
         p.model_copy(update={"primary": m.primary, "disparity": m.disparity})

@@ -108,6 +108,10 @@ FULL_ATTRIBUTION_ROWS = 2000
 FULL_ALTERNATIVES = 12
 """Candidates re-scored as fairness alternatives at full work
 (``crispml.evaluate._alternatives_phase.TOP_CANDIDATES``)."""
+ALTERNATIVE_RESAMPLES = 200
+"""Bootstrap resamples of each alternative's figures
+(``crispml.evaluate._alternatives_phase.ALTERNATIVE_RESAMPLES``); the cost model's
+alternatives coefficient was fitted at 1,000."""
 MIN_RESAMPLES, MIN_ATTRIBUTION_ROWS, MIN_ALTERNATIVES = 100, 200, 2
 """The least work any level asks for (fewer bootstrap resamples make unstable 95% bounds)."""
 OPTIONAL_FORMATS: tuple[str, ...] = ("pdf", "docx")
@@ -406,7 +410,12 @@ class EngagementBudget:
             "model_mb": self.model_mb,
             "boot_mdraws": work.n_resamples * test / 1e6,
             "attr_mb_krows": min(work.attribution_rows, test) * self.model_mb / 1e3,
-            "alt_mrows": work.alternatives * fitted * self.attributes / 1e6,
+            "alt_mrows": work.alternatives
+            * fitted
+            * self.attributes
+            / 1e6
+            * min(self.bootstrap, ALTERNATIVE_RESAMPLES)
+            / 1000,
             "docx": float("docx" in kept),
             "pdf": float("pdf" in kept),
         }
