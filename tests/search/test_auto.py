@@ -13,18 +13,37 @@ from crispml.search import AutoClassifier, AutoRegressor
 
 TINY = {"families": ("elastic_net",), "deterministic": True, "max_trials": 1, "ensemble": False}
 
-# Checks expected to fail, and why: none (every check passes with a one-trial budget;
-# the two skips are scikit-learn's own: array-API checks need SCIPY_ARRAY_API=1).
+# Checks expected to fail, and why (the two skips are scikit-learn's own: array-API checks
+# need SCIPY_ARRAY_API=1). The design matrices are float32 (memory, and what the ONNX graph
+# computes): the regressor's predictions for the same row can differ by one float32 step
+# (4.8e-8 on 0.254) between row orders, where the check asks for 1e-7 relative;
+# test_predictions_do_not_depend_on_row_order_beyond_float32 checks the property at float32.
 EXPECTED_FAILED: dict[str, str] = {}
+REGRESSOR_EXPECTED_FAILED = {
+    "check_methods_sample_order_invariance": "float32 matrices: equal to float32 rounding",
+}
 
 
 @pytest.mark.slow
 @parametrize_with_checks(
     [AutoClassifier(**TINY), AutoRegressor(**TINY)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED,
+    expected_failed_checks=lambda est: (
+        REGRESSOR_EXPECTED_FAILED if isinstance(est, AutoRegressor) else EXPECTED_FAILED
+    ),
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_predictions_do_not_depend_on_row_order_beyond_float32():
+    X, y = load_diabetes(return_X_y=True)
+    model = AutoRegressor(**TINY).fit(X[:300], y[:300])
+    rows = X[300:]
+    order = np.random.default_rng(0).permutation(len(rows))
+    shuffled = model.predict(rows[order])
+    back = np.empty_like(shuffled)
+    back[order] = shuffled
+    np.testing.assert_allclose(back, model.predict(rows), rtol=1e-6)
 
 
 def test_top_level_exports():
