@@ -52,29 +52,34 @@ from crispml.search import RunBudget
 from crispml.spec import spec_from_dict
 
 OUT = Path(__file__).resolve().parents[1] / "src/crispml/search/phase_costs.json"
-RUNS: tuple[tuple[int, str, int, tuple[str, ...], bool], ...] = (
-    (2_000, "regression", 200, ("md", "html"), False),
-    (8_000, "binary", 1000, ("md", "html", "docx", "pdf"), True),
-    (20_000, "binary", 500, ("md", "html", "docx"), True),
-    (40_000, "regression", 1000, ("md", "html", "docx", "pdf"), False),
-    (40_000, "binary", 200, ("md", "html", "pdf"), False),
-    (8_000, "regression", 500, ("md", "html", "pdf"), False),
-    (20_000, "regression", 1000, ("md", "html", "docx"), False),
+RUNS: tuple[tuple[int, str, int, tuple[str, ...], int, tuple[str, ...]], ...] = (
+    (2_000, "regression", 200, ("md", "html"), 0, ("lightgbm", "elastic_net")),
+    (8_000, "binary", 1000, ("md", "html", "docx", "pdf"), 1, ("lightgbm", "elastic_net")),
+    (20_000, "binary", 500, ("md", "html", "docx"), 2, ("lightgbm", "elastic_net")),
+    (40_000, "regression", 1000, ("md", "html", "docx", "pdf"), 0, ("extra_trees",)),
+    (40_000, "binary", 200, ("md", "html", "pdf"), 4, ("lightgbm", "elastic_net")),
+    (8_000, "regression", 500, ("md", "html", "pdf"), 0, ("random_forest",)),
+    (20_000, "regression", 1000, ("md", "html", "docx"), 0, ("lightgbm", "elastic_net")),
+    (1_000, "binary", 1000, ("md", "html", "docx", "pdf"), 2, ("extra_trees", "lightgbm")),
+    (2_000, "binary", 500, ("md", "html"), 1, ("lightgbm", "elastic_net")),
+    (20_000, "binary", 1000, ("md", "html", "docx", "pdf"), 1, ("extra_trees",)),
 )
-"""Rows, task, ``evaluation.bootstrap``, ``report.formats``, and whether a protected
-column is given (binary: the evaluation then re-scores fairness alternatives)."""
+"""Rows, task, ``evaluation.bootstrap``, ``report.formats``, the protected columns (binary:
+the evaluation then re-scores fairness alternatives; each adds proxy checks to the audit and
+group figures to the evaluation and report), and the families searched (tree ensembles give
+the models of tens of MB that the late phases' size terms are fitted on; 1,000 and 2,000
+rows search in cross-validation, whose fold bags are the delivered model)."""
 MAX_TRIALS = 2
-FAMILIES = ("lightgbm", "elastic_net")
 """A short search: the phases after it are measured, not the search."""
 TERMS: dict[str, tuple[str, ...]] = {
     "setup": (),
     "load": ("mcells",),
     "split": ("mcells",),
-    "audit": ("mcells",),
-    "evaluation": ("model_mb", "boot_mdraws", "attr_mb_krows", "alt_mrows"),
+    "audit": ("mcells", "protected"),
+    "evaluation": ("model_mb", "boot_mdraws", "attr_mb_krows", "alt_mrows", "protected"),
     "deployment": ("mcells", "model_mb"),
     "verdict": ("mcells",),
-    "report": ("mcells", "docx", "pdf"),
+    "report": ("mcells", "docx", "pdf", "protected"),
     "seal": ("model_mb",),
 }
 """The features each phase's cost is fitted on (see ``crispml.search._plan.FEATURES``)."""
@@ -82,10 +87,11 @@ WALL_PHASES = ("setup", "seal")
 """Phases whose models ``--on cpu`` carries over from the existing file (see above)."""
 
 
-def diamonds_like(n: int, task: str, seed: int = 0, *, group: bool = False) -> pd.DataFrame:
+def diamonds_like(n: int, task: str, seed: int = 0, *, groups: int = 0) -> pd.DataFrame:
     """A table shaped like ggplot2's diamonds: 6 numeric and 3 ordered categorical columns.
 
-    With ``group``, one more column: a random two-level group to protect.
+    With ``groups``, that many more columns, random groups to protect (``group1`` .. : two
+    levels, five levels, a numeric age put in quintiles, three levels).
     """
     rng = np.random.default_rng(seed)
     carat = rng.gamma(2.0, 0.4, n)
@@ -110,8 +116,14 @@ def diamonds_like(n: int, task: str, seed: int = 0, *, group: bool = False) -> p
             "z": (0.62 * x + rng.normal(0, 0.03, n)).round(2),
         }
     )
-    if group:
-        frame["group"] = rng.choice(["a", "b"], n)
+    makers = (
+        lambda: rng.choice(["a", "b"], n),
+        lambda: rng.choice(list("vwxyz"), n),
+        lambda: rng.integers(18, 80, n),
+        lambda: rng.choice(["p", "q", "r"], n, p=[0.6, 0.3, 0.1]),
+    )
+    for i in range(groups):
+        frame[f"group{i + 1}"] = makers[i]()
     if task == "regression":
         frame["price"] = price.round(0)
     else:  # a noisy class: no single column may predict it (the audit would block the run)
@@ -120,10 +132,12 @@ def diamonds_like(n: int, task: str, seed: int = 0, *, group: bool = False) -> p
     return frame
 
 
-def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> dict[str, object]:
+def measure(
+    run: tuple[int, str, int, tuple[str, ...], int, tuple[str, ...]], workdir: Path
+) -> dict[str, object]:
     """Run one engagement; return, per phase, the seconds used and the features it ran with."""
-    n, task, bootstrap, formats, protected = run
-    frame = diamonds_like(n, task, group=protected)
+    n, task, bootstrap, formats, protected, families = run
+    frame = diamonds_like(n, task, groups=protected)
     spec = spec_from_dict(
         {
             "name": f"costs-{task}-{n}",
@@ -133,10 +147,10 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
                 "time_budget_s": 30.0,
                 "deterministic": True,
                 "max_trials": MAX_TRIALS,
-                "families": list(FAMILIES),
+                "families": list(families),
             },
             "evaluation": {"bootstrap": bootstrap},
-            "fairness": {"protected": ["group"] if protected else []},
+            "fairness": {"protected": [f"group{i + 1}" for i in range(protected)]},
             "report": {"formats": list(formats)},
             "tracking": {"enabled": True},  # the default: its start is the setup phase
         },
@@ -144,7 +158,8 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
     )
     load = os.getloadavg()[0]
     start = time.monotonic()
-    result = Project(spec, base_dir=workdir / f"{task}-{n}-{bootstrap}", data=frame).run()
+    folder = workdir / f"{task}-{n}-{bootstrap}-{protected}-{families[0]}"
+    result = Project(spec, base_dir=folder, data=frame).run()
     wall_s = time.monotonic() - start
     budget = RunBudget.read(result.path)
     phases = {
@@ -154,7 +169,14 @@ def measure(run: tuple[int, str, int, tuple[str, ...], bool], workdir: Path) -> 
     }
     # the seal runs after budget.json is written: the rest of the run's wall time
     phases["seal"] = {**phases["report"], "used_s": round(wall_s - budget.elapsed_s, 3)}
-    return {"rows": n, "task": task, "load_1min": round(load, 2), "phases": phases}
+    return {
+        "rows": n,
+        "task": task,
+        "protected": protected,
+        "families": list(families),
+        "load_1min": round(load, 2),
+        "phases": phases,
+    }
 
 
 def fit(runs: list[dict[str, object]], on: str = "cpu") -> dict[str, dict[str, object]]:

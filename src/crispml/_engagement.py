@@ -156,7 +156,7 @@ class Project:
             bootstrap=spec.evaluation.bootstrap,
             formats=tuple(spec.report.formats),
             alternatives=spec.problem.task == "binary" and bool(spec.fairness.protected),
-            attributes=max(1, len(spec.fairness.protected) + (len(spec.fairness.protected) > 1)),
+            attributes=len(spec.fairness.protected) + (len(spec.fairness.protected) > 1),
             spent_s=spent_s,
         )
         configure_threads(spec.search.n_jobs)  # passive OpenMP waits, before models load

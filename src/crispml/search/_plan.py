@@ -62,13 +62,16 @@ FEATURES: tuple[str, ...] = (
     "boot_mdraws",
     "attr_mb_krows",
     "alt_mrows",
+    "protected",
     "docx",
     "pdf",
 )
 """What a phase's cost may grow with: million cells (rows x columns), model MB, million
 bootstrap draws (resamples x test rows), attribution rows x model MB / 1000, million
 rows re-scored for the fairness alternatives (candidates x rows x protected attributes),
-and 1 when the Word documents (``docx``) or the PDF (``pdf``) are written."""
+the protected attributes the audit, evaluation and report measure groups on (each
+protected column, and their intersection when there are two or more), and 1 when the
+Word documents (``docx``) or the PDF (``pdf``) are written."""
 MIN_SEARCH_S = 2.0
 """The search always gets at least this much, even when the other phases' predictions
 exceed the budget (the run then overruns, and ``budget.json`` says by how much)."""
@@ -294,7 +297,8 @@ class RunBudget(PhaseResult):
 
 COST_MODEL_NOTE = (
     "per phase: fixed_s + coefficients x (million cells, model MB, million bootstrap draws, "
-    "attribution rows x model MB / 1000, million rows re-scored as alternatives, Word, PDF), "
+    "attribution rows x model MB / 1000, million rows re-scored as alternatives, protected "
+    "attributes, Word, PDF), "
     "fitted on CPU seconds (setup and seal: wall seconds) measured on this machine by "
     "benchmarks/measure_phase_costs.py; phases to come are scaled by the pace (measured "
     "wall / predicted seconds of the phases run so far); the search gets "
@@ -329,10 +333,11 @@ class EngagementBudget:
         ``report.formats``: the documents asked for.
     alternatives : bool, default=False
         Whether the evaluation re-scores fairness alternatives (binary, protected columns).
-    attributes : int, default=1
-        Protected attributes each alternative is measured on (the protected columns, plus
-        their intersection when there are two or more): the alternatives' cost grows with
-        them. The cost model's runs had one.
+    attributes : int, default=0
+        Protected attributes the groups are measured on (the protected columns, plus
+        their intersection when there are two or more; 0 without protected columns): the
+        audit's proxy checks, the fairness figures, the alternatives and the report's
+        charts grow with them.
     spent_s : float, default=0.0
         Seconds of the budget spent before the plan was made (the command line's process
         start-up: interpreter, imports, reading the spec).
@@ -361,7 +366,7 @@ class EngagementBudget:
     bootstrap: int = 1000
     formats: tuple[str, ...] = ("html", "md", "docx", "pdf")
     alternatives: bool = False
-    attributes: int = 1
+    attributes: int = 0
     spent_s: float = 0.0
     cpu_clock: Callable[[], float] = cpu_seconds
     rows: int = 0
@@ -412,10 +417,11 @@ class EngagementBudget:
             "attr_mb_krows": min(work.attribution_rows, test) * self.model_mb / 1e3,
             "alt_mrows": work.alternatives
             * fitted
-            * self.attributes
+            * max(1, self.attributes)
             / 1e6
             * min(self.bootstrap, ALTERNATIVE_RESAMPLES)
             / 1000,
+            "protected": float(self.attributes),
             "docx": float("docx" in kept),
             "pdf": float("pdf" in kept),
         }
