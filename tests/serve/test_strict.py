@@ -70,6 +70,8 @@ def test_empty_and_partial_records_get_422_naming_the_fields(client):
     assert "?on_missing=impute" in reply.json()["detail"][0]["msg"]
     partial = client.post("/v1/predict", json={"income": 42.0})
     assert _locs(partial) == {("body", 0, "region"), ("body", 0, "owner")}
+    empty_batch = client.post("/v1/predict", json=[])
+    assert empty_batch.status_code == 422 and empty_batch.json()["detail"][0]["type"] == "empty"
 
 
 def test_missing_optional_column_is_scored_and_named(client):

@@ -51,6 +51,7 @@ _MSG_RANK_BODY = (
     'expected {"candidates": [{...}, ...]}: the candidates of one query, as a list of records'
 )
 _MSG_RANK_EMPTY = "candidates is empty: send at least one candidate record"
+_MSG_EMPTY_BATCH = "the list of records is empty: send one record as an object, or a list of them"
 OnMissing = Literal["reject", "impute"]
 OnUnknown = Literal["reject", "warn"]
 _Q_MISSING = Query(
@@ -256,6 +257,8 @@ def create_app(model: ServingModel, settings: ServeSettings | None = None) -> Fa
         if problem is not None:
             return problem
         records = payload if isinstance(payload, list) else [payload]
+        if not records:
+            return _problem(422, ["body"], _MSG_EMPTY_BATCH, "empty")
         if len(records) > settings.max_batch:
             msg = f"{len(records)} records exceed the batch limit of {settings.max_batch}"
             return _problem(413, ["body"], msg, "too_many_records")
