@@ -52,6 +52,7 @@ from crispml.search import (
     EngagementBudget,
     SearchProgress,
     SearchResult,
+    SizeCap,
     record_search,
     search_models,
 )
@@ -68,6 +69,12 @@ def _quiet(_title: str) -> Iterator[None]:
 _MSG_NO_PROBA = (
     "{path} is a regression, anomaly or ranking run: it has no class probabilities. Use "
     "Run.predict (anomaly: flags) or Run.predict_output (anomaly or ranking: scores)."
+)
+
+_MSG_BUDGET_CAP = (
+    "models capped at {cap:.2f} MB, below deployment.max_model_mb: the time a {budget:g} s "
+    "budget keeps for evaluation, export and parity covers no larger model (raise "
+    "search.time_budget_s for larger ones)"
 )
 
 
@@ -215,8 +222,10 @@ class Project:
                 manifest=lambda run_id: self._manifest(run_id, dataset, split, tracker, command),
             )
         search_s = plan.search_s()
+        cap = self._size_cap(plan)
         with step(f"Searching models ({search_s:.0f} s of the budget)"), plan.phase("search"):
-            result = self._search(dataset, split, on_candidate, search_s)
+            result = self._search(dataset, split, on_candidate, search_s, cap)
+            folder.write_text(SizeCap.FILE, cap.to_json())
             record_search(result, folder, tracker=tracker, top_k=spec.search.tracked_top_k)
             _write_search(folder, dataset, result)
         # its serialized size, measured by the search (the file is written once, below)
@@ -243,7 +252,11 @@ class Project:
             manifest = self._manifest(folder.run_id, dataset, split, tracker, command)
             manifest["reproduction"] = pack_reproduction(folder, dataset, spec, self.base_dir)
             write_report(
-                folder.staging, manifest=manifest, template=self._template, leave_out=left_out
+                folder.staging,
+                manifest=manifest,
+                template=self._template,
+                leave_out=left_out,
+                model=evaluation.model,
             )
         with step("Sealing the run folder"):
             budget = plan.result(
@@ -277,12 +290,35 @@ class Project:
             **deployment_inputs(spec, dataset, split, folder),
         )
 
+    def _size_cap(self, plan: EngagementBudget) -> SizeCap:
+        """Return the largest model the search may select, and where that cap comes from.
+
+        ``deployment.max_model_mb``, or less when the time the plan keeps for the phases
+        after the search could not evaluate and export a model that large (the plan's
+        :meth:`~crispml.search.EngagementBudget.affordable_mb`; ``budget.json`` says so).
+        A deterministic run reduces no late work, and keeps the spec's cap.
+        """
+        spec = self.spec
+        cap = SizeCap(max_model_mb=spec.deployment.max_model_mb, source="deployment.max_model_mb")
+        if spec.search.deterministic or spec.deployment.format == "none":
+            return cap
+        affordable = plan.affordable_mb()
+        if affordable >= cap.max_model_mb:
+            return cap
+        budget = spec.search.time_budget_s
+        plan.notes["search"] = _MSG_BUDGET_CAP.format(cap=affordable, budget=budget)
+        return SizeCap(
+            max_model_mb=round(affordable, 3),
+            source=f"the largest model a {budget:g} s budget can evaluate and export",
+        )
+
     def _search(
         self,
         dataset: cdata.Dataset,
         split: cdata.Split,
         on_candidate: Callable[[Candidate], None] | None,
         time_budget_s: float,
+        cap: SizeCap,
     ) -> SearchResult:
         spec = self.spec
         return search_models(
@@ -308,7 +344,8 @@ class Project:
             study_dir=self.store,
             resume=getattr(self, "_resume", False),
             monotone=dict(spec.features.monotone),
-            max_model_mb=spec.deployment.max_model_mb,
+            max_model_mb=cap.max_model_mb,
+            size_cap_why=cap.source,
             latency_sla_ms=_tightest_sla(spec),
             backend=spec.search.backend,
             ray_address=spec.search.ray_address,

@@ -79,6 +79,7 @@ def write_report(
     manifest: dict[str, Any] | None = None,
     template: str | Path | None = None,
     leave_out: Mapping[str, str] | None = None,
+    model: Any | None = None,
 ) -> list[Path]:
     """Write the model card, the HTML report, the claims ledger, the compliance map, reproduce.sh.
 
@@ -104,6 +105,10 @@ def write_report(
         the Word documents, when the time left does not cover them).
 
         .. versionadded:: 0.1
+    model : object, optional
+        The delivered model, when the caller holds the one it saved in
+        ``model/pipeline.skops`` (the engagement): the feature documentation is read
+        from it instead of loading that file back (seconds for a large forest).
 
     Returns
     -------
@@ -125,7 +130,7 @@ def write_report(
         _check_sources(root)
         manifest = {**read_manifest(root), "signing": signer_identity(key)}
     record = read_run(root, manifest=manifest)
-    features = feature_documentation(record)
+    features = feature_documentation(record, model)
     record = dataclasses.replace(record, features=features)
     formats = record.spec.report.formats
     skipped = {

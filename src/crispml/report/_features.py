@@ -21,12 +21,18 @@ _SHOWN = 6
 """Levels or derived inputs listed per cell before ``+ n more``."""
 
 
-def feature_documentation(record: RunRecord) -> FeatureDocumentation | None:
-    """Document the delivered model's feature engineering, or ``None`` without a model file."""
+def feature_documentation(
+    record: RunRecord, model: Any | None = None
+) -> FeatureDocumentation | None:
+    """Document the delivered model's feature engineering, or ``None`` without a model file.
+
+    ``model``: the delivered model when the caller holds it (the engagement, which has just
+    written it to ``model/pipeline.skops``); otherwise it is read back from that file.
+    """
     path = record.path / PIPELINE
     if not path.is_file():
         return None
-    preprocessors = find_preprocessors(load_pipeline(path))
+    preprocessors = find_preprocessors(load_pipeline(path) if model is None else model)
     return document_features(
         record.schema, preprocessors, protected=tuple(record.spec.fairness.protected)
     )

@@ -22,7 +22,7 @@ from crispml.deploy import DeploymentResult
 from crispml.evaluate import EvaluationResult, Verdict
 from crispml.exceptions import ReportError
 from crispml.features import FeatureDocumentation
-from crispml.search import RunBudget
+from crispml.search import RunBudget, SizeCap
 from crispml.spec import ProjectSpec, load_spec
 
 _MSG_NOT_RUN = (
@@ -66,6 +66,9 @@ class RunRecord:
         writes its documents: it is written after them, before sealing).
     images : dict
         Plots other phases wrote, by run-folder path.
+    size_cap : SizeCap or None
+        ``search/size_cap.json``: the largest model the search could select, and why
+        (absent from runs written before it).
     features : FeatureDocumentation or None
         The feature engineering of the delivered model, set by the report writer
         (:func:`crispml.report._features.feature_documentation`).
@@ -85,6 +88,7 @@ class RunRecord:
     budget: RunBudget | None = None
     images: dict[str, Path] = field(default_factory=dict)
     features: FeatureDocumentation | None = None
+    size_cap: SizeCap | None = None
 
     @property
     def run_id(self) -> str:
@@ -143,6 +147,7 @@ def read_run(path: str | Path, *, manifest: dict[str, Any] | None = None) -> Run
         split={k: v for k, v in split.items() if k not in ("train", "valid", "test", "test_ids")},
         details={n: d for n in names if (d := _json(root / f"evaluation/{n}.json")) is not None},
         budget=RunBudget.read_optional(root),
+        size_cap=SizeCap.read_optional(root),
         images={
             p.relative_to(root).as_posix(): p
             for sub in ("evaluation", "audit", "deploy")

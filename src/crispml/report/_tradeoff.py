@@ -1,6 +1,7 @@
 """Accuracy against size and latency for the top candidates (the deliverability trade-off).
 
-The search keeps models under ``deployment.max_model_mb`` and, by the latency predicted
+The search keeps models under ``deployment.max_model_mb`` (or the smaller size the budget
+can evaluate and export, ``search/size_cap.json``) and, by the latency predicted
 from their trees, under ``deployment.latency_sla_ms``: this block shows, for the
 candidates best on validation, the primary metric, the serialized size the search
 measured, the predicted latency of the trees, and, for the delivered model, the
@@ -41,7 +42,11 @@ def tradeoff_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
     valid, test = f"valid_{metric}", f"test_{metric}"
     if board.empty or "model_mb" not in board.columns or valid not in board.columns:
         return {}
-    cap = record.spec.deployment.max_model_mb
+    cap = (
+        f"deployment.max_model_mb = {record.spec.deployment.max_model_mb:g} MB"
+        if record.size_cap is None or record.size_cap.source == "deployment.max_model_mb"
+        else f"{record.size_cap.max_model_mb:.3g} MB, {record.size_cap.source}"
+    )
     rows = []
     for i, row in board[board[valid].notna()].head(TOP).iterrows():
         name = str(row["model"])
@@ -63,7 +68,7 @@ def tradeoff_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
     cols += ["trees ms (predicted)", "single-row p99 ms", "size cap and SLA"]
     caption = (
         f"top {len(rows)} candidates by validation {metric}; size = serialized model as "
-        f"measured by the search (cap deployment.max_model_mb = {cap:g} MB); trees ms = "
+        f"measured by the search (cap {cap}); trees ms = "
         "single-row time of the model's trees once served, predicted from their depths (the "
         "trees only, without call overhead or preprocessing; checked against the tightest "
         "deployment.latency_sla_ms target); "

@@ -20,6 +20,7 @@ from crispml.search._plan import (
     PhaseCost,
     PhaseTime,
     RunBudget,
+    SizeCap,
     phase_costs,
 )
 from crispml.search._ranking import RankingSearch, ranking_pipeline, search_rankers
@@ -42,6 +43,7 @@ __all__ = [
     "RunBudget",
     "SearchProgress",
     "SearchResult",
+    "SizeCap",
     "ValidationPlan",
     "WeightedEnsemble",
     "detector_pipeline",

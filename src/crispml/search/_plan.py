@@ -28,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -221,6 +222,26 @@ def evaluation_work(bootstrap: int, effort: float) -> EvaluationWork:
     )
 
 
+class SizeCap(PhaseResult):
+    """The largest model the search could select (``search/size_cap.json``).
+
+    Attributes
+    ----------
+    max_model_mb : float
+        Serialized megabytes (as the search measures them) a candidate or an ensemble
+        could not exceed.
+    source : str
+        Where the cap came from: ``deployment.max_model_mb``, or the budget, when the time
+        the plan kept for evaluation, export and parity covered no larger model
+        (:meth:`EngagementBudget.affordable_mb`).
+    """
+
+    FILE: ClassVar[str] = "search/size_cap.json"
+
+    max_model_mb: float
+    source: str
+
+
 class PhaseTime(BaseModel):
     """Seconds planned for a phase when the run started, and the seconds it used.
 
@@ -403,18 +424,22 @@ class EngagementBudget:
         self.test_rows = int(n_test)
 
     def features(
-        self, effort: float | None = None, formats: tuple[str, ...] | None = None
+        self,
+        effort: float | None = None,
+        formats: tuple[str, ...] | None = None,
+        model_mb: float | None = None,
     ) -> dict[str, float]:
         """Return the cost model's features for this table, model, work level and formats."""
         work = evaluation_work(self.bootstrap, self.effort if effort is None else effort)
         kept = self.kept_formats if formats is None else formats
+        mb = self.model_mb if model_mb is None else model_mb
         test = self.test_rows if self.test_rows is not None else round(0.2 * self.rows)
         fitted = self.rows - test if self.alternatives else 0
         return {
             "mcells": self.rows * self.columns / 1e6,
-            "model_mb": self.model_mb,
+            "model_mb": mb,
             "boot_mdraws": work.n_resamples * test / 1e6,
-            "attr_mb_krows": min(work.attribution_rows, test) * self.model_mb / 1e3,
+            "attr_mb_krows": min(work.attribution_rows, test) * mb / 1e3,
             "alt_mrows": work.alternatives
             * fitted
             * max(1, self.attributes)
@@ -427,10 +452,15 @@ class EngagementBudget:
         }
 
     def predicted(
-        self, name: str, *, effort: float | None = None, formats: tuple[str, ...] | None = None
+        self,
+        name: str,
+        *,
+        effort: float | None = None,
+        formats: tuple[str, ...] | None = None,
+        model_mb: float | None = None,
     ) -> float:
         """Predicted seconds of phase ``name`` (not the search) on the cost model's machine."""
-        return phase_costs()[name].predict(self.features(effort, formats))
+        return phase_costs()[name].predict(self.features(effort, formats, model_mb))
 
     def predicted_after_search(self, effort: float | None = None) -> float:
         """Predicted seconds of the phases that follow the search (not scaled by the pace)."""
@@ -472,6 +502,43 @@ class EngagementBudget:
             ]
             self.effort = fits[0] if fits else EFFORTS[-1]
         return max(MIN_SEARCH_S, left - pace * self.predicted_after_search())
+
+    def affordable_mb(self) -> float:
+        """Largest model (MB) the time kept for the phases after the search can deliver.
+
+        The plan keeps for those phases their prediction at the chosen work for a model of
+        :attr:`model_mb` (:data:`ASSUMED_MODEL_MB` before the search). A larger model takes
+        longer to save, evaluate, export and check; it is affordable while the phases after
+        the search, at their least work and without the optional documents, still fit in
+        that time. Never below :attr:`model_mb`: the model the plan assumed always fits.
+
+        Examples
+        --------
+        >>> plan = EngagementBudget(120.0, formats=("html", "md"))
+        >>> plan.set_table(50_000, 10)  # 10,000 test rows: the bootstrap can shrink
+        >>> cap = plan.affordable_mb()
+        >>> cap > plan.model_mb
+        True
+        >>> least = tuple(
+        ...     plan.predicted(p, effort=EFFORTS[-1], formats=("html", "md"), model_mb=cap)
+        ...     for p in AFTER_SEARCH
+        ... )
+        >>> round(sum(least), 6) == round(plan.predicted_after_search(), 6)
+        True
+        """
+        kept = self.predicted_after_search()
+        minimal = tuple(f for f in self.formats if f not in OPTIONAL_FORMATS)
+
+        def least(mb: float) -> float:
+            return sum(
+                self.predicted(p, effort=EFFORTS[-1], formats=minimal, model_mb=mb)
+                for p in AFTER_SEARCH
+            )
+
+        fixed, per_mb = least(0.0), least(1.0) - least(0.0)
+        if per_mb <= 0.0:
+            return math.inf
+        return max(self.model_mb, (kept - fixed) / per_mb)
 
     def evaluation_work(self) -> EvaluationWork:
         """Choose the evaluation's work for the time left; record a reduction (before it runs).

@@ -88,6 +88,7 @@ def search_models(
     n_jobs: int | None = None,
     max_model_mb: float | None = None,
     latency_sla_ms: float | None = None,
+    size_cap_why: str = "deployment.max_model_mb",
     backend: str = "local",
     ray_address: str | None = None,
     portfolio: bool = False,
@@ -153,6 +154,10 @@ def search_models(
         bounded to fit it. ``None``: no cap.
 
         .. versionadded:: 0.3
+    size_cap_why : str, default="deployment.max_model_mb"
+        Where ``max_model_mb`` comes from, said in the excluded candidates' reason (an
+        engagement caps models below ``deployment.max_model_mb`` when its budget cannot
+        evaluate and export a larger one).
     latency_sla_ms : float, optional
         The tightest target of ``deployment.latency_sla_ms``: candidates and ensembles
         whose single-row latency, predicted from their trees, is above it cannot be
@@ -212,6 +217,7 @@ def search_models(
     data = FoldData(
         X, y, plan, schema, task, monotone,
         n_jobs=n_jobs, max_model_mb=max_model_mb, latency_sla_ms=latency_sla_ms,
+        size_cap_why=size_cap_why,
     )  # fmt: skip
     runner = _runner(backend, ray_address, data)
     loop = TrialLoop(

@@ -23,7 +23,7 @@ from crispml.search._size import MEMBER_SHARE, serialized_mb
 from crispml.search._validation import ValidationPlan
 
 logger = logging.getLogger(__name__)
-_MSG_TOO_LARGE = "{size:.1f} MB > deployment.max_model_mb {cap:g}"
+_MSG_TOO_LARGE = "{size:.1f} MB > {cap:.3g} MB, {why}"
 _MSG_TOO_SLOW = (
     "predicted {ms:.3g} ms per row from its trees > deployment.latency_sla_ms {sla:g} ms"
 )
@@ -80,6 +80,8 @@ class FoldData:
         Threads every model fitted on these folds may use (``None``: all cores).
     max_model_mb : float or None, default=None
         ``deployment.max_model_mb``: a fitted configuration above it cannot be selected.
+    size_cap_why : str, default="deployment.max_model_mb"
+        Where ``max_model_mb`` comes from, for the excluded candidates' reason.
     latency_sla_ms : float or None, default=None
         The tightest target of ``deployment.latency_sla_ms``: a fitted configuration whose
         predicted single-row latency (:func:`predicted_latency_ms`) is above it cannot be
@@ -98,8 +100,10 @@ class FoldData:
         n_jobs: int | None = None,
         max_model_mb: float | None = None,
         latency_sla_ms: float | None = None,
+        size_cap_why: str = "deployment.max_model_mb",
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
+        self.size_cap_why = size_cap_why
         self.monotone = dict(monotone or {})
         self.n_jobs = n_jobs
         self.max_model_mb = max_model_mb
@@ -229,7 +233,9 @@ def run_trial(
     size = serialized_mb(model)
     info["model_mb"] = round(size, 3)
     if data.max_model_mb is not None and size > data.max_model_mb:
-        info["excluded"] = _MSG_TOO_LARGE.format(size=size, cap=data.max_model_mb)
+        info["excluded"] = _MSG_TOO_LARGE.format(
+            size=size, cap=data.max_model_mb, why=data.size_cap_why
+        )
         return TrialOutcome("excluded", output, value, None, time.monotonic() - start, info)
     predicted = predicted_latency_ms(model)
     info["predicted_ms"] = round(predicted, 6)
