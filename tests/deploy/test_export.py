@@ -171,6 +171,38 @@ def test_lightgbm_splits_compare_doubles_as_lightgbm_does():
     assert report["passed"] and report["max_abs_prob_diff"] < 1e-6
 
 
+def test_hist_gradient_boosting_splits_compare_doubles_and_are_probed():
+    # HistGradientBoosting compares the float32 numbers widened to double with float64
+    # thresholds (bin midpoints); a float32 graph rounded them, and a value on a split
+    # went the other way (diamonds: a member 0.5 % off the price). Parity now probes
+    # the model's own thresholds.
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from crispml.data import TargetEncoding, conform, infer_schema
+    from crispml.deploy import build_contract, contract_document, export_onnx
+    from crispml.deploy._parity import split_thresholds
+    from crispml.features import build_preprocessor
+    from crispml.serve import ServingModel
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(50.0, 60.0, size=400).round(1)
+    frame = pd.DataFrame({"x": x, "y": 3.0 * x + rng.normal(0.0, 1.0, size=400)})
+    schema = infer_schema(frame, target="y")
+    X = conform(frame, schema)
+    model = HistGradientBoostingRegressor(max_iter=30, random_state=0)
+    pipeline = Pipeline([("features", build_preprocessor(schema)), ("model", model)])
+    pipeline.fit(X, frame["y"].to_numpy())
+    probed = split_thresholds(pipeline)["x"]
+    assert any(float(np.float32(t)) > t for t in probed)  # float32 rounds these up
+    contract = build_contract(schema, X)
+    graph = export_onnx(pipeline, contract, task="regression")
+    doc = contract_document(contract, TargetEncoding("regression", ()), threshold=None, card={})
+    report = check_parity(pipeline, ServingModel(graph.SerializeToString(), doc), frame, schema)
+    assert report["passed"] and report["max_rel_diff"] < 1e-6
+    assert "split_threshold" in report["edge_cases"]
+
+
 def test_edge_cases_probe_every_column(binary_problem):
     from crispml.deploy import edge_cases
 

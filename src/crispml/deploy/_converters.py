@@ -15,6 +15,8 @@ import onnx
 from onnx import TensorProto
 
 _registered = False
+DOUBLE_SPLITS_ML_OPSET = 3
+"""``ai.onnx.ml`` version whose tree ensembles take ``nodes_values_as_tensor`` (doubles)."""
 
 
 def register_converters() -> None:
@@ -241,24 +243,29 @@ def double_inputs(model: Any, numeric: list[str]) -> None:
     graph.node.extend(nodes)
 
 
-def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
-    """Compare LightGBM's splits in double precision, as LightGBM does (in place).
+def double_splits(model: Any, pipeline: Any) -> None:
+    """Compare a gradient-boosted model's splits in double precision, as it does (in place).
 
-    LightGBM compares its float32 inputs, widened to double, with float64 thresholds; a
-    float32 graph rounds the thresholds too, and a value lying between a threshold and
-    its float32 rounding then takes another branch (on HMDA, with float64 inputs, a
-    0.02 probability difference found by our parity check). The tree nodes get the
+    LightGBM and scikit-learn's HistGradientBoosting compare their inputs as doubles (the
+    float32 numbers the model was fitted on, widened) with float64 thresholds; a float32
+    graph rounds the thresholds too, and a value lying between a threshold and its
+    float32 rounding then takes another branch (on HMDA, with float64 inputs, a 0.02
+    probability difference found by our parity check; on diamonds, a HistGradientBoosting
+    member off by 0.5 % of the price on a value at a split). The tree nodes get the
     float32 features cast to double and ``nodes_values_as_tensor`` in double, with the
-    exact thresholds read from the booster.
+    exact thresholds read from the fitted trees.
 
     .. versionchanged:: 0.4
        The trees read the float32 feature matrix widened to double (the model is fitted
        on float32 numbers, see :func:`crispml.data.conform`), not the raw double inputs.
+    .. versionchanged:: 0.5
+       HistGradientBoosting too (was ``lightgbm_double_splits``).
     """
     from onnx import helper, numpy_helper
 
     pre, est = pipeline.steps[0][1], pipeline.steps[-1][1]
-    if not hasattr(est, "booster_"):
+    exact = exact_thresholds(est)
+    if not exact:
         return
     names = [str(n) for n in pre.get_feature_names_out()]
     numeric = [n.removeprefix("numeric__") for n in names if n.startswith("numeric__")]
@@ -269,18 +276,10 @@ def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
         or names[: len(numeric)] != [f"numeric__{n}" for n in numeric]
     ):
         return
-    exact: dict[tuple[int, float], float] = {}
-    stack = [t["tree_structure"] for t in est.booster_.dump_model()["tree_info"]]
-    while stack:
-        node = stack.pop()
-        if "split_feature" in node:
-            value = float(node["threshold"])
-            exact[(int(node["split_feature"]), float(np.float32(value)))] = value
-            stack += [node["left_child"], node["right_child"]]
     graph = model.graph
     extra: list[Any] = []
     for k, tree in enumerate(n for n in graph.node if n.op_type.startswith("TreeEnsemble")):
-        wide = f"lgbm_x64_{k}"
+        wide = f"trees_x64_{k}"
         extra.append(helper.make_node("Cast", [tree.input[0]], [wide], to=TensorProto.DOUBLE))
         tree.input[0] = wide
         attrs = {a.name: a for a in tree.attribute}
@@ -293,11 +292,41 @@ def lightgbm_double_splits(model: Any, pipeline: Any) -> None:
         tree.attribute.remove(attrs["nodes_values"])
         tensor = numpy_helper.from_array(np.asarray(doubles, dtype=np.float64))
         tree.attribute.append(helper.make_attribute("nodes_values_as_tensor", tensor))
+    for opset in model.opset_import:  # skl2onnx writes HistGradientBoosting's trees at v1
+        if opset.domain == "ai.onnx.ml" and opset.version < DOUBLE_SPLITS_ML_OPSET:
+            opset.version = DOUBLE_SPLITS_ML_OPSET
     position = min(i for i, n in enumerate(graph.node) if n.op_type.startswith("TreeEnsemble"))
     nodes = list(graph.node)
     nodes[position:position] = extra
     del graph.node[:]
     graph.node.extend(nodes)
+
+
+def exact_thresholds(est: Any) -> dict[tuple[int, float], float]:
+    """Map (feature, threshold rounded to float32) to the exact float64 threshold.
+
+    Empty for models other than LightGBM and HistGradientBoosting (whose converters
+    already match the model, or that compare in float32 themselves).
+    """
+    exact: dict[tuple[int, float], float] = {}
+    if hasattr(est, "booster_") and hasattr(est.booster_, "dump_model"):  # LightGBM
+        stack = [t["tree_structure"] for t in est.booster_.dump_model()["tree_info"]]
+        while stack:
+            node = stack.pop()
+            if "split_feature" in node:
+                value = float(node["threshold"])
+                exact[(int(node["split_feature"]), float(np.float32(value)))] = value
+                stack += [node["left_child"], node["right_child"]]
+    elif hasattr(est, "_predictors"):  # HistGradientBoosting: one predictor per tree
+        for per_iteration in est._predictors:
+            for predictor in per_iteration:
+                nodes = predictor.nodes
+                split = (nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 0)
+                for feature, value in zip(
+                    nodes["feature_idx"][split], nodes["num_threshold"][split], strict=True
+                ):
+                    exact[(int(feature), float(np.float32(value)))] = float(value)
+    return exact
 
 
 def restore_input_names(converted: onnx.ModelProto, names: list[str]) -> None:

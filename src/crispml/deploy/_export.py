@@ -23,7 +23,7 @@ from onnx import TensorProto, helper
 from crispml.deploy import _graph
 from crispml.deploy._converters import (
     double_inputs,
-    lightgbm_double_splits,
+    double_splits,
     pass_embeddings_whole,
     patch_missing_directions,
     patch_unknown_categories,
@@ -188,7 +188,7 @@ def _pipeline_scores(
     patch_unknown_categories(converted)
     double_inputs(converted, [c.name for c in contract.columns if c.kind == "number"])
     if hasattr(pipeline, "steps"):
-        lightgbm_double_splits(converted, pipeline)
+        double_splits(converted, pipeline)
     return _as_scores(converted, inputs, task=task)
 
 

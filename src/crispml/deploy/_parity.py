@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from crispml._utils._sample import PARITY_ROWS, sample_note, sample_positions
 from crispml.data import Schema, conform
+from crispml.deploy._converters import exact_thresholds
 from crispml.exceptions import DeploymentError
 from crispml.models import DeployableModel, WeightedAverage, predict_output
 from crispml.serve import InputContract, ServingModel
@@ -136,6 +137,9 @@ def _tree_thresholds(est: Any) -> dict[int, list[float]]:
             if "split_feature" in node:
                 found.setdefault(int(node["split_feature"]), []).append(float(node["threshold"]))
                 stack += [node["left_child"], node["right_child"]]
+    elif hasattr(est, "_predictors"):  # HistGradientBoosting
+        for (feature, _), value in exact_thresholds(est).items():
+            found.setdefault(feature, []).append(value)
     elif hasattr(est, "get_borders"):  # CatBoost
         found = {int(k): [float(b) for b in v] for k, v in est.get_borders().items() if v}
     elif hasattr(est, "get_booster"):  # XGBoost
