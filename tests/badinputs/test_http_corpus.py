@@ -118,7 +118,7 @@ REQUESTS: dict[str, tuple[str, bytes, int, tuple[Any, ...] | None]] = {
     "unseen unicode category": ("/v1/predict", _json({**GOOD, "city": "東🙂"}), 200, None),
     "number far out of range": ("/v1/predict", _json({**GOOD, "x": 1e308}), 200, None),
     "protected attribute sent": ("/v1/predict", _json({**GOOD, "sex": "f"}), 200, None),
-    "empty list": ("/v1/predict", b"[]", 200, None),
+    "empty list": ("/v1/predict", b"[]", 422, ("body",)),
 }
 
 
