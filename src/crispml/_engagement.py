@@ -299,7 +299,7 @@ class Project:
         A deterministic run reduces no late work, and keeps the spec's cap.
         """
         spec = self.spec
-        cap = SizeCap(max_model_mb=spec.deployment.max_model_mb, source="deployment.max_model_mb")
+        cap = SizeCap(max_model_mb=spec.deployment.max_model_mb)
         if spec.search.deterministic or spec.deployment.format == "none":
             return cap
         affordable = plan.affordable_mb()

@@ -11,16 +11,23 @@ from crispml import Project
 from crispml.search import PhaseCost, RunBudget, SizeCap, _plan
 from crispml.search._plan import PHASES
 from crispml.spec import spec_from_dict
-from tests.conftest import make_binary
+from tests.conftest import binary_spec, make_binary
+
+
+def _cost_model(monkeypatch, **phases: PhaseCost) -> None:
+    """Make the plan read a cost model of 0.01 s per phase, but for ``phases``."""
+    costs = {p: PhaseCost(0.01) for p in PHASES if p != "search"} | phases
+    monkeypatch.setattr(_plan, "phase_costs", lambda: costs)
 
 
 @pytest.fixture
 def slow_late_phases(monkeypatch):
     """A cost model whose evaluation and PDF are predicted far beyond a 20 s budget."""
-    costs = {p: PhaseCost(0.01) for p in PHASES if p != "search"}
-    costs["evaluation"] = PhaseCost(0.5, {"boot_mdraws": 2000.0})  # 1000 x 75 rows: 150 s
-    costs["report"] = PhaseCost(0.5, {"pdf": 500.0})
-    monkeypatch.setattr(_plan, "phase_costs", lambda: costs)
+    _cost_model(
+        monkeypatch,
+        evaluation=PhaseCost(0.5, {"boot_mdraws": 2000.0}),  # 1000 x 75 rows: 150 s
+        report=PhaseCost(0.5, {"pdf": 500.0}),
+    )
 
 
 @pytest.mark.slow
@@ -62,10 +69,11 @@ def test_a_run_short_of_time_reduces_the_late_work_and_records_it(tmp_path, slow
 @pytest.fixture
 def late_phases_grow_with_the_model(monkeypatch):
     """A cost model whose export grows 1 s per model MB and whose bootstrap can shrink."""
-    costs = {p: PhaseCost(0.01) for p in PHASES if p != "search"}
-    costs["evaluation"] = PhaseCost(0.01, {"boot_mdraws": 50.0})  # 1000 x 75 rows: 3.75 s
-    costs["deployment"] = PhaseCost(0.01, {"model_mb": 1.0})
-    monkeypatch.setattr(_plan, "phase_costs", lambda: costs)
+    _cost_model(
+        monkeypatch,
+        evaluation=PhaseCost(0.01, {"boot_mdraws": 50.0}),  # 1000 x 75 rows: 3.75 s
+        deployment=PhaseCost(0.01, {"model_mb": 1.0}),
+    )
 
 
 def test_the_budget_caps_the_model_size_it_can_evaluate_and_export(
@@ -73,20 +81,17 @@ def test_the_budget_caps_the_model_size_it_can_evaluate_and_export(
 ):
     frame = make_binary(300)
     spec = spec_from_dict(
-        {
-            "name": "capped",
-            "problem": {"task": "binary", "target": "y", "positive_label": "yes"},
-            "data": {"source": "inline"},
-            "split": {"test_size": 0.25, "valid_size": 0.2, "seed": 0},
-            "search": {
+        binary_spec(
+            name="capped",
+            data={"source": "inline"},
+            search={
                 "time_budget_s": 60,
                 "families": ["random_forest", "elastic_net"],
                 "max_trials": 4,
             },
-            "deployment": {"max_model_mb": 50},
-            "report": {"formats": ["html", "md"]},
-            "tracking": {"enabled": False},
-        },
+            deployment={"max_model_mb": 50},
+            report={"formats": ["html", "md"]},
+        ),
         source="test",
     )
     run = Project(spec, base_dir=tmp_path, data=frame).run()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -302,20 +303,18 @@ def double_splits(model: Any, pipeline: Any) -> None:
     graph.node.extend(nodes)
 
 
-def exact_thresholds(est: Any) -> dict[tuple[int, float], float]:
-    """Map (feature, threshold rounded to float32) to the exact float64 threshold.
+def tree_splits(est: Any) -> Iterator[tuple[int, float]]:
+    """Yield (feature, float64 threshold) of each numeric split of LightGBM or HistGB trees.
 
-    Empty for models other than LightGBM and HistGradientBoosting (whose converters
-    already match the model, or that compare in float32 themselves).
+    Nothing for other models (their converters already match the model, or they compare
+    in float32 themselves).
     """
-    exact: dict[tuple[int, float], float] = {}
     if hasattr(est, "booster_") and hasattr(est.booster_, "dump_model"):  # LightGBM
         stack = [t["tree_structure"] for t in est.booster_.dump_model()["tree_info"]]
         while stack:
             node = stack.pop()
             if "split_feature" in node:
-                value = float(node["threshold"])
-                exact[(int(node["split_feature"]), float(np.float32(value)))] = value
+                yield int(node["split_feature"]), float(node["threshold"])
                 stack += [node["left_child"], node["right_child"]]
     elif hasattr(est, "_predictors"):  # HistGradientBoosting: one predictor per tree
         for per_iteration in est._predictors:
@@ -325,8 +324,12 @@ def exact_thresholds(est: Any) -> dict[tuple[int, float], float]:
                 for feature, value in zip(
                     nodes["feature_idx"][split], nodes["num_threshold"][split], strict=True
                 ):
-                    exact[(int(feature), float(np.float32(value)))] = float(value)
-    return exact
+                    yield int(feature), float(value)
+
+
+def exact_thresholds(est: Any) -> dict[tuple[int, float], float]:
+    """Map (feature, threshold rounded to float32) to the exact float64 threshold."""
+    return {(f, float(np.float32(v))): v for f, v in tree_splits(est)}
 
 
 def restore_input_names(converted: onnx.ModelProto, names: list[str]) -> None:

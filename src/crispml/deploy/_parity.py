@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from crispml._utils._sample import PARITY_ROWS, sample_note, sample_positions
 from crispml.data import Schema, conform
-from crispml.deploy._converters import exact_thresholds
+from crispml.deploy._converters import tree_splits
 from crispml.exceptions import DeploymentError
 from crispml.models import DeployableModel, WeightedAverage, predict_output
 from crispml.serve import InputContract, ServingModel
@@ -130,15 +130,8 @@ def _pipelines(model: Any) -> list[Any]:
 
 def _tree_thresholds(est: Any) -> dict[int, list[float]]:
     found: dict[int, list[float]] = {}
-    if hasattr(est, "booster_"):  # LightGBM
-        stack = [t["tree_structure"] for t in est.booster_.dump_model()["tree_info"]]
-        while stack:
-            node = stack.pop()
-            if "split_feature" in node:
-                found.setdefault(int(node["split_feature"]), []).append(float(node["threshold"]))
-                stack += [node["left_child"], node["right_child"]]
-    elif hasattr(est, "_predictors"):  # HistGradientBoosting
-        for (feature, _), value in exact_thresholds(est).items():
+    if hasattr(est, "booster_") or hasattr(est, "_predictors"):  # LightGBM, HistGB
+        for feature, value in tree_splits(est):
             found.setdefault(feature, []).append(value)
     elif hasattr(est, "get_borders"):  # CatBoost
         found = {int(k): [float(b) for b in v] for k, v in est.get_borders().items() if v}

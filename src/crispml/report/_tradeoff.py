@@ -17,6 +17,7 @@ from crispml.deploy import DeploymentResult
 from crispml.report._blocks import Block, Show, table
 from crispml.report._claims import Source, fmt
 from crispml.report._record import RunRecord
+from crispml.search import SizeCap
 
 SECTION = ("deliverability", "Accuracy, size and latency", "What does accuracy cost to ship?")
 TOP = 10
@@ -44,7 +45,7 @@ def tradeoff_blocks(record: RunRecord, show: Show) -> dict[str, list[Block]]:
         return {}
     cap = (
         f"deployment.max_model_mb = {record.spec.deployment.max_model_mb:g} MB"
-        if record.size_cap is None or record.size_cap.source == "deployment.max_model_mb"
+        if record.size_cap is None or record.size_cap.source == SizeCap.SPEC
         else f"{record.size_cap.max_model_mb:.3g} MB, {record.size_cap.source}"
     )
     rows = []

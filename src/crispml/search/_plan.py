@@ -237,9 +237,11 @@ class SizeCap(PhaseResult):
     """
 
     FILE: ClassVar[str] = "search/size_cap.json"
+    SPEC: ClassVar[str] = "deployment.max_model_mb"
+    """The ``source`` of a cap that is the spec's own."""
 
     max_model_mb: float
-    source: str
+    source: str = SPEC
 
 
 class PhaseTime(BaseModel):
@@ -535,7 +537,8 @@ class EngagementBudget:
                 for p in AFTER_SEARCH
             )
 
-        fixed, per_mb = least(0.0), least(1.0) - least(0.0)
+        fixed = least(0.0)
+        per_mb = least(1.0) - fixed
         if per_mb <= 0.0:
             return math.inf
         return max(self.model_mb, (kept - fixed) / per_mb)

@@ -26,6 +26,7 @@ from crispml.search._finish import (
 )
 from crispml.search._latency import predicted_latency_ms
 from crispml.search._loop import SearchProgress, TrialLoop
+from crispml.search._plan import SizeCap
 from crispml.search._portfolio import load_portfolio
 from crispml.search._size import serialized_mb
 from crispml.search._study import StudyStore, study_key
@@ -88,7 +89,7 @@ def search_models(
     n_jobs: int | None = None,
     max_model_mb: float | None = None,
     latency_sla_ms: float | None = None,
-    size_cap_why: str = "deployment.max_model_mb",
+    size_cap_why: str = SizeCap.SPEC,
     backend: str = "local",
     ray_address: str | None = None,
     portfolio: bool = False,

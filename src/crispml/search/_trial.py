@@ -19,6 +19,7 @@ from crispml.data import Schema
 from crispml.features import build_preprocessor, monotone_signs
 from crispml.models import ModelFamily, WeightedEnsemble, predict_output
 from crispml.search._latency import predicted_latency_ms
+from crispml.search._plan import SizeCap
 from crispml.search._size import MEMBER_SHARE, serialized_mb
 from crispml.search._validation import ValidationPlan
 
@@ -100,13 +101,13 @@ class FoldData:
         n_jobs: int | None = None,
         max_model_mb: float | None = None,
         latency_sla_ms: float | None = None,
-        size_cap_why: str = "deployment.max_model_mb",
+        size_cap_why: str = SizeCap.SPEC,
     ) -> None:
         self.X, self.y, self.plan, self.schema, self.task = X, y, plan, schema, task
-        self.size_cap_why = size_cap_why
         self.monotone = dict(monotone or {})
         self.n_jobs = n_jobs
         self.max_model_mb = max_model_mb
+        self.size_cap_why = size_cap_why
         self.latency_sla_ms = latency_sla_ms
         self.n_outputs = 1 if task == "regression" else int(y.max()) + 1
         self._cache: dict[tuple[str, int], tuple[Any, np.ndarray, np.ndarray]] = {}
